@@ -1,0 +1,124 @@
+// swift-tools-version: 6.1
+//
+// smtp-sidecar: a local daemon that sends email through users' own SMTP servers
+// on behalf of workflow workers, over a length-prefixed JSON protocol on a Unix socket.
+//
+// Targets are layered by dependency (lowest first):
+//   SidecarCore      errors with codes, the redacting Secret type. Foundation only.
+//   SidecarMessage   RFC 5322 / MIME composition. No NIO.
+//   CSystemd         libsystemd (pkg-config) for the systemd integration.
+//   SidecarSystemd   listen fds, sd_notify, the journald LogHandler. No NIO.
+//   SidecarProtocol  wire messages and the frame codec. NIOCore, no server code.
+//   SidecarClient    a small async client for the wire protocol (CLI, tests, benchmarks).
+//   SidecarServer    the daemon: listener, connections, dispatch, stats, configuration.
+//   smtp-sidecar     the executable: `serve`, `ping`, `stats`.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "SMTPSidecar",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "smtp-sidecar", targets: ["smtp-sidecar"]),
+        .library(name: "SidecarClient", targets: ["SidecarClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "SidecarCore", swiftSettings: strictSettings),
+        .target(name: "SidecarMessage", dependencies: ["SidecarCore"], swiftSettings: strictSettings),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "SidecarSystemd",
+            dependencies: ["CSystemd", "SidecarCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SidecarProtocol",
+            dependencies: ["SidecarCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SidecarClient",
+            dependencies: [
+                "SidecarProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SidecarServer",
+            dependencies: [
+                "SidecarCore", "SidecarProtocol", "SidecarSystemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "smtp-sidecar",
+            dependencies: [
+                "SidecarServer", "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "SidecarCoreTests", dependencies: ["SidecarCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SidecarMessageTests",
+            dependencies: ["SidecarMessage", "SidecarCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SidecarSystemdTests",
+            dependencies: ["SidecarSystemd", "SidecarCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SidecarProtocolTests",
+            dependencies: [
+                "SidecarProtocol", "SidecarCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            resources: [],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SidecarServerTests",
+            dependencies: [
+                "SidecarServer", "SidecarClient", "SidecarProtocol", "SidecarCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "SidecarClient", "SidecarProtocol", "SidecarCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

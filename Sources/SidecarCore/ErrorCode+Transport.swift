@@ -1,0 +1,30 @@
+// Errors talking to the SMTP server.
+extension ErrorCode {
+    /// The server rejected the credentials (EAUTH): wrong password, or an App Password is required.
+    public static let authFailed = ErrorCode("auth_failed")
+    /// The TCP connection could not be made or was lost (ECONNECTION): wrong host or port, firewall.
+    public static let connectionFailed = ErrorCode("connection_failed")
+    /// The server did not answer in time (ETIMEDOUT).
+    public static let timeout = ErrorCode("timeout")
+    /// The TLS handshake failed for a reason other than the certificate.
+    public static let tlsFailed = ErrorCode("tls_failed")
+    /// The server's certificate is self-signed, expired or does not match the host name.
+    public static let certificateInvalid = ErrorCode("certificate_invalid")
+    /// STARTTLS is required but the server does not offer it, or sent data before TLS began.
+    public static let starttlsUnavailable = ErrorCode("starttls_unavailable")
+    /// The message needs SMTPUTF8 (non-ASCII addresses) and the server does not offer it.
+    public static let smtputf8Unsupported = ErrorCode("smtputf8_unsupported")
+    /// The server refused the sender (MAIL FROM).
+    public static let senderRejected = ErrorCode("sender_rejected")
+    /// The server refused every recipient.
+    public static let recipientsRejected = ErrorCode("recipients_rejected")
+    /// The server refused the message after DATA.
+    public static let messageRejected = ErrorCode("message_rejected")
+    /// The server replied in a way the protocol does not allow.
+    public static let protocolViolation = ErrorCode("smtp_protocol_error")
+
+    public static let transportCodes: [ErrorCode] = [
+        .authFailed, .connectionFailed, .timeout, .tlsFailed, .certificateInvalid, .starttlsUnavailable,
+        .smtputf8Unsupported, .senderRejected, .recipientsRejected, .messageRejected, .protocolViolation,
+    ]
+}
