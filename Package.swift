@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "SidecarServer",
             dependencies: [
-                "SidecarCore", "SidecarProtocol", "SidecarSystemd",
+                "SidecarCore", "SidecarProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,11 +69,12 @@ let package = Package(
         .executableTarget(
             name: "smtp-sidecar",
             dependencies: [
-                "SidecarServer", "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarCore",
+                "SidecarServer", "SidecarClient", "SidecarProtocol", "SidecarCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

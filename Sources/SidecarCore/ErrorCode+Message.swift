@@ -22,10 +22,21 @@ extension ErrorCode {
     public static let attachmentInvalid = ErrorCode("attachment_invalid")
     /// The composed message exceeds the configured maximum size.
     public static let messageTooLarge = ErrorCode("message_too_large")
+    /// No sender: the request has no `from` and the credential has no default From address.
+    public static let noSender = ErrorCode("no_sender")
+    /// More recipients (To, Cc and Bcc together, after removing duplicates) than allowed (default 100).
+    public static let tooManyRecipients = ErrorCode("too_many_recipients")
+    /// A custom header value is longer than allowed (default 998 bytes of UTF-8).
+    public static let headerValueTooLong = ErrorCode("header_value_too_long")
+    /// More attachments than allowed (default 20).
+    public static let tooManyAttachments = ErrorCode("too_many_attachments")
+    /// One attachment's decoded content is larger than allowed (default 25 MB).
+    public static let attachmentTooLarge = ErrorCode("attachment_too_large")
 
     public static let messageCodes: [ErrorCode] = [
         .headerForbiddenCharacters, .headerReserved, .headerNameInvalid, .tooManyHeaders, .subjectTooLong,
         .bodyTooLarge, .invalidAddress, .noRecipients, .attachmentInvalidBase64, .attachmentInvalid,
-        .messageTooLarge,
+        .messageTooLarge, .noSender, .tooManyRecipients, .headerValueTooLong, .tooManyAttachments,
+        .attachmentTooLarge,
     ]
 }

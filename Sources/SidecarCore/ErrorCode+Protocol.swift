@@ -29,12 +29,15 @@ extension ErrorCode {
     public static let notImplemented = ErrorCode("not_implemented")
     /// The request's overall deadline (`timeout_ms`) passed before it completed.
     public static let requestTimeout = ErrorCode("request_timeout")
+    /// The daemon's configuration (file, environment or flags) is invalid. Not sent on the
+    /// wire; the daemon exits with it at start-up.
+    public static let invalidConfiguration = ErrorCode("invalid_configuration")
     /// A bug or an unexpected failure inside the sidecar. The message says no more than that.
     public static let internalError = ErrorCode("internal_error")
 
     public static let protocolCodes: [ErrorCode] = [
         .frameTooLarge, .truncatedFrame, .invalidJSON, .notAnObject, .missingID, .duplicateID,
         .unknownOperation, .invalidParams, .unsupportedVersion, .peerNotAllowed, .tooManyConnections,
-        .shuttingDown, .notImplemented, .requestTimeout, .internalError,
+        .shuttingDown, .notImplemented, .requestTimeout, .invalidConfiguration, .internalError,
     ]
 }

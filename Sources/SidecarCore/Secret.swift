@@ -53,10 +53,19 @@ public struct Secret: Sendable, Hashable, Codable, CustomStringConvertible, Cust
         self.value = try decoder.singleValueContainer().decode(String.self)
     }
 
-    /// Encodes ``redacted``, never the value: a secret sent back in a response or written
-    /// to a log as JSON stays secret.
+    /// Set to `true` in an encoder's `userInfo` only where the encoded bytes go to the
+    /// secret's rightful recipient: a client sending a request to the sidecar.
+    public static let revealWhenEncoding = CodingUserInfoKey(rawValue: "smtp_sidecar.reveal_secrets")!
+
+    /// Encodes ``redacted``, never the value, so a secret sent back in a response or written
+    /// to a log as JSON stays secret, unless the encoder's `userInfo` holds `true` under
+    /// ``revealWhenEncoding``.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(Self.redacted)
+        if encoder.userInfo[Self.revealWhenEncoding] as? Bool == true {
+            try container.encode(value)
+        } else {
+            try container.encode(Self.redacted)
+        }
     }
 }

@@ -38,3 +38,15 @@ import Testing
         #expect((Secret(lhs) == Secret(rhs)) == equal)
     }
 }
+
+@Suite struct SecretTransmissionTests {
+    @Test func revealsOnlyWhenTheEncoderIsToldTo() throws {
+        let secret = Secret("t0ken-value")
+        let plain = String(decoding: try JSONEncoder().encode([secret]), as: UTF8.self)
+        #expect(!plain.contains("t0ken-value"))
+        let encoder = JSONEncoder()
+        encoder.userInfo[Secret.revealWhenEncoding] = true
+        let revealed = String(decoding: try encoder.encode([secret]), as: UTF8.self)
+        #expect(revealed == #"["t0ken-value"]"#)
+    }
+}

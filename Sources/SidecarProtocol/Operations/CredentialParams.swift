@@ -1,0 +1,88 @@
+import SidecarCore
+
+/// An SMTP credential given inline in a request. The password and token are ``Secret``s:
+/// they are decoded from the request but never rendered, logged or encoded back.
+public struct CredentialParams: Sendable, Equatable, Codable {
+    /// How the connection is secured.
+    public enum Security: String, Sendable, Codable, CaseIterable {
+        /// Implicit TLS from the first byte (RFC 8314), port 465 by default.
+        case tls
+        /// Plaintext, then STARTTLS (RFC 3207), which is required: never continues without it.
+        case starttls
+        /// No encryption. Only when the credential says so explicitly.
+        case none
+    }
+
+    /// The SASL mechanism, or `auto` to pick the strongest the server offers.
+    public enum AuthMechanism: String, Sendable, Codable, CaseIterable {
+        case auto, plain, login, xoauth2, none
+    }
+
+    public struct TLSOptions: Sendable, Equatable, Codable {
+        public enum MinimumVersion: String, Sendable, Codable {
+            case tls12 = "1.2"
+            case tls13 = "1.3"
+        }
+
+        public var minVersion: MinimumVersion?
+        /// Accept self-signed or hostname-mismatched certificates. Off by default.
+        public var acceptUnverified: Bool?
+        /// Extra trusted CA certificates (PEM), for corporate relays.
+        public var caPEM: String?
+        /// Name to verify the certificate against (and SNI), when it differs from `host`.
+        public var serverName: String?
+
+        public init(minVersion: MinimumVersion? = nil, acceptUnverified: Bool? = nil, caPEM: String? = nil, serverName: String? = nil) {
+            self.minVersion = minVersion
+            self.acceptUnverified = acceptUnverified
+            self.caPEM = caPEM
+            self.serverName = serverName
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case minVersion = "min_version"
+            case acceptUnverified = "accept_unverified"
+            case caPEM = "ca_pem"
+            case serverName = "server_name"
+        }
+    }
+
+    /// The platform's id for this credential (pool key, logs). Not secret.
+    public var id: String?
+    public var host: String
+    /// Default: 465 for `tls`, 587 otherwise. Port 25 is refused.
+    public var port: Int?
+    /// Default: from the port (465 → `tls`, anything else → `starttls`).
+    public var security: Security?
+    public var username: String?
+    public var password: Secret?
+    /// OAuth 2 access token for XOAUTH2, instead of a password.
+    public var accessToken: Secret?
+    public var auth: AuthMechanism?
+    public var tls: TLSOptions?
+    /// EHLO name. Default: the daemon's configured client name.
+    public var clientName: String?
+
+    public init(
+        id: String? = nil, host: String, port: Int? = nil, security: Security? = nil, username: String? = nil,
+        password: Secret? = nil, accessToken: Secret? = nil, auth: AuthMechanism? = nil, tls: TLSOptions? = nil,
+        clientName: String? = nil
+    ) {
+        self.id = id
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.accessToken = accessToken
+        self.auth = auth
+        self.tls = tls
+        self.clientName = clientName
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, host, port, security, username, password, auth, tls
+        case accessToken = "access_token"
+        case clientName = "client_name"
+    }
+}

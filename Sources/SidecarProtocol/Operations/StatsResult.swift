@@ -1,0 +1,57 @@
+/// `stats` result: a snapshot of the daemon's counters.
+public struct StatsResult: Sendable, Equatable, Codable {
+    public var uptimeMs: Int
+    public var connections: Connections
+    public var requests: Requests
+
+    public struct Connections: Sendable, Equatable, Codable {
+        /// Client connections open now.
+        public var open: Int
+        /// Connections accepted since start (including refused ones).
+        public var accepted: Int
+        /// Connections refused: peer not allowed, or too many connections.
+        public var refused: Int
+
+        public init(open: Int, accepted: Int, refused: Int) {
+            self.open = open
+            self.accepted = accepted
+            self.refused = refused
+        }
+    }
+
+    public struct Requests: Sendable, Equatable, Codable {
+        /// Requests being processed now, over all connections.
+        public var inFlight: Int
+        /// Requests answered since start.
+        public var total: Int
+        /// Answered requests by result: `"ok"` or the error code.
+        public var byResult: [String: Int]
+        /// Answered requests by operation (`"unknown"` when the frame named none).
+        public var byOperation: [String: Int]
+
+        public init(inFlight: Int, total: Int, byResult: [String: Int], byOperation: [String: Int]) {
+            self.inFlight = inFlight
+            self.total = total
+            self.byResult = byResult
+            self.byOperation = byOperation
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case inFlight = "in_flight"
+            case total
+            case byResult = "by_result"
+            case byOperation = "by_operation"
+        }
+    }
+
+    public init(uptimeMs: Int, connections: Connections, requests: Requests) {
+        self.uptimeMs = uptimeMs
+        self.connections = connections
+        self.requests = requests
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case uptimeMs = "uptime_ms"
+        case connections, requests
+    }
+}

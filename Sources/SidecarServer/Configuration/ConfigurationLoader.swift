@@ -1,0 +1,131 @@
+import SidecarCore
+
+/// Builds a ``SidecarConfiguration`` from a file's text, the environment and overrides.
+///
+/// The file format is one `key = value` per line; `#` starts a comment line; values may be
+/// quoted with double quotes; lists are comma-separated. Unknown keys and bad values are
+/// errors naming the line, so a typo never silently falls back to a default.
+public struct ConfigurationLoader: Sendable {
+    public static let environmentPrefix = "SMTP_SIDECAR_"
+
+    public init() {}
+
+    /// - Parameters:
+    ///   - fileText: the configuration file's contents, if any.
+    ///   - fileName: for error messages.
+    ///   - environment: the process environment; only `SMTP_SIDECAR_*` variables are read.
+    ///   - overrides: key/value pairs from the command line, applied last.
+    public func load(
+        fileText: String?, fileName: String = "config", environment: [String: String], overrides: [String: String] = [:]
+    ) throws(SidecarError) -> SidecarConfiguration {
+        var configuration = SidecarConfiguration()
+        if let fileText {
+            for (lineNumber, line) in fileText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                guard let (key, value) = try Self.parseLine(String(line), location: "\(fileName):\(lineNumber + 1)") else {
+                    continue
+                }
+                try apply(key: key, value: value, to: &configuration, source: "\(fileName):\(lineNumber + 1)")
+            }
+        }
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix(Self.environmentPrefix) {
+            let key = name.dropFirst(Self.environmentPrefix.count).lowercased()
+            try apply(key: key, value: value, to: &configuration, source: "environment variable \(name)")
+        }
+        for (key, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            try apply(key: key, value: value, to: &configuration, source: "command line")
+        }
+        try validate(configuration)
+        return configuration
+    }
+
+    static func parseLine(_ rawLine: String, location: String) throws(SidecarError) -> (String, String)? {
+        let line = rawLine.trimmingWhitespace()
+        if line.isEmpty || line.hasPrefix("#") { return nil }
+        guard let equals = line.firstIndex(of: "=") else {
+            throw invalid("\(location): expected \"key = value\"")
+        }
+        let key = String(line[..<equals]).trimmingWhitespace()
+        var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
+        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+            value = String(value.dropFirst().dropLast())
+        }
+        return (key, value)
+    }
+
+    func apply(key: String, value: String, to configuration: inout SidecarConfiguration, source: String) throws(SidecarError) {
+        switch key {
+        case "socket_path":
+            guard value.hasPrefix("/") else { throw Self.invalid("\(source): socket_path must be absolute") }
+            configuration.socketPath = value
+        case "socket_mode":
+            guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
+                throw Self.invalid("\(source): socket_mode must be an octal mode like 0660")
+            }
+            configuration.socketMode = mode
+        case "socket_group":
+            configuration.socketGroup = value.isEmpty ? nil : value
+        case "allowed_uids":
+            configuration.allowedUIDs = Self.list(value)
+        case "allowed_gids":
+            configuration.allowedGIDs = Self.list(value)
+        case "max_connections":
+            configuration.maxConnections = try Self.positive(value, key, source)
+        case "max_in_flight_per_connection":
+            configuration.maxInFlightPerConnection = try Self.positive(value, key, source)
+        case "max_frame_bytes":
+            configuration.maxFrameBytes = try Self.positive(value, key, source)
+        case "idle_timeout_seconds":
+            configuration.idleTimeoutSeconds = try Self.positive(value, key, source)
+        case "shutdown_timeout_seconds":
+            configuration.shutdownTimeoutSeconds = try Self.positive(value, key, source)
+        case "status_interval_seconds":
+            configuration.statusIntervalSeconds = try Self.positive(value, key, source)
+        case "log_level":
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(value) else {
+                throw Self.invalid("\(source): log_level must be one of \(levels.joined(separator: ", "))")
+            }
+            configuration.logLevel = value
+        case "log_target":
+            guard ["auto", "journald", "stderr"].contains(value) else {
+                throw Self.invalid("\(source): log_target must be auto, journald or stderr")
+            }
+            configuration.logTarget = value
+        case "state_directory":
+            guard value.hasPrefix("/") else { throw Self.invalid("\(source): state_directory must be absolute") }
+            configuration.stateDirectory = value
+        default:
+            throw Self.invalid("\(source): unknown key \"\(key)\"")
+        }
+    }
+
+    func validate(_ configuration: SidecarConfiguration) throws(SidecarError) {
+        if configuration.maxFrameBytes > Int(UInt32.max) {
+            throw Self.invalid("max_frame_bytes must be at most \(UInt32.max)")
+        }
+    }
+
+    static func list(_ value: String) -> [String] {
+        value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+    }
+
+    static func positive(_ value: String, _ key: String, _ source: String) throws(SidecarError) -> Int {
+        guard let number = Int(value), number > 0 else {
+            throw invalid("\(source): \(key) must be a positive integer, not \"\(value)\"")
+        }
+        return number
+    }
+
+    static func invalid(_ message: String) -> SidecarError {
+        SidecarError(code: .invalidConfiguration, message: "Invalid configuration: \(message).")
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[start...end])
+    }
+}

@@ -1,0 +1,35 @@
+import ServiceLifecycle
+
+/// Keeps the supervisor informed while the daemon runs: `STATUS=` with live counts every
+/// interval, and `WATCHDOG=1` at half the watchdog interval when one is set.
+public struct StatusReporter: Service {
+    let notifier: any LifecycleNotifier
+    let stats: ServerStats
+    let interval: Duration
+
+    public init(notifier: any LifecycleNotifier, stats: ServerStats, interval: Duration) {
+        self.notifier = notifier
+        self.stats = stats
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        let tick = notifier.watchdogInterval.map { min(interval, $0 / 2) } ?? interval
+        var lastStatus = ContinuousClock.now - interval
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let now = ContinuousClock.now
+            if now - lastStatus >= interval {
+                notifier.status(stats.statusLine())
+                lastStatus = now
+            }
+            if notifier.watchdogInterval != nil {
+                notifier.watchdog()
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
+            } catch {
+                return
+            }
+        }
+    }
+}

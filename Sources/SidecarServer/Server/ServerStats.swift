@@ -1,0 +1,78 @@
+import Synchronization
+import SidecarProtocol
+
+/// The daemon's counters, shared by every connection. Updates are a lock and an addition.
+public final class ServerStats: Sendable {
+    struct Counters {
+        var openConnections = 0
+        var acceptedConnections = 0
+        var refusedConnections = 0
+        var inFlight = 0
+        var answered = 0
+        var byResult: [String: Int] = [:]
+        var byOperation: [String: Int] = [:]
+    }
+
+    private let counters = Mutex(Counters())
+    private let started: ContinuousClock.Instant
+
+    public init(started: ContinuousClock.Instant = .now) {
+        self.started = started
+    }
+
+    func connectionAccepted() {
+        counters.withLock {
+            $0.acceptedConnections += 1
+            $0.openConnections += 1
+        }
+    }
+
+    func connectionRefused() {
+        counters.withLock { $0.refusedConnections += 1 }
+    }
+
+    func connectionClosed() {
+        counters.withLock { $0.openConnections -= 1 }
+    }
+
+    func requestStarted() {
+        counters.withLock { $0.inFlight += 1 }
+    }
+
+    func requestFinished() {
+        counters.withLock { $0.inFlight -= 1 }
+    }
+
+    /// Counts an answered request (or an answered malformed frame) by result and operation.
+    func answered(operation: String, result: String) {
+        counters.withLock {
+            $0.answered += 1
+            $0.byResult[result, default: 0] += 1
+            $0.byOperation[operation, default: 0] += 1
+        }
+    }
+
+    public var openConnections: Int { counters.withLock { $0.openConnections } }
+    public var inFlight: Int { counters.withLock { $0.inFlight } }
+
+    public func snapshot(now: ContinuousClock.Instant = .now) -> StatsResult {
+        let uptime = now - started
+        return counters.withLock { counters in
+            StatsResult(
+                uptimeMs: Int(uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000),
+                connections: .init(
+                    open: counters.openConnections, accepted: counters.acceptedConnections,
+                    refused: counters.refusedConnections),
+                requests: .init(
+                    inFlight: counters.inFlight, total: counters.answered, byResult: counters.byResult,
+                    byOperation: counters.byOperation))
+        }
+    }
+
+    /// One line for `sd_notify STATUS=`.
+    public func statusLine() -> String {
+        counters.withLock {
+            "\($0.openConnections) connections, \($0.inFlight) requests in flight, \($0.answered) answered"
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SidecarCore
+import SidecarProtocol
+import SidecarServer
+import UnixSignals
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon.",
+        discussion: """
+            Under systemd socket activation the daemon adopts the socket systemd passes; otherwise it
+            binds socket_path itself. Settings come from the configuration file, then SMTP_SIDECAR_*
+            environment variables, then these flags.
+            """)
+
+    static let defaultConfigPath = "/etc/smtp-sidecar/smtp-sidecar.conf"
+
+    @Option(name: .shortAndLong, help: "Configuration file (default \(defaultConfigPath), if it exists).")
+    var config: String?
+
+    @Option(name: .shortAndLong, help: "Unix socket to bind when not socket-activated.")
+    var socket: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    @Option(help: "auto, journald or stderr.")
+    var logTarget: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set any configuration key.", valueName: "key=value"))
+    var settings: [String] = []
+
+    func run() async throws {
+        let configuration: SidecarConfiguration
+        do {
+            configuration = try loadConfiguration()
+        } catch let error as SidecarError {
+            throw CLIFailure(error.message)
+        }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        SystemdGlue.bootstrapLogging(target: configuration.logTarget, level: level)
+        let logger = Logger(label: "smtp-sidecar")
+
+        let policy: PeerPolicy
+        do {
+            policy = try PeerPolicy.resolve(uids: configuration.allowedUIDs, gids: configuration.allowedGIDs)
+        } catch {
+            logger.critical("\(error.message)")
+            throw CLIFailure(error.message)
+        }
+        let listener: ListenerSource
+        do {
+            listener = try SystemdGlue.inheritedListener() ?? .path(
+                configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+        } catch let error as SidecarError {
+            logger.critical("\(error.message)")
+            throw CLIFailure(error.message)
+        }
+
+        let notifier = SystemdGlue.makeNotifier()
+        let stats = ServerStats()
+        let settings = SidecarServer.Settings(configuration: configuration, listener: listener, peerPolicy: policy)
+        let router = OperationRouter(
+            limits: .init(
+                maxFrameBytes: settings.maxFrameBytes, maxInFlight: settings.maxInFlightPerConnection,
+                idleTimeoutMs: configuration.idleTimeoutSeconds * 1000),
+            serverVersion: SMTPSidecarCommand.version, stats: stats)
+        let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)
+        let reporter = StatusReporter(
+            notifier: notifier, stats: stats, interval: .seconds(configuration.statusIntervalSeconds))
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: reporter), .init(service: server)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownTimeoutSeconds)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        logger.info("Starting", metadata: [
+            "version": "\(SMTPSidecarCommand.version)", "max_connections": "\(configuration.maxConnections)",
+            "max_frame_bytes": "\(configuration.maxFrameBytes)",
+        ])
+        do {
+            try await group.run()
+        } catch {
+            // The drain deadline passed and the rest was cancelled: still a clean stop.
+            logger.warning("Stopped after the shutdown deadline", metadata: [
+                "error": "\(error)", "requests_abandoned": "\(stats.inFlight)",
+            ])
+        }
+        logger.info("Stopped")
+    }
+
+    func loadConfiguration() throws -> SidecarConfiguration {
+        let path = config ?? (FileManager.default.fileExists(atPath: Self.defaultConfigPath) ? Self.defaultConfigPath : nil)
+        var fileText: String?
+        if let path {
+            do {
+                fileText = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw SidecarError(code: .invalidConfiguration, message: "Cannot read configuration file \(path): \(error)")
+            }
+        }
+        var overrides: [String: String] = [:]
+        for setting in settings {
+            guard let equals = setting.firstIndex(of: "=") else {
+                throw SidecarError(code: .invalidConfiguration, message: "--set expects key=value, not \"\(setting)\".")
+            }
+            overrides[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
+        }
+        if let socket { overrides["socket_path"] = socket }
+        if let logLevel { overrides["log_level"] = logLevel }
+        if let logTarget { overrides["log_target"] = logTarget }
+        return try ConfigurationLoader().load(
+            fileText: fileText, fileName: path ?? "config", environment: ProcessInfo.processInfo.environment,
+            overrides: overrides)
+    }
+}
