@@ -1,0 +1,118 @@
+import Foundation
+
+/// The domain of an email address, checked and converted to its ASCII form.
+///
+/// A Unicode (IDN) domain is converted label by label to A-labels (`xn--` + Punycode,
+/// RFC 5891 §4.4) after NFC normalisation and lower-casing, so `Bücher.example` becomes
+/// `xn--bcher-kva.example` and needs no SMTPUTF8. Label separators U+3002, U+FF0E and
+/// U+FF61 count as dots (RFC 3490 §3.1). A domain literal such as `[192.0.2.1]` is kept
+/// as written.
+struct DomainName: Sendable, Hashable {
+    /// RFC 1035: at most 63 octets a label, 253 for the name in text form.
+    static let maxLabelOctets = 63
+    static let maxOctets = 253
+
+    /// The domain as given, NFC-normalised.
+    let unicode: String
+    /// The domain with every label in ASCII: what goes in envelopes and headers.
+    let ascii: String
+
+    /// Why a domain is refused, phrased to complete "the domain ...".
+    struct Invalid: Error, Equatable {
+        let reason: String
+    }
+
+    init(parsing text: String) throws(Invalid) {
+        guard !text.isEmpty else { throw Invalid(reason: "is missing after the @") }
+        if text.hasPrefix("[") {
+            try Self.checkLiteral(text)
+            self.unicode = text
+            self.ascii = text
+            return
+        }
+        let normalized = text.precomposedStringWithCanonicalMapping
+        let dotted = String(String.UnicodeScalarView(normalized.unicodeScalars.map { scalar in
+            switch scalar.value {
+            case 0x3002, 0xFF0E, 0xFF61: "."
+            default: scalar
+            }
+        }))
+        let labels = dotted.split(separator: ".", omittingEmptySubsequences: false)
+        var asciiLabels: [String] = []
+        for label in labels {
+            asciiLabels.append(try Self.asciiLabel(String(label)))
+        }
+        let ascii = asciiLabels.joined(separator: ".")
+        guard ascii.utf8.count <= Self.maxOctets else {
+            throw Invalid(reason: "is longer than \(Self.maxOctets) characters")
+        }
+        if let last = asciiLabels.last, last.utf8.allSatisfy({ (48...57).contains($0) }) {
+            throw Invalid(reason: "ends in a number; write an IP address in brackets, like [192.0.2.1]")
+        }
+        self.unicode = normalized
+        self.ascii = ascii
+    }
+
+    private static func checkLiteral(_ text: String) throws(Invalid) {
+        guard text.hasSuffix("]"), text.utf8.count >= 3 else {
+            throw Invalid(reason: "starts with [ but is not a bracketed address literal")
+        }
+        // dtext: printable ASCII except [ ] \ (RFC 5322 §3.4.1).
+        let inner = text.utf8.dropFirst().dropLast()
+        guard inner.allSatisfy({ (33...126).contains($0) && $0 != 91 && $0 != 92 && $0 != 93 }) else {
+            throw Invalid(reason: "is an address literal with characters that are not allowed")
+        }
+    }
+
+    private static func asciiLabel(_ label: String) throws(Invalid) -> String {
+        guard !label.isEmpty else {
+            throw Invalid(reason: "has an empty part (two dots in a row, or a dot at the start or end)")
+        }
+        let ascii: String
+        if label.utf8.allSatisfy({ $0 < 0x80 }) {
+            guard label.utf8.allSatisfy(isLetterDigitHyphen) else {
+                throw Invalid(reason: "contains a character that is not allowed in a domain name")
+            }
+            ascii = label
+        } else {
+            let lowered = label.lowercased()
+            guard lowered.unicodeScalars.allSatisfy(isAllowedInUnicodeLabel) else {
+                throw Invalid(reason: "contains a character that is not allowed in a domain name")
+            }
+            guard let encoded = Punycode.encode(lowered) else {
+                throw Invalid(reason: "has a part that is too long")
+            }
+            ascii = "xn--" + encoded
+        }
+        guard ascii.utf8.count <= maxLabelOctets else {
+            throw Invalid(reason: "has a part longer than \(maxLabelOctets) characters")
+        }
+        guard ascii.utf8.first != UInt8(ascii: "-"), ascii.utf8.last != UInt8(ascii: "-") else {
+            throw Invalid(reason: "has a part that starts or ends with a hyphen")
+        }
+        return ascii
+    }
+
+    private static func isLetterDigitHyphen(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// An approximation of IDNA2008's PVALID: letters, marks and digits of any script,
+    /// plus the hyphen and ASCII letters and digits.
+    private static func isAllowedInUnicodeLabel(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return isLetterDigitHyphen(UInt8(scalar.value)) }
+        switch scalar.properties.generalCategory {
+        case .lowercaseLetter, .otherLetter, .modifierLetter, .titlecaseLetter, .uppercaseLetter,
+            .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber:
+            return true
+        default:
+            return false
+        }
+    }
+}

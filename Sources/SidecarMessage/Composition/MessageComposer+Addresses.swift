@@ -1,0 +1,77 @@
+import SidecarCore
+
+extension MessageComposer {
+    /// From, Reply-To and the recipient lists, parsed and deduplicated.
+    struct ResolvedAddresses {
+        var from: Mailbox
+        var replyTo: Mailbox?
+        /// To and Cc as written in the headers, without repeats.
+        var to: [Mailbox]
+        var cc: [Mailbox]
+        var envelope: MessageEnvelope
+        var requiresSMTPUTF8: Bool
+    }
+
+    func resolveAddresses(_ draft: MessageDraft, defaultFrom: String?) throws(SidecarError) -> ResolvedAddresses {
+        let from: Mailbox
+        if let given = draft.from, !given.trimmingWhitespace().isEmpty {
+            from = try single(given, field: "params.from")
+        } else if let defaultFrom, !defaultFrom.trimmingWhitespace().isEmpty {
+            from = try single(defaultFrom, field: "params.from")
+        } else {
+            throw .noSender
+        }
+        var replyTo: Mailbox?
+        if let given = draft.replyTo, !given.trimmingWhitespace().isEmpty {
+            replyTo = try single(given, field: "params.reply_to")
+        }
+
+        let to = try list(draft.to, field: "params.to")
+        let cc = try list(draft.cc, field: "params.cc")
+        let bcc = try list(draft.bcc, field: "params.bcc")
+
+        // Each mailbox once, first occurrence wins: To, then Cc, then Bcc.
+        var seen: Set<String> = []
+        func firstOccurrences(_ mailboxes: [Mailbox]) -> [Mailbox] {
+            mailboxes.filter { seen.insert($0.address.deduplicationKey).inserted }
+        }
+        let uniqueTo = firstOccurrences(to)
+        let uniqueCc = firstOccurrences(cc)
+        let uniqueBcc = firstOccurrences(bcc)
+        let recipients = (uniqueTo + uniqueCc + uniqueBcc).map(\.address)
+        guard !recipients.isEmpty else { throw .noRecipients }
+        guard recipients.count <= limits.maxRecipients else {
+            throw .tooManyRecipients(count: recipients.count, limit: limits.maxRecipients)
+        }
+
+        let everyAddress = [from.address] + (replyTo.map { [$0.address] } ?? []) + recipients
+        return ResolvedAddresses(
+            from: from,
+            replyTo: replyTo,
+            to: uniqueTo,
+            cc: uniqueCc,
+            envelope: MessageEnvelope(reversePath: from.address.addressSpec, recipients: recipients.map(\.addressSpec)),
+            requiresSMTPUTF8: everyAddress.contains(where: \.requiresSMTPUTF8))
+    }
+
+    private func list(_ values: [String], field: String) throws(SidecarError) -> [Mailbox] {
+        var mailboxes: [Mailbox] = []
+        for value in values {
+            try Self.checkNoLineBreaks(value, field: field, what: "An address in \(field.dropFirst("params.".count))")
+            do {
+                mailboxes += try AddressListParser.parse(value)
+            } catch {
+                throw .invalidAddress(field: field, entry: error.entry, reason: error.reason)
+            }
+        }
+        return mailboxes
+    }
+
+    private func single(_ value: String, field: String) throws(SidecarError) -> Mailbox {
+        let mailboxes = try list([value], field: field)
+        guard mailboxes.count == 1, let mailbox = mailboxes.first else {
+            throw .singleAddressExpected(field: field, count: mailboxes.count)
+        }
+        return mailbox
+    }
+}

@@ -1,0 +1,64 @@
+/// A send request's message, as the protocol layer hands it to ``MessageComposer``.
+///
+/// Strings are taken as the author wrote them; the composer validates everything. Error
+/// `field`s name the wire JSON paths (`params.to`, `params.attachments[2].filename`).
+public struct MessageDraft: Sendable {
+    /// `params.from`: one address, overriding the credential's default From.
+    public var from: String?
+    /// `params.to`, `params.cc`, `params.bcc`: each string is one address or a
+    /// comma-separated list (a wire string becomes a one-element array).
+    public var to: [String]
+    public var cc: [String]
+    public var bcc: [String]
+    /// `params.reply_to`: one address.
+    public var replyTo: String?
+    /// `params.subject`.
+    public var subject: String?
+    /// `params.body_format`: which body is sent.
+    public var bodyFormat: BodyFormat
+    /// `params.text`: the text body; with `html` format, the plain alternative (derived
+    /// from the HTML when absent) or the fallback when `html` is empty.
+    public var text: String?
+    /// `params.html`.
+    public var html: String?
+    /// `params.priority`; nil writes no priority headers.
+    public var priority: MessagePriority?
+    /// `params.headers`, in order.
+    public var headers: [CustomHeader]
+    /// `params.attachments`, in order.
+    public var attachments: [AttachmentDraft]
+
+    public init(
+        from: String? = nil,
+        to: [String] = [],
+        cc: [String] = [],
+        bcc: [String] = [],
+        replyTo: String? = nil,
+        subject: String? = nil,
+        bodyFormat: BodyFormat = .text,
+        text: String? = nil,
+        html: String? = nil,
+        priority: MessagePriority? = nil,
+        headers: [CustomHeader] = [],
+        attachments: [AttachmentDraft] = []
+    ) {
+        self.from = from
+        self.to = to
+        self.cc = cc
+        self.bcc = bcc
+        self.replyTo = replyTo
+        self.subject = subject
+        self.bodyFormat = bodyFormat
+        self.text = text
+        self.html = html
+        self.priority = priority
+        self.headers = headers
+        self.attachments = attachments
+    }
+}
+
+/// `params.body_format`.
+public enum BodyFormat: String, Sendable, Hashable, CaseIterable {
+    case text
+    case html
+}

@@ -1,0 +1,24 @@
+/// A streaming Content-Transfer-Encoding encoder fed with text whose line breaks have
+/// already been recognised (``LineBreakNormalizer``): content bytes and line breaks
+/// arrive as separate events, so each encoder decides how a line break is written.
+protocol TransferEncoder {
+    /// One content byte (never CR or LF).
+    mutating func byte<Output: ByteOutput>(_ byte: UInt8, into output: inout Output)
+    /// A line break in the content.
+    mutating func lineBreak<Output: ByteOutput>(into output: inout Output)
+    /// The end of the content.
+    mutating func finish<Output: ByteOutput>(into output: inout Output)
+}
+
+/// 7bit and 8bit "encoding": bytes pass through, line breaks become CRLF.
+struct IdentityTransferEncoder: TransferEncoder {
+    mutating func byte<Output: ByteOutput>(_ byte: UInt8, into output: inout Output) {
+        output.append(byte)
+    }
+
+    mutating func lineBreak<Output: ByteOutput>(into output: inout Output) {
+        output.append(contentsOf: ASCII.crlf)
+    }
+
+    mutating func finish<Output: ByteOutput>(into output: inout Output) {}
+}

@@ -1,0 +1,126 @@
+@testable import SidecarMessage
+import Testing
+
+@Suite struct AddressListParserTests {
+    private func parse(_ text: String) throws -> [Mailbox] {
+        try AddressListParser.parse(text)
+    }
+
+    @Test func parsesABareAddress() throws {
+        let mailboxes = try parse("alice@example.com")
+        #expect(mailboxes.count == 1)
+        #expect(mailboxes.first?.displayName == nil)
+        #expect(mailboxes.first?.address.addressSpec == "alice@example.com")
+    }
+
+    @Test(arguments: [
+        ("Alice Smith <alice@example.com>", "Alice Smith", "alice@example.com"),
+        ("\"Smith, Alice\" <alice@example.com>", "Smith, Alice", "alice@example.com"),
+        ("\"Alice \\\"Al\\\" Smith\" <alice@example.com>", "Alice \"Al\" Smith", "alice@example.com"),
+        ("  Alice    Smith   <alice@example.com>  ", "Alice Smith", "alice@example.com"),
+        ("Alice (Sales) Smith <alice@example.com>", "Alice Smith", "alice@example.com"),
+        ("John Q. Public <jqp@example.com>", "John Q. Public", "jqp@example.com"),
+        ("alice@example.com <alice@example.com>", "alice@example.com", "alice@example.com"),
+        ("<alice@example.com>", nil, "alice@example.com"),
+        ("Zoë Fälk <zoe@example.com>", "Zoë Fälk", "zoe@example.com"),
+        ("\"  spaced  name \" <a@example.com>", "spaced  name", "a@example.com"),
+        ("alice@example.com (Alice)", nil, "alice@example.com"),
+    ] as [(String, String?, String)])
+    func parsesDisplayNames(input: String, name: String?, address: String) throws {
+        let mailboxes = try parse(input)
+        #expect(mailboxes.count == 1)
+        #expect(mailboxes.first?.displayName == name)
+        #expect(mailboxes.first?.address.addressSpec == address)
+    }
+
+    @Test func splitsListsAtCommasOutsideQuotesAndBrackets() throws {
+        let mailboxes = try parse(
+            "\"Doe, John\" <john@example.com>, jane@example.com,Bob <bob@example.com> , \"x,y\"@example.com")
+        #expect(mailboxes.map(\.address.addressSpec) == [
+            "john@example.com", "jane@example.com", "bob@example.com", "\"x,y\"@example.com",
+        ])
+        #expect(mailboxes.map(\.displayName) == ["Doe, John", nil, "Bob", nil])
+    }
+
+    @Test func skipsEmptyEntries() throws {
+        let mailboxes = try parse(" , a@example.com,, b@example.com, ")
+        #expect(mailboxes.map(\.address.addressSpec) == ["a@example.com", "b@example.com"])
+        #expect(try parse("").isEmpty)
+        #expect(try parse("  ,  ").isEmpty)
+    }
+
+    @Test(arguments: [
+        "john",
+        "john@",
+        "@example.com",
+        "john doe@example.com",
+        "John Doe john@example.com",
+        "a@example..com",
+        "a@-example.com",
+        "a@example-.com",
+        "a@exa mple.com",
+        "a@exa_mple.com",
+        "a..b@example.com",
+        ".a@example.com",
+        "a.@example.com",
+        "a@192.0.2.1",
+        "\"unterminated <a@example.com>",
+        "Name <a@example.com",
+        "a@example.com>",
+        "Name <a@example.com> trailing",
+        "Name <a@example.com> <b@example.com>",
+        "Name <>",
+        "<@route.example:a@example.com>",
+        "a(b@example.com",
+        "a)b@example.com",
+        "a<b@example.com",
+        "a\u{0}b@example.com",
+        "a@exam\u{7F}ple.com",
+        String(repeating: "l", count: 65) + "@example.com",
+        "a@" + String(repeating: "d", count: 64) + ".com",
+        "a@" + Array(repeating: "label", count: 50).joined(separator: ".") + ".com",
+        "\"\"@example.com",
+        "a@[192.0.2.1",
+        "a@@example.com",
+    ])
+    func refusesMalformedEntries(input: String) {
+        #expect(throws: AddressListParser.Invalid.self) { try parse(input) }
+    }
+
+    @Test func namesTheOffendingEntryInAList() {
+        #expect(throws: AddressListParser.Invalid(entry: "bad@@example.com", reason: "the part before the @ contains a character that is not allowed (quote it if it is intended)")) {
+            try parse("good@example.com, bad@@example.com")
+        }
+    }
+
+    @Test func simplifiesNeedlesslyQuotedLocalParts() throws {
+        #expect(try parse("\"john\"@example.com").first?.address.localPart == "john")
+        #expect(try parse("\"john doe\"@example.com").first?.address.localPart == "\"john doe\"")
+        #expect(try parse("\"a\\\"b\"@example.com").first?.address.localPart == "\"a\\\"b\"")
+    }
+
+    @Test func convertsInternationalDomainsToALabels() throws {
+        let address = try #require(try parse("Jörg <jörg@Bücher.example>").first?.address)
+        #expect(address.domain == "Bücher.example")
+        #expect(address.asciiDomain == "xn--bcher-kva.example")
+        #expect(address.addressSpec == "jörg@xn--bcher-kva.example")
+        #expect(address.requiresSMTPUTF8)
+        let asciiLocal = try #require(try parse("info@例え.テスト").first?.address)
+        #expect(asciiLocal.addressSpec == "info@xn--r8jz45g.xn--zckzah")
+        #expect(!asciiLocal.requiresSMTPUTF8)
+    }
+
+    @Test func acceptsIdeographicFullStopsAsDots() throws {
+        #expect(try parse("a@例え。テスト").first?.address.asciiDomain == "xn--r8jz45g.xn--zckzah")
+    }
+
+    @Test func acceptsDomainLiteralsAndSingleLabelDomains() throws {
+        #expect(try parse("postmaster@[192.0.2.1]").first?.address.addressSpec == "postmaster@[192.0.2.1]")
+        #expect(try parse("root@localhost").first?.address.addressSpec == "root@localhost")
+    }
+
+    @Test func asciiAddressesDoNotNeedSMTPUTF8() throws {
+        #expect(try parse("Zoë <zoe@example.com>").first?.address.requiresSMTPUTF8 == false)
+        #expect(try parse("用户@example.com").first?.address.requiresSMTPUTF8 == true)
+    }
+}
