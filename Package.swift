@@ -12,6 +12,7 @@
 //   SidecarClient    a small async client for the wire protocol (CLI, tests, benchmarks).
 //   SidecarServer    the daemon: listener, connections, dispatch, stats, configuration.
 //   smtp-sidecar     the executable: `serve`, `ping`, `stats`.
+//   journald-probe, sidecar-message-bench: a test helper and a benchmark program.
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
@@ -69,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "smtp-sidecar",
             dependencies: [
-                "SidecarServer", "SidecarClient", "SidecarProtocol", "SidecarCore",
+                "SidecarServer", "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -78,32 +79,51 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(name: "sidecar-message-bench", dependencies: ["SidecarMessage"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "journald-probe",
+            dependencies: ["SidecarSystemd", "SidecarCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SidecarTestSupport",
+            dependencies: [
+                "SidecarProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/SidecarTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "SidecarCoreTests", dependencies: ["SidecarCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "SidecarMessageTests",
             dependencies: ["SidecarMessage", "SidecarCore"],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SidecarSystemdTests",
-            dependencies: ["SidecarSystemd", "SidecarCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SidecarSystemd", "SidecarCore", "SidecarTestSupport", "journald-probe",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SidecarProtocolTests",
             dependencies: [
-                "SidecarProtocol", "SidecarCore",
+                "SidecarProtocol", "SidecarCore", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
-            resources: [],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SidecarServerTests",
             dependencies: [
-                "SidecarServer", "SidecarClient", "SidecarProtocol", "SidecarCore",
+                "SidecarServer", "SidecarClient", "SidecarProtocol", "SidecarCore", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -114,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "SidecarClient", "SidecarProtocol", "SidecarCore",
+                "SidecarClient", "SidecarProtocol", "SidecarCore", "SidecarTestSupport", "smtp-sidecar",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -118,8 +118,8 @@ public final class SidecarConnection: Sendable {
         try await call("hello", params: HelloParams(versions: ProtocolVersion.supported, client: client), as: HelloResult.self)
     }
 
-    public func ping(data: String? = nil) async throws -> PingResult {
-        try await call("ping", params: PingParams(data: data), as: PingResult.self)
+    public func ping(data: String? = nil, delayMs: Int? = nil) async throws -> PingResult {
+        try await call("ping", params: PingParams(data: data, delayMs: delayMs), as: PingResult.self)
     }
 
     public func stats() async throws -> StatsResult {

@@ -53,10 +53,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure(error.message)
         }
         let listener: ListenerSource
-        do {
-            listener = try SystemdGlue.inheritedListener() ?? .path(
-                configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
-        } catch let error as SidecarError {
+        switch Result(catching: { () throws(SidecarError) in try SystemdGlue.inheritedListener() }) {
+        case .success(let inherited?):
+            listener = inherited
+        case .success(nil):
+            listener = .path(configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+        case .failure(let error):
             logger.critical("\(error.message)")
             throw CLIFailure(error.message)
         }

@@ -15,6 +15,10 @@ public struct RequestDecoder: Sendable {
     }
 
     public func decode(_ payload: Data) -> Result<Request, RequestDecodingFailure> {
+        // JSON parsers tend to accept invalid UTF-8 inside strings; the protocol does not.
+        guard Self.isValidUTF8(payload) else {
+            return .failure(.init(id: nil, error: Self.invalidJSON))
+        }
         let envelope: RequestEnvelope
         do {
             envelope = try JSONDecoder().decode(RequestEnvelope.self, from: payload)
@@ -31,6 +35,18 @@ public struct RequestDecoder: Sendable {
             return .success(Request(id: id, operation: operation))
         case .failure(let error):
             return .failure(.init(id: id, error: error))
+        }
+    }
+
+    static func isValidUTF8(_ bytes: Data) -> Bool {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
         }
     }
 

@@ -35,6 +35,14 @@ public struct OperationRouter: RequestHandler {
                 version: version, server: "smtp-sidecar", serverVersion: serverVersion,
                 operations: availableOperations.map(\.rawValue), limits: limits))
         case .ping(let params):
+            if let delay = params.delayMs {
+                guard (0...PingParams.maxDelayMs).contains(delay) else {
+                    return .failure(SidecarError(
+                        code: .invalidParams, message: "delay_ms must be between 0 and \(PingParams.maxDelayMs).",
+                        field: "params.delay_ms"))
+                }
+                try? await Task.sleep(for: .milliseconds(delay))
+            }
             return .success(PingResult(data: params.data))
         case .stats:
             return .success(stats.snapshot())

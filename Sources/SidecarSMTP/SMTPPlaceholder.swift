@@ -1,0 +1,6 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Logging
+import SidecarCore
+import SidecarMessage

@@ -1,0 +1,113 @@
+import Foundation
+import SidecarClient
+import SidecarCore
+import SidecarProtocol
+import SidecarTestSupport
+import Testing
+
+/// The built `smtp-sidecar` binary, as operators and systemd run it.
+@Suite(.serialized) struct DaemonIntegrationTests {
+    @Test func socketActivatedDaemonServesPipelinedRequests() async throws {
+        let activate = try #require(TestEnvironment.which("systemd-socket-activate"), "systemd-socket-activate is needed")
+        let directory = try TestEnvironment.temporaryDirectory()
+        let socketPath = directory.appendingPathComponent("activated.sock").path
+        let daemon = try ChildProcess(
+            activate,
+            ["-l", socketPath, "--fdname=smtp-sidecar", try TestEnvironment.sidecarPath(), "serve", "--log-target", "stderr",
+             "--socket", directory.appendingPathComponent("never-bound.sock").path],
+            environment: Daemon.cleanEnvironment, timeout: .seconds(120))
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath) {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        // The first connection starts the daemon; systemd-socket-activate queues it meanwhile.
+        let (hello, pongs, stats) = try await SidecarConnection.withConnection(socketPath: socketPath) { sidecar in
+            let hello = try await sidecar.hello(client: "integration")
+            let pongs = try await withThrowingTaskGroup(of: String?.self) { group in
+                for index in 0..<1000 {
+                    group.addTask { try await sidecar.ping(data: "\(index)").data }
+                }
+                var seen: Set<String> = []
+                for try await data in group { if let data { seen.insert(data) } }
+                return seen
+            }
+            return (hello, pongs, try await sidecar.stats())
+        }
+        #expect(hello.version == 1)
+        #expect(hello.server == "smtp-sidecar")
+        #expect(hello.limits.maxFrameBytes == 32 * 1024 * 1024)
+        #expect(pongs == Set((0..<1000).map(String.init)))
+        #expect(stats.requests.byOperation["ping"] == 1000)
+        #expect(stats.requests.byResult["ok"] == 1001)
+        #expect(stats.connections.open == 1)
+
+        daemon.signal(SIGTERM)
+        let outcome = try await daemon.wait()
+        #expect(outcome.status == 0, "\(outcome.summary)")
+        // It served the socket systemd passed, not one of its own.
+        #expect(outcome.stderr.contains("inherited fd 3 (smtp-sidecar)"), "\(outcome.summary)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("never-bound.sock").path))
+    }
+
+    @Test func sigtermFinishesRequestsInFlightThenExitsZero() async throws {
+        let daemon = try await Daemon.start(["--set", "shutdown_timeout_seconds=20"])
+        try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            async let slow = sidecar.ping(data: "finished", delayMs: 1500)
+            try await Task.sleep(for: .milliseconds(300))
+            let stopped = ContinuousClock.now
+            daemon.process.signal(SIGTERM)
+            // The request in flight is answered in full despite the signal.
+            #expect(try await slow.data == "finished")
+            let outcome = try await daemon.process.wait()
+            #expect(outcome.status == 0, "\(outcome.summary)")
+            #expect(ContinuousClock.now - stopped < .seconds(10))
+            #expect(outcome.stderr.contains("Shutting down"))
+        }
+        // New clients are refused once it is gone, and its socket file is removed.
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+    }
+
+    @Test func shutdownDeadlineBoundsTheDrainAndStillExitsZero() async throws {
+        let daemon = try await Daemon.start(["--set", "shutdown_timeout_seconds=1"])
+        let client = try await RawClient.connect(daemon.socketPath)
+        try await client.writeFrame(#"{"id":"stuck","op":"ping","params":{"delay_ms":10000}}"#)
+        try await Task.sleep(for: .milliseconds(200))
+        let stopped = ContinuousClock.now
+        let outcome = try await daemon.stop()
+        #expect(outcome.status == 0, "\(outcome.summary)")
+        #expect(ContinuousClock.now - stopped < .seconds(5))
+        await client.close()
+    }
+
+    @Test func peerWhoseUIDIsNotAllowedIsRefusedAndLogged() async throws {
+        let daemon = try await Daemon.start(["--set", "allowed_uids=4242424"], environment: [:]) 
+        let client = try await RawClient.connect(daemon.socketPath)
+        let responses = try await client.responsesUntilClosed()
+        #expect(responses.map(\.errorCode) == ["peer_not_allowed"])
+        let outcome = try await daemon.stop()
+        #expect(outcome.status == 0)
+        #expect(outcome.stderr.contains("not allowed"), "\(outcome.summary)")
+    }
+
+    @Test func badConfigurationFailsAtStartWithTheReason() async throws {
+        let outcome = try await ChildProcess.run(
+            try TestEnvironment.sidecarPath(), ["serve", "--set", "max_conections=3", "--log-target", "stderr"],
+            environment: Daemon.cleanEnvironment)
+        #expect(outcome.status != 0)
+        #expect(outcome.stderr.contains("unknown key \"max_conections\""), "\(outcome.summary)")
+    }
+
+    @Test func cliPingAndStatsTalkToTheDaemon() async throws {
+        let daemon = try await Daemon.start()
+        let ping = try await ChildProcess.run(try TestEnvironment.sidecarPath(), ["ping", "-s", daemon.socketPath, "-c", "50"])
+        #expect(ping.status == 0, "\(ping.summary)")
+        #expect(ping.stdout.contains("50 pongs"))
+        let stats = try await ChildProcess.run(try TestEnvironment.sidecarPath(), ["stats", "-s", daemon.socketPath])
+        #expect(stats.status == 0, "\(stats.summary)")
+        let json = try JSONValue.parse(Data(stats.stdout.utf8))
+        #expect(json["requests"]?["by_operation"]?["ping"] == .number(50))
+        _ = try await daemon.stop()
+        let unreachable = try await ChildProcess.run(try TestEnvironment.sidecarPath(), ["ping", "-s", daemon.socketPath])
+        #expect(unreachable.status != 0)
+        #expect(unreachable.stderr.contains("cannot reach the sidecar"))
+    }
+}

@@ -1,0 +1,64 @@
+import SidecarCore
+import SidecarServer
+import Testing
+
+@Suite struct ConfigurationTests {
+    let loader = ConfigurationLoader()
+
+    @Test func defaultsWorkWithNothingConfigured() throws {
+        let configuration = try loader.load(fileText: nil, environment: [:])
+        #expect(configuration == SidecarConfiguration())
+        #expect(configuration.socketPath == "/run/smtp-sidecar/smtp-sidecar.sock")
+        #expect(configuration.maxFrameBytes == 32 * 1024 * 1024)
+    }
+
+    @Test func fileThenEnvironmentThenOverridesEachWin() throws {
+        let file = """
+            # comment
+            socket_path = /tmp/a.sock
+            socket_mode = 0600
+            max_connections = 10
+            allowed_uids = 0, www-data
+            log_level = "debug"
+
+            """
+        let configuration = try loader.load(
+            fileText: file, environment: ["SMTP_SIDECAR_MAX_CONNECTIONS": "20", "SMTP_SIDECAR_LOG_LEVEL": "info", "PATH": "/bin"],
+            overrides: ["log_level": "warning"])
+        #expect(configuration.socketPath == "/tmp/a.sock")
+        #expect(configuration.socketMode == 0o600)
+        #expect(configuration.maxConnections == 20)
+        #expect(configuration.allowedUIDs == ["0", "www-data"])
+        #expect(configuration.logLevel == "warning")
+    }
+
+    @Test(arguments: [
+        ("max_connectons = 5", "unknown key"),
+        ("max_connections = -1", "positive"),
+        ("socket_mode = 999", "octal"),
+        ("socket_path = relative.sock", "absolute"),
+        ("log_target = syslog", "log_target"),
+        ("just words", "key = value"),
+        ("max_frame_bytes = 99999999999", "at most"),
+    ])
+    func badLinesAreErrorsNamingTheProblem(line: String, expected: String) {
+        #expect {
+            _ = try loader.load(fileText: "\n" + line, fileName: "test.conf", environment: [:])
+        } throws: { error in
+            guard let error = error as? SidecarError else { return false }
+            return error.code == .invalidConfiguration && error.message.contains(expected)
+                && (error.message.contains("test.conf:2") || expected == "at most")
+        }
+    }
+
+    @Test func peerPolicyResolvesNamesAndNumbers() throws {
+        let policy = try PeerPolicy.resolve(uids: ["root", "1234"], gids: ["0"])
+        #expect(policy.allowedUIDs == [0, 1234])
+        #expect(policy.allows(PeerCredentials(pid: 1, uid: 1234, gid: 99)))
+        #expect(policy.allows(PeerCredentials(pid: 1, uid: 99, gid: 0)))
+        #expect(!policy.allows(PeerCredentials(pid: 1, uid: 99, gid: 99)))
+        #expect(!policy.allows(nil))
+        #expect(PeerPolicy().allows(nil))
+        #expect(throws: SidecarError.self) { try PeerPolicy.resolve(uids: ["no-such-user-here"], gids: []) }
+    }
+}
