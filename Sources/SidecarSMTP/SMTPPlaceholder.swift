@@ -1,6 +1,0 @@
-import NIOCore
-import NIOPosix
-import NIOSSL
-import Logging
-import SidecarCore
-import SidecarMessage
