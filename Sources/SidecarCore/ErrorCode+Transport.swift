@@ -20,11 +20,15 @@ extension ErrorCode {
     public static let recipientsRejected = ErrorCode("recipients_rejected")
     /// The server refused the message after DATA.
     public static let messageRejected = ErrorCode("message_rejected")
+    /// The message was transmitted but the server's final reply never came (the connection
+    /// dropped or timed out after the end of data): it may have been delivered. Not
+    /// retryable: resending blindly may deliver it twice.
+    public static let outcomeUnknown = ErrorCode("outcome_unknown")
     /// The server replied in a way the protocol does not allow.
     public static let protocolViolation = ErrorCode("smtp_protocol_error")
 
     public static let transportCodes: [ErrorCode] = [
         .authFailed, .connectionFailed, .timeout, .tlsFailed, .certificateInvalid, .starttlsUnavailable,
-        .smtputf8Unsupported, .senderRejected, .recipientsRejected, .messageRejected, .protocolViolation,
+        .smtputf8Unsupported, .senderRejected, .recipientsRejected, .messageRejected, .outcomeUnknown, .protocolViolation,
     ]
 }
