@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SidecarTestSupport
 import Testing
 
@@ -33,15 +34,15 @@ import Testing
     }
 
     @Test func everyVectorGetsItsSpecifiedResponses() async throws {
+        let recorder = SchemaRecorder()
         try await ServerHarness.withServer(maxFrameBytes: Self.file.max_frame_bytes) { harness in
             for vector in Self.file.vectors {
                 let client = try await harness.connect()
                 try await client.write(Self.bytes(vector.stream_hex))
                 if vector.client_half_closes { try await client.shutdownWrite() }
-                let responses =
-                    vector.server_closes
-                    ? try await client.responsesUntilClosed()
-                    : try await client.responses(vector.responses.count)
+                let raw = try await client.rawResponses(vector.server_closes ? Int.max : vector.responses.count)
+                recorder.record(op: nil, raw)
+                let responses = try raw.map(JSONValue.parse)
                 #expect(responses.count == vector.responses.count, "\(vector.name): \(responses)")
                 // Responses may arrive in any order: match each expected one by id.
                 for expected in vector.responses {
@@ -61,5 +62,49 @@ import Testing
                 await client.close()
             }
         }
+        try await recorder.validate()
+    }
+
+    @Test func liveResultsOfEveryOperationMatchTheirSchemas() async throws {
+        let recorder = SchemaRecorder()
+        try await ServerHarness.withServer { harness in
+            let client = try await harness.connect()
+            let requests = [
+                ("hello", #"{"id":"h","op":"hello","params":{"versions":[1],"client":"schema-check"}}"#),
+                ("ping", #"{"id":"p","op":"ping","params":{"data":"x"}}"#),
+                ("ping", #"{"id":"p0","op":"ping"}"#),
+                ("stats", #"{"id":"s","op":"stats"}"#),
+                ("send", #"{"id":"n","op":"send","params":{"workspace_id":"w"}}"#),
+            ]
+            for (op, json) in requests {
+                try await client.writeFrame(json)
+                recorder.record(op: op, try await client.rawResponses(1))
+            }
+            await client.close()
+        }
+        try await recorder.validate()
+    }
+}
+
+/// Collects live responses and has `proto-spec/tools/validate.py` check them against the
+/// JSON Schemas.
+final class SchemaRecorder: Sendable {
+    let lines = Mutex<[String]>([])
+
+    func record(op: String?, _ responses: [Data]) {
+        let opJSON = op.map { "\"\($0)\"" } ?? "null"
+        lines.withLock { lines in
+            lines += responses.map { #"{"op":\#(opJSON),"response":\#(String(decoding: $0, as: UTF8.self))}"# }
+        }
+    }
+
+    func validate() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("responses-\(UUID().uuidString).jsonl")
+        try lines.withLock { $0.joined(separator: "\n") }.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let script = try TestEnvironment.repositoryRoot().appendingPathComponent("proto-spec/tools/validate.py").path
+        let outcome = try await ChildProcess.run("/usr/bin/env", ["python3", script, "responses", file.path])
+        #expect(outcome.status == 0, "\(outcome.summary)")
+        #expect(outcome.stdout.contains(" passed, 0 failed"), "\(outcome.summary)")
     }
 }

@@ -76,25 +76,22 @@ public final class RawClient: Sendable {
 
     /// The next `count` responses as JSON, or fewer if the server closes first.
     public func responses(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [JSONValue] {
-        try await withTimeout(timeout) {
-            var collected: [JSONValue] = []
-            for await frame in self.frames {
-                guard case .payload(let payload) = frame else { break }
-                collected.append(try JSONValue.parse(Data(payload.readableBytesView)))
-                if collected.count == count { break }
-            }
-            return collected
-        }
+        try await rawResponses(count, timeout: timeout).map(JSONValue.parse)
     }
 
     /// Waits until the server closes the connection; returns any responses before that.
     public func responsesUntilClosed(timeout: Duration = .seconds(10)) async throws -> [JSONValue] {
+        try await rawResponses(Int.max, timeout: timeout).map(JSONValue.parse)
+    }
+
+    /// The payloads of the next `count` frames (`Int.max`: until the server closes).
+    public func rawResponses(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [Data] {
         try await withTimeout(timeout) {
-            var collected: [JSONValue] = []
+            var collected: [Data] = []
             for await frame in self.frames {
-                if case .payload(let payload) = frame {
-                    collected.append(try JSONValue.parse(Data(payload.readableBytesView)))
-                }
+                guard case .payload(let payload) = frame else { continue }
+                collected.append(Data(payload.readableBytesView))
+                if collected.count == count { break }
             }
             return collected
         }
