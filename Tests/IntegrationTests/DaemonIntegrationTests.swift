@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SidecarClient
 import SidecarCore
 import SidecarProtocol
@@ -109,5 +110,69 @@ import Testing
         let unreachable = try await ChildProcess.run(try TestEnvironment.sidecarPath(), ["ping", "-s", daemon.socketPath])
         #expect(unreachable.status != 0)
         #expect(unreachable.stderr.contains("cannot reach the sidecar"))
+    }
+}
+
+/// What the daemon tells systemd, received on a NOTIFY_SOCKET the test binds.
+@Suite struct NotifyIntegrationTests {
+    @Test func readyStatusWatchdogAndStoppingReachTheSupervisor() async throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        let notifyPath = directory.appendingPathComponent("notify.sock").path
+        // Drained continuously, as systemd does: Linux queues at most 10 datagrams per
+        // socket by default, and a full queue would block the daemon's sd_notify.
+        let notify = try NotifyListener(path: notifyPath)
+        defer { notify.stop() }
+
+        let daemon = try await Daemon.start(
+            ["--set", "status_interval_seconds=1"],
+            environment: ["NOTIFY_SOCKET": notifyPath, "WATCHDOG_USEC": "400000"])
+        try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            _ = try await sidecar.ping()
+            try await Task.sleep(for: .milliseconds(1300))
+        }
+        let outcome = try await daemon.stop()
+        #expect(outcome.status == 0, "\(outcome.summary)")
+        let messages = notify.stop()
+        #expect(messages.filter { $0 == "READY=1" }.count == 1, "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("STATUS=") && $0.contains("connections") }, "\(messages)")
+        // Keep-alives at half the 400 ms watchdog interval: several in 1.3 s.
+        #expect(messages.filter { $0 == "WATCHDOG=1" }.count >= 3, "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("STOPPING=1") }, "\(messages)")
+        #expect(messages.firstIndex { $0.hasPrefix("STOPPING=1") }! > messages.firstIndex(of: "READY=1")!)
+    }
+}
+
+/// A NOTIFY_SOCKET that a thread of its own reads as datagrams arrive.
+final class NotifyListener: Sendable {
+    let fd: Int32
+    let received = Mutex<[String]>([])
+    let stopped = Atomic<Bool>(false)
+
+    init(path: String) throws {
+        fd = try UnixSocket.make(UnixSocket.datagram)
+        try UnixSocket.bindPath(fd, path)
+        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let thread = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !stopped.load(ordering: .relaxed) {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count > 0 {
+                    let message = String(decoding: buffer[..<count], as: UTF8.self)
+                    received.withLock { $0.append(message) }
+                }
+            }
+        }
+        thread.start()
+    }
+
+    /// Stops reading and returns every message received, in order.
+    @discardableResult
+    func stop() -> [String] {
+        if !stopped.exchange(true, ordering: .relaxed) {
+            Thread.sleep(forTimeInterval: 0.1)
+            close(fd)
+        }
+        return received.withLock { $0 }
     }
 }

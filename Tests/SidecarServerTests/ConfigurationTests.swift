@@ -1,5 +1,7 @@
+import Foundation
 import SidecarCore
 import SidecarServer
+import SidecarTestSupport
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -60,5 +62,16 @@ import Testing
         #expect(!policy.allows(nil))
         #expect(PeerPolicy().allows(nil))
         #expect(throws: SidecarError.self) { try PeerPolicy.resolve(uids: ["no-such-user-here"], gids: []) }
+    }
+}
+
+@Suite struct ExampleConfigurationTests {
+    /// The example shipped in packaging/ is what operators copy: it must load, and it must
+    /// document the real defaults.
+    @Test func packagedExampleLoadsAndStatesTheDefaults() throws {
+        let url = try TestEnvironment.repositoryRoot().appendingPathComponent("packaging/smtp-sidecar.conf")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let configuration = try ConfigurationLoader().load(fileText: text, fileName: "smtp-sidecar.conf", environment: [:])
+        #expect(configuration == SidecarConfiguration())
     }
 }

@@ -190,13 +190,8 @@ import Testing
     @Test func staleSocketFileIsReplacedButALiveOneIsNot() async throws {
         let path = ServerHarness.makeSocketPath()
         // A stale socket: bound, then its owner went away without unlinking.
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let fd = try UnixSocket.make(UnixSocket.stream)
+        try UnixSocket.bindPath(fd, path)
         close(fd)
         #expect(FileManager.default.fileExists(atPath: path))
         let stats = ServerStats()

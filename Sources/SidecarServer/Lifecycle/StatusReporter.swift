@@ -15,7 +15,8 @@ public struct StatusReporter: Service {
 
     public func run() async throws {
         let tick = notifier.watchdogInterval.map { min(interval, $0 / 2) } ?? interval
-        var lastStatus = ContinuousClock.now - interval
+        // The server sends the first STATUS= with READY=1; this keeps it current.
+        var lastStatus = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let now = ContinuousClock.now
             if now - lastStatus >= interval {

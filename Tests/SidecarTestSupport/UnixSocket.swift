@@ -5,35 +5,35 @@ import Musl
 #endif
 
 /// Just enough of the BSD socket API for the tests, errors thrown with their errno.
-enum UnixSocket {
-    struct Failure: Error, CustomStringConvertible {
+public enum UnixSocket {
+    public struct Failure: Error, CustomStringConvertible {
         var call: String
         var errno: Int32
-        var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
+        public var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
     }
 
-    static func make(_ type: Int32, family: Int32 = AF_UNIX) throws -> Int32 {
+    public static func make(_ type: Int32, family: Int32 = AF_UNIX) throws -> Int32 {
         let fd = socket(family, type | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(call: "socket", errno: errno) }
         return fd
     }
 
-    static var stream: Int32 { Int32(SOCK_STREAM.rawValue) }
-    static var datagram: Int32 { Int32(SOCK_DGRAM.rawValue) }
+    public static var stream: Int32 { Int32(SOCK_STREAM.rawValue) }
+    public static var datagram: Int32 { Int32(SOCK_DGRAM.rawValue) }
 
-    static func bindPath(_ fd: Int32, _ path: String) throws {
+    public static func bindPath(_ fd: Int32, _ path: String) throws {
         try withAddress(path) { address, length in
             guard bind(fd, address, length) == 0 else { throw Failure(call: "bind", errno: errno) }
         }
     }
 
-    static func connectPath(_ fd: Int32, _ path: String) throws {
+    public static func connectPath(_ fd: Int32, _ path: String) throws {
         try withAddress(path) { address, length in
             guard connect(fd, address, length) == 0 else { throw Failure(call: "connect", errno: errno) }
         }
     }
 
-    static func send(_ fd: Int32, to path: String, _ text: String) throws {
+    public static func send(_ fd: Int32, to path: String, _ text: String) throws {
         try withAddress(path) { address, length in
             let sent = text.withCString { sendto(fd, $0, strlen($0), 0, address, length) }
             guard sent >= 0 else { throw Failure(call: "sendto", errno: errno) }
@@ -41,7 +41,7 @@ enum UnixSocket {
     }
 
     /// Reads until end of file.
-    static func readToEnd(_ fd: Int32) throws -> String {
+    public static func readToEnd(_ fd: Int32) throws -> String {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -55,7 +55,7 @@ enum UnixSocket {
     }
 
     /// Every datagram already queued on `fd`, without waiting for more.
-    static func receiveQueued(_ fd: Int32) throws -> [String] {
+    public static func receiveQueued(_ fd: Int32) throws -> [String] {
         var datagrams: [String] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
