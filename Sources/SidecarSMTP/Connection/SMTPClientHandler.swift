@@ -1,0 +1,451 @@
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+import SidecarCore
+
+/// The thin shell around ``SMTPClientStateMachine``: it decodes replies, feeds events to
+/// the state machine on the event loop and carries out the actions (writes, TLS, timers,
+/// closing), and completes the promises of the operation in flight.
+///
+/// It decodes replies itself rather than behind a `ByteToMessageHandler` so that, when
+/// the 220 to STARTTLS arrives, it can see whether any byte follows it in the receive
+/// buffer (RFC 3207 §6) before it puts the TLS handler in front of itself.
+final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum TransactionProgress: Sendable {
+        /// DATA was accepted: stream the message through ``writeBody(_:promise:)``.
+        case streamBody
+        case finished(SMTPSendResult)
+    }
+
+    /// Thrown into the body writer when the message can no longer be written (the
+    /// transaction ended early); the result is collected by ``abortBody(_:promise:)``.
+    struct BodyWriteRefused: Error {}
+
+    private enum Pending {
+        case none
+        case connect(EventLoopPromise<SMTPCapabilities>)
+        case transaction(EventLoopPromise<TransactionProgress>)
+        case body
+        /// The transaction ended (server reply, timeout, lost connection) while the
+        /// body was being streamed.
+        case bodyInterrupted(SMTPSendResult)
+        case reset(EventLoopPromise<Void>)
+    }
+
+    private var stateMachine: SMTPClientStateMachine
+    private var decoder: SMTPReplyDecoder
+    private let encoder = SMTPCommandEncoder()
+    private var inbound: ByteBuffer?
+    private var pending: Pending = .none
+    private var context: ChannelHandlerContext?
+    private var logger: Logger
+    private let host: String
+    private let tlsContext: NIOSSLContext?
+    private let tlsServerHostname: String?
+    private let status: SMTPConnectionStatus
+    private var timer: Scheduled<Void>?
+    private var timerGeneration: UInt64 = 0
+    private var deadlineTimer: Scheduled<Void>?
+    private var initialDeadline: NIODeadline?
+    private var connectPromise: EventLoopPromise<SMTPCapabilities>?
+
+    init(
+        configuration: SMTPClientStateMachine.Configuration,
+        host: String,
+        tlsContext: NIOSSLContext?,
+        tlsServerHostname: String?,
+        replyLimits: SMTPReplyDecoder.Limits = .default,
+        status: SMTPConnectionStatus,
+        deadline: NIODeadline?,
+        logger: Logger
+    ) {
+        self.stateMachine = SMTPClientStateMachine(configuration: configuration)
+        self.decoder = SMTPReplyDecoder(limits: replyLimits)
+        self.host = host
+        self.tlsContext = tlsContext
+        self.tlsServerHostname = tlsServerHostname
+        self.status = status
+        self.initialDeadline = deadline
+        self.logger = logger
+    }
+
+    /// Completes when the session is ready (greeting, TLS, EHLO, AUTH done), or fails
+    /// with an ``SMTPFailure``. Valid once the handler is in a pipeline.
+    var connected: EventLoopFuture<SMTPCapabilities> {
+        connectPromise!.futureResult
+    }
+
+    var capabilities: SMTPCapabilities? { stateMachine.capabilities }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let promise = context.eventLoop.makePromise(of: SMTPCapabilities.self)
+        connectPromise = promise
+        pending = .connect(promise)
+        armDeadline(initialDeadline, context: context)
+        if context.channel.isActive { apply(stateMachine.channelActive(), context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        failLeftoverPending()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        logger.debug("SMTP connected", metadata: ["smtp_remote_address": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+        apply(stateMachine.channelActive(), context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        apply(stateMachine.connectionClosed(), context: context)
+        cancelTimers()
+        failLeftoverPending()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if inbound == nil {
+            inbound = incoming
+        } else {
+            inbound!.writeBuffer(&incoming)
+        }
+        decodeReplies(context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted(let protocolName) = event {
+            logger.debug("SMTP TLS established", metadata: ["smtp_tls_alpn": "\(protocolName ?? "none")"])
+            apply(stateMachine.tlsHandshakeCompleted(), context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? NIOSSLError, case .uncleanShutdown = error {
+            // The server closed TCP without TLS close_notify: just a closed connection.
+            apply(stateMachine.connectionClosed(), context: context)
+            return
+        }
+        let mapped = SidecarError.smtpChannelError(error, host: host)
+        logger.debug(
+            "SMTP channel error",
+            metadata: ["smtp_phase": "\(stateMachine.phase)", "error_code": "\(mapped.code)", "error": "\(mapped.message)"]
+        )
+        apply(stateMachine.failed(mapped), context: context)
+    }
+
+    private func decodeReplies(context: ChannelHandlerContext) {
+        guard var buffer = inbound else { return }
+        inbound = nil
+        while true {
+            if case .closed = stateMachine.state { return }
+            let reply: SMTPResponse?
+            do {
+                reply = try decoder.decode(buffer: &buffer)
+            } catch {
+                logger.debug("SMTP malformed reply", metadata: ["smtp_phase": "\(stateMachine.phase)", "error": "\(error)"])
+                apply(stateMachine.failed(.smtpChannelError(error, host: host)), context: context)
+                return
+            }
+            guard let reply else { break }
+            let loggable = stateMachine.loggable(reply)
+            logger.debug(
+                "SMTP reply",
+                metadata: [
+                    "smtp_phase": "\(stateMachine.phase)",
+                    "smtp_reply_code": "\(reply.code)",
+                    "smtp_enhanced_code": "\(reply.enhancedCode ?? "")",
+                    "smtp_reply_text": "\(loggable.lines.joined(separator: "\\n"))",
+                ]
+            )
+            var action = stateMachine.replyReceived(reply)
+            if case .startTLS = action, buffer.readableBytes > 0 || decoder.hasPartialReply {
+                logger.warning(
+                    "SMTP server sent data after agreeing to STARTTLS; refusing to continue",
+                    metadata: ["smtp_phase": "tls", "smtp_unexpected_bytes": "\(buffer.readableBytes)"]
+                )
+                action = stateMachine.plaintextReceivedBeforeTLS()
+            }
+            apply(action, context: context)
+        }
+        if buffer.readableBytes > 0 {
+            buffer.discardReadBytes()
+            inbound = buffer
+        }
+    }
+
+    // MARK: - Operations (called on the event loop)
+
+    func startTransaction(
+        _ request: SMTPTransactionRequest,
+        options: SMTPSendOptions,
+        deadline: NIODeadline?,
+        promise: EventLoopPromise<TransactionProgress>
+    ) {
+        guard case .none = pending else {
+            promise.succeed(.finished(.notSent(SMTPSendFailure(error: .smtpConnectionBusy(), phase: .mail))))
+            return
+        }
+        guard let context else {
+            promise.succeed(.finished(.notSent(SMTPSendFailure(error: .smtpConnectionUnusable(), phase: .mail))))
+            return
+        }
+        pending = .transaction(promise)
+        armDeadline(deadline, context: context)
+        apply(stateMachine.sendRequested(request, options: options), context: context)
+    }
+
+    /// Writes one dot-stuffed chunk of the message; the promise completes when it is on
+    /// its way to the socket, which is what paces the writer (backpressure).
+    func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>) {
+        guard let context, case .body = pending, case .writeBodyChunk(let timer) = stateMachine.bodyChunkReady() else {
+            promise.fail(BodyWriteRefused())
+            return
+        }
+        arm(timer, context: context)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    /// The whole message is out: send the final dot and wait for the reply.
+    func finishBody(promise: EventLoopPromise<TransactionProgress>) {
+        switch pending {
+        case .bodyInterrupted(let result):
+            pending = .none
+            promise.succeed(.finished(result))
+        case .body:
+            pending = .transaction(promise)
+            apply(stateMachine.bodyFinished(), context: context)
+        case .none, .connect, .transaction, .reset:
+            promise.succeed(.finished(.notSent(SMTPSendFailure(error: .smtpConnectionUnusable(), phase: .data))))
+        }
+    }
+
+    /// The message could not be produced or written: close without the final dot.
+    func abortBody(_ error: SidecarError, promise: EventLoopPromise<TransactionProgress>) {
+        switch pending {
+        case .bodyInterrupted(let result):
+            pending = .none
+            promise.succeed(.finished(result))
+        case .body:
+            pending = .transaction(promise)
+            apply(stateMachine.bodyFailed(error), context: context)
+        case .none, .connect, .transaction, .reset:
+            promise.succeed(.finished(.notSent(SMTPSendFailure(error: error, phase: .data))))
+        }
+    }
+
+    func reset(deadline: NIODeadline?, promise: EventLoopPromise<Void>) {
+        guard case .none = pending else {
+            promise.fail(SMTPFailure(error: .smtpConnectionBusy(), phase: .reset))
+            return
+        }
+        guard let context else {
+            promise.fail(SMTPFailure(error: .smtpConnectionUnusable(), phase: .reset))
+            return
+        }
+        pending = .reset(promise)
+        armDeadline(deadline, context: context)
+        apply(stateMachine.resetRequested(), context: context)
+    }
+
+    /// QUIT and close; the promise completes when the channel is closed. From an
+    /// operation in flight, that operation ends as if the connection was lost.
+    func quit(channel: any Channel, promise: EventLoopPromise<Void>) {
+        channel.closeFuture.whenComplete { _ in promise.succeed(()) }
+        guard let context else { return }
+        apply(stateMachine.quitRequested(), context: context)
+    }
+
+    // MARK: - Actions
+
+    private func apply(_ action: SMTPClientStateMachine.Action, context: ChannelHandlerContext?) {
+        // Before any promise completes, so a caller resuming sees the new state.
+        status.update(
+            isUsable: stateMachine.isUsable,
+            isSecure: stateMachine.isSecure,
+            messagesSent: stateMachine.messagesSent
+        )
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .send(let commands, let timer):
+            for command in commands {
+                logger.debug("SMTP command", metadata: ["smtp_phase": "\(timer.phase)", "smtp_command": "\(command)"])
+            }
+            context.writeAndFlush(wrapOutboundOut(encoder.encode(commands, allocator: context.channel.allocator)), promise: nil)
+            arm(timer, context: context)
+        case .armTimer(let timer):
+            arm(timer, context: context)
+        case .startTLS(let timer):
+            arm(timer, context: context)
+            do {
+                guard let tlsContext else {
+                    throw SidecarError.smtpTLSFailed("no TLS settings for this connection")
+                }
+                let handler = try NIOSSLClientHandler(context: tlsContext, serverHostname: tlsServerHostname)
+                try context.pipeline.syncOperations.addHandler(handler, position: .first)
+            } catch {
+                apply(stateMachine.failed(.smtpChannelError(error, host: host)), context: context)
+            }
+        case .streamBody(let timer):
+            arm(timer, context: context)
+            if case .transaction(let promise) = pending {
+                pending = .body
+                promise.succeed(.streamBody)
+            }
+        case .writeBodyChunk(let timer):
+            arm(timer, context: context)
+        case .complete(let completion):
+            cancelTimers()
+            complete(completion)
+        case .close(let completion, let sendQuit):
+            cancelTimers()
+            if let completion { complete(completion) }
+            if sendQuit && context.channel.isActive {
+                logger.debug("SMTP command", metadata: ["smtp_phase": "quit", "smtp_command": "QUIT"])
+                context.writeAndFlush(wrapOutboundOut(encoder.encode([.quit], allocator: context.channel.allocator)), promise: nil)
+            }
+            context.close(promise: nil)
+        }
+    }
+
+    private func complete(_ completion: SMTPClientStateMachine.Completion) {
+        switch (completion, pending) {
+        case (.connected(let capabilities), .connect(let promise)):
+            pending = .none
+            logger.debug(
+                "SMTP session ready",
+                metadata: ["smtp_tls": "\(stateMachine.isSecure)", "smtp_auth": "\(stateMachine.configuration.credentials != nil)"]
+            )
+            promise.succeed(capabilities)
+        case (.connectFailed(let failure), .connect(let promise)):
+            pending = .none
+            log(failure.error, phase: failure.phase)
+            promise.fail(failure)
+        case (.transaction(let result), .transaction(let promise)):
+            pending = .none
+            log(result)
+            promise.succeed(.finished(result))
+        case (.transaction(let result), .body):
+            log(result)
+            pending = .bodyInterrupted(result)
+        case (.reset(nil), .reset(let promise)):
+            pending = .none
+            promise.succeed(())
+        case (.reset(let failure?), .reset(let promise)):
+            pending = .none
+            log(failure.error, phase: failure.phase)
+            promise.fail(failure)
+        case (.quit, _):
+            break
+        case (.connected, _), (.connectFailed, _), (.transaction, _), (.reset, _):
+            // Nothing waits for it (the operation already ended). Not expected.
+            logger.debug("SMTP completion without a waiting operation", metadata: ["smtp_phase": "\(stateMachine.phase)"])
+        }
+    }
+
+    /// After the channel closed: whatever still waits gets a lost-connection failure.
+    private func failLeftoverPending() {
+        let error = SidecarError.smtpConnectionLost(phase: stateMachine.phase)
+        switch pending {
+        case .none, .body, .bodyInterrupted:
+            break
+        case .connect(let promise):
+            promise.fail(SMTPFailure(error: error, phase: .connect))
+            pending = .none
+        case .transaction(let promise):
+            promise.succeed(.finished(.notSent(SMTPSendFailure(error: error, phase: .mail))))
+            pending = .none
+        case .reset(let promise):
+            promise.fail(SMTPFailure(error: error, phase: .reset))
+            pending = .none
+        }
+    }
+
+    private func log(_ error: SidecarError, phase: SMTPPhase) {
+        var metadata: Logger.Metadata = ["smtp_phase": "\(phase)", "error_code": "\(error.code)", "error": "\(error.message)"]
+        if let reply = error.smtp {
+            metadata["smtp_reply_code"] = "\(reply.code)"
+            metadata["smtp_enhanced_code"] = "\(reply.enhancedCode ?? "")"
+        }
+        // Debug: the caller writes the one entry per send or verify that operators read.
+        logger.debug("SMTP failed", metadata: metadata)
+    }
+
+    private func log(_ result: SMTPSendResult) {
+        switch result {
+        case .sent(let delivery):
+            logger.debug(
+                "SMTP message sent",
+                metadata: [
+                    "smtp_reply_code": "\(delivery.reply.code)",
+                    "smtp_reply_text": "\(delivery.reply.text)",
+                    "smtp_recipients_accepted": "\(delivery.acceptedRecipients.count)",
+                    "smtp_recipients_rejected": "\(delivery.rejectedRecipients.count)",
+                ]
+            )
+        case .notSent(let failure):
+            log(failure.error, phase: failure.phase)
+        case .mayHaveBeenSent(let failure):
+            logger.debug("SMTP outcome unknown", metadata: ["smtp_phase": "\(failure.phase)", "error_code": "\(failure.error.code)"])
+        }
+    }
+
+    // MARK: - Timers
+
+    private func arm(_ timer: SMTPTimer, context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        timerGeneration &+= 1
+        let generation = timerGeneration
+        self.timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timer.duration)) {
+            guard generation == self.timerGeneration else { return }
+            self.timer = nil
+            self.logger.debug("SMTP timeout", metadata: ["smtp_phase": "\(timer.phase)", "smtp_timeout": "\(timer.duration)"])
+            self.apply(self.stateMachine.timerFired(), context: self.context)
+        }
+    }
+
+    private func armDeadline(_ deadline: NIODeadline?, context: ChannelHandlerContext) {
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        guard let deadline else { return }
+        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.deadlineTimer = nil
+            self.logger.debug("SMTP deadline exceeded", metadata: ["smtp_phase": "\(self.stateMachine.phase)"])
+            self.apply(self.stateMachine.deadlineExceeded(), context: self.context)
+        }
+    }
+
+    private func cancelTimers() {
+        timer?.cancel()
+        timer = nil
+        timerGeneration &+= 1
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+    }
+}
+
+extension TimeAmount {
+    /// A `Duration` as a `TimeAmount`, saturating at about 292 years.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow {
+            self = .nanoseconds(seconds < 0 ? .min : .max)
+        } else {
+            let (sum, overflow2) = nanos.addingReportingOverflow(attoseconds / 1_000_000_000)
+            self = .nanoseconds(overflow2 ? .max : sum)
+        }
+    }
+}

@@ -1,0 +1,327 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SidecarCore
+import SidecarMessage
+import Synchronization
+
+/// One authenticated SMTP session that can send messages one after another.
+///
+/// ``connect(configuration:eventLoopGroup:logger:deadline:tlsContextCache:)`` opens TCP,
+/// does TLS (implicit or STARTTLS), reads the greeting, sends EHLO and authenticates.
+/// Then ``send(_:options:deadline:)`` may be called repeatedly, one message at a time,
+/// ``reset(deadline:)`` sends RSET (also a liveness check) and ``quit()`` ends it. After
+/// anything doubtful (a timeout, a protocol error, a 421, a lost connection, a message
+/// that may have been sent) the connection closes and ``isUsable`` turns false for good.
+public final class SMTPConnection: Sendable {
+    public let configuration: SMTPConfiguration
+    /// What the server announced in its last EHLO (after STARTTLS, the one over TLS).
+    public let capabilities: SMTPCapabilities
+    /// Internal for tests (socket options).
+    let channel: any Channel
+    private let handler: NIOLoopBound<SMTPClientHandler>
+    private let status: SMTPConnectionStatus
+    private let logger: Logger
+
+    private init(
+        configuration: SMTPConfiguration,
+        capabilities: SMTPCapabilities,
+        channel: any Channel,
+        handler: NIOLoopBound<SMTPClientHandler>,
+        status: SMTPConnectionStatus,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.capabilities = capabilities
+        self.channel = channel
+        self.handler = handler
+        self.status = status
+        self.logger = logger
+    }
+
+    /// Whether another message may be sent on this connection.
+    public var isUsable: Bool { status.snapshot.isUsable }
+    /// Whether the session runs over TLS.
+    public var isSecure: Bool { status.snapshot.isSecure }
+    /// Messages the server accepted on this connection.
+    public var messagesSent: Int { status.snapshot.messagesSent }
+    /// The server's address.
+    public var remoteAddress: SocketAddress? { channel.remoteAddress }
+
+    // MARK: - Connect
+
+    /// Connects, secures and authenticates. `deadline` bounds the whole of it.
+    public static func connect(
+        configuration: SMTPConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger,
+        deadline: NIODeadline? = nil,
+        tlsContextCache: TLSContextCache = .shared
+    ) async throws(SidecarError) -> SMTPConnection {
+        do {
+            return try await open(
+                configuration: configuration,
+                eventLoopGroup: eventLoopGroup,
+                logger: logger,
+                deadline: deadline,
+                tlsContextCache: tlsContextCache
+            )
+        } catch {
+            throw error.error
+        }
+    }
+
+    /// ``connect(configuration:eventLoopGroup:logger:deadline:tlsContextCache:)``, with the
+    /// phase that failed in the error.
+    public static func open(
+        configuration: SMTPConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger baseLogger: Logger,
+        deadline: NIODeadline? = nil,
+        tlsContextCache: TLSContextCache = .shared
+    ) async throws(SMTPFailure) -> SMTPConnection {
+        var logger = baseLogger
+        logger[metadataKey: "smtp_host"] = "\(configuration.host)"
+        logger[metadataKey: "smtp_port"] = "\(configuration.port)"
+        logger[metadataKey: "smtp_security"] = "\(configuration.resolvedSecurity.rawValue)"
+
+        try validate(configuration)
+        let security = configuration.resolvedSecurity
+        let tlsContext: NIOSSLContext?
+        if security == .plaintext {
+            tlsContext = nil
+        } else {
+            do {
+                tlsContext = try await tlsContextCache.context(for: configuration.tls)
+            } catch {
+                throw SMTPFailure(error: error, phase: .tls)
+            }
+        }
+
+        let status = SMTPConnectionStatus()
+        let attempts = ConnectAttempts()
+        let eventLoop = eventLoopGroup.next()
+        let serverName = configuration.tlsServerName
+        // SNI carries host names only; for an address the certificate must name the address.
+        let sniHostname: String? = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
+        let stateConfiguration = SMTPClientStateMachine.Configuration(configuration)
+        let limits = SMTPReplyDecoder.Limits(
+            maximumLineLength: configuration.maximumReplyLineLength,
+            maximumLines: configuration.maximumReplyLines
+        )
+        let handlerLogger = logger
+        let host = configuration.host
+
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connectTimeout(connectTimeout(configuration.timeouts.connect, deadline: deadline))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if security == .implicitTLS, let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tlsContext, serverHostname: sniHostname)
+                        )
+                    }
+                    let handler = SMTPClientHandler(
+                        configuration: stateConfiguration,
+                        host: host,
+                        tlsContext: tlsContext,
+                        tlsServerHostname: sniHostname,
+                        replyLimits: limits,
+                        status: status,
+                        deadline: deadline,
+                        logger: handlerLogger
+                    )
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    // Kept outside the pipeline: a fast failure can tear the pipeline down
+                    // before the caller would get to look the handler up.
+                    attempts.register(channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), connected: handler.connected)
+                }
+            }
+
+        let channel = try await connectTCP(bootstrap, configuration: configuration, logger: logger)
+        guard let (handler, connected) = attempts.entry(for: channel) else {
+            channel.close(promise: nil)
+            throw SMTPFailure(error: .smtpConnectionLost(phase: .connect), phase: .connect)
+        }
+        let capabilities: SMTPCapabilities
+        do {
+            capabilities = try await connected.get()
+        } catch let failure as SMTPFailure {
+            throw failure
+        } catch {
+            channel.close(promise: nil)
+            throw SMTPFailure(error: .smtpChannelError(error, host: host), phase: .connect)
+        }
+        return SMTPConnection(
+            configuration: configuration,
+            capabilities: capabilities,
+            channel: channel,
+            handler: handler,
+            status: status,
+            logger: logger
+        )
+    }
+
+    private static func validate(_ configuration: SMTPConfiguration) throws(SMTPFailure) {
+        let name = configuration.clientName.utf8
+        guard !name.isEmpty, name.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw SMTPFailure(
+                error: SidecarError(
+                    code: .invalidParams,
+                    message: "The client identifier (EHLO name) must be a host name or address literal without spaces.",
+                    retryable: false
+                ),
+                phase: .connect
+            )
+        }
+        guard (1...65535).contains(configuration.port), !configuration.host.isEmpty else {
+            throw SMTPFailure(
+                error: SidecarError(code: .invalidParams, message: "The SMTP host or port is not valid.", retryable: false),
+                phase: .connect
+            )
+        }
+    }
+
+    private static func connectTimeout(_ timeout: Duration, deadline: NIODeadline?) -> TimeAmount {
+        let configured = TimeAmount(timeout)
+        guard let deadline else { return configured }
+        return max(.milliseconds(1), min(configured, deadline - .now()))
+    }
+
+    /// The "which address" seam: explicit addresses in order, else NIO resolves the host.
+    private static func connectTCP(
+        _ bootstrap: ClientBootstrap,
+        configuration: SMTPConfiguration,
+        logger: Logger
+    ) async throws(SMTPFailure) -> any Channel {
+        if configuration.addresses.isEmpty {
+            do {
+                return try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+            } catch {
+                throw SMTPFailure(error: .smtpChannelError(error, host: configuration.host), phase: .connect)
+            }
+        }
+        var lastError: (any Error)?
+        for address in configuration.addresses {
+            do {
+                return try await bootstrap.connect(to: address).get()
+            } catch {
+                logger.debug("SMTP connect attempt failed", metadata: ["smtp_address": "\(address)", "error": "\(error)"])
+                lastError = error
+            }
+        }
+        throw SMTPFailure(
+            error: .smtpChannelError(lastError ?? ChannelError.connectPending, host: configuration.host),
+            phase: .connect
+        )
+    }
+
+    // MARK: - Operations
+
+    /// Sends one message: MAIL FROM, RCPT TO for each recipient, DATA with the message
+    /// streamed from `message.write(to:)`. Never throws: every outcome is a result.
+    public func send(
+        _ message: ComposedMessage,
+        options: SMTPSendOptions = SMTPSendOptions(),
+        deadline: NIODeadline? = nil
+    ) async -> SMTPSendResult {
+        guard status.beginOperation() else {
+            return .notSent(SMTPSendFailure(error: .smtpConnectionBusy(), phase: .mail))
+        }
+        defer { status.endOperation() }
+        let request = SMTPTransactionRequest(
+            reversePath: message.envelope.reversePath,
+            recipients: message.envelope.recipients,
+            size: message.byteCount,
+            requiresSMTPUTF8: message.requiresSMTPUTF8,
+            requires8BitMIME: message.requires8BitMIME,
+            dsn: options.dsn
+        )
+        let start = await run { handler, promise in
+            handler.startTransaction(request, options: options, deadline: deadline, promise: promise)
+        }
+        guard case .streamBody = start else { return start.result }
+
+        var writer = SMTPBodyWriter(handler: handler, allocator: channel.allocator)
+        let bodyError: SidecarError?
+        do {
+            try await message.write(to: &writer)
+            try await writer.finish()
+            bodyError = nil
+        } catch let error as SidecarError {
+            bodyError = error
+        } catch {
+            // The handler refused the write or the channel failed: the transaction has
+            // already ended and the handler holds its result.
+            bodyError = SidecarError.smtpChannelError(error, host: configuration.host)
+        }
+        if let bodyError {
+            return await run { handler, promise in handler.abortBody(bodyError, promise: promise) }.result
+        }
+        return await run { handler, promise in handler.finishBody(promise: promise) }.result
+    }
+
+    /// RSET: ends any transaction; also a cheap check that the server still answers.
+    public func reset(deadline: NIODeadline? = nil) async throws(SidecarError) {
+        guard status.beginOperation() else { throw .smtpConnectionBusy() }
+        defer { status.endOperation() }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.reset(deadline: deadline, promise: promise) }
+        do {
+            try await promise.futureResult.get()
+        } catch let failure as SMTPFailure {
+            throw failure.error
+        } catch {
+            throw .smtpChannelError(error, host: configuration.host)
+        }
+    }
+
+    /// QUIT and close. Never fails; safe to call more than once and on a closed connection.
+    public func quit() async {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        let handler = self.handler
+        let channel = self.channel
+        channel.eventLoop.execute { handler.value.quit(channel: channel, promise: promise) }
+        try? await promise.futureResult.get()
+    }
+
+    private func run(
+        _ body: @escaping @Sendable (SMTPClientHandler, EventLoopPromise<SMTPClientHandler.TransactionProgress>) -> Void
+    ) async -> SMTPClientHandler.TransactionProgress {
+        let promise = channel.eventLoop.makePromise(of: SMTPClientHandler.TransactionProgress.self)
+        let handler = self.handler
+        channel.eventLoop.execute { body(handler.value, promise) }
+        do {
+            return try await promise.futureResult.get()
+        } catch {
+            return .finished(.notSent(SMTPSendFailure(error: .smtpChannelError(error, host: configuration.host), phase: .data)))
+        }
+    }
+}
+
+/// The handler of each channel the bootstrap made (happy eyeballs may make several).
+private final class ConnectAttempts: Sendable {
+    typealias Entry = (NIOLoopBound<SMTPClientHandler>, EventLoopFuture<SMTPCapabilities>)
+    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+
+    func register(_ channel: any Channel, handler: NIOLoopBound<SMTPClientHandler>, connected: EventLoopFuture<SMTPCapabilities>) {
+        entries.withLock { $0[ObjectIdentifier(channel)] = (handler, connected) }
+    }
+
+    func entry(for channel: any Channel) -> Entry? {
+        entries.withLock { $0[ObjectIdentifier(channel)] }
+    }
+}
+
+extension SMTPClientHandler.TransactionProgress {
+    fileprivate var result: SMTPSendResult {
+        switch self {
+        case .finished(let result): result
+        case .streamBody:
+            .notSent(SMTPSendFailure(error: .smtpProtocolError("the transaction restarted unexpectedly"), phase: .data))
+        }
+    }
+}

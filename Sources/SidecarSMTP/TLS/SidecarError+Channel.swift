@@ -1,0 +1,96 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SidecarCore
+
+extension SidecarError {
+    /// Words an error from the channel (TLS, I/O, decoding) for the user. The state machine
+    /// adds the phase and turns it into "may have been sent" after the final dot.
+    static func smtpChannelError(_ error: any Error, host: String) -> SidecarError {
+        if let error = error as? SidecarError { return error }
+        if let error = error as? SMTPReplyDecodingError {
+            return .smtpProtocolError(error.description)
+        }
+        if let error = error as? NIOSSLExtraError {
+            switch error {
+            case .failedToValidateHostname, .serverHostnameImpossibleToMatch:
+                return .smtpCertificateInvalid("it is not issued for \(host)")
+            default:
+                return .smtpTLSFailed("\(error)")
+            }
+        }
+        if let error = error as? NIOSSLError {
+            switch error {
+            case .handshakeFailed(let inner):
+                let text = String(describing: inner)
+                if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
+                    return .smtpCertificateInvalid("it is self-signed, expired, or from an unknown certificate authority")
+                }
+                return .smtpTLSFailed(Self.tlsReason(text))
+            case .uncleanShutdown:
+                return .smtpTLSFailed("the server closed the connection during the handshake")
+            default:
+                return .smtpTLSFailed("\(error)")
+            }
+        }
+        if let error = error as? BoringSSLError {
+            return .smtpTLSFailed(Self.tlsReason(String(describing: error)))
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return SidecarError(
+                code: .timeout,
+                message: "The connection to \(host) was not established in time. Check the host and port, and that outbound SMTP is allowed.",
+                retryable: true
+            )
+        }
+        return SidecarError(
+            code: .connectionFailed,
+            message: "The connection to \(host) failed (\(Self.ioReason(error))). Check the host and port, and that outbound SMTP is allowed.",
+            retryable: true
+        )
+    }
+
+    static func smtpCertificateInvalid(_ reason: String) -> SidecarError {
+        SidecarError(
+            code: .certificateInvalid,
+            message: "The server's certificate is not trusted: \(reason). Fix the server's certificate, add its CA, "
+                + "or allow unverified certificates (a security trade-off).",
+            retryable: false
+        )
+    }
+
+    static func smtpTLSFailed(_ reason: String) -> SidecarError {
+        SidecarError(
+            code: .tlsFailed,
+            message: "The TLS handshake with the server failed (\(reason)). Check the security setting "
+                + "(465: TLS from the start; 587: STARTTLS) and the minimum TLS version.",
+            retryable: true
+        )
+    }
+
+    /// The short reason out of a BoringSSL error stack ("WRONG_VERSION_NUMBER").
+    private static func tlsReason(_ text: String) -> String {
+        let known = [
+            "WRONG_VERSION_NUMBER", "UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_SHARED_CIPHER",
+            "HANDSHAKE_FAILURE", "SSLV3_ALERT_HANDSHAKE_FAILURE", "TLSV1_ALERT_INTERNAL_ERROR", "PACKET_LENGTH_TOO_LONG",
+        ]
+        if let match = known.first(where: text.contains) { return match.lowercased().split(separator: "_").joined(separator: " ") }
+        return "handshake error"
+    }
+
+    private static func ioReason(_ error: any Error) -> String {
+        if let error = error as? IOError { return error.description }
+        if let error = error as? NIOConnectionError {
+            let reasons = error.connectionErrors.map { "\($0.target): \($0.error)" }
+            if let dns = error.dnsAAAAError ?? error.dnsAError, reasons.isEmpty { return "host name not found: \(dns)" }
+            return reasons.isEmpty ? "no address to connect to" : reasons.joined(separator: "; ")
+        }
+        if let error = error as? ChannelError {
+            switch error {
+            case .ioOnClosedChannel, .alreadyClosed, .outputClosed, .inputClosed, .eof: return "connection closed"
+            default: return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,87 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOSSL
+import SidecarCore
+import Testing
+
+@testable import SidecarSMTP
+
+/// An ``SMTPClientHandler`` on an `EmbeddedChannel`: the test plays the server by
+/// writing replies inbound and reading commands outbound. No network.
+struct EmbeddedSMTP {
+    let channel: EmbeddedChannel
+    let handler: SMTPClientHandler
+    let status = SMTPConnectionStatus()
+
+    init(
+        _ configuration: SMTPClientStateMachine.Configuration,
+        tlsContext: NIOSSLContext? = nil,
+        logger: Logger = Logger(label: "embedded")
+    ) throws {
+        channel = EmbeddedChannel()
+        handler = SMTPClientHandler(
+            configuration: configuration,
+            host: "mx.example.com",
+            tlsContext: tlsContext,
+            tlsServerHostname: "mx.example.com",
+            status: status,
+            deadline: nil,
+            logger: logger
+        )
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 25)).wait()
+    }
+
+    var connected: EventLoopFuture<SMTPCapabilities> { handler.connected }
+
+    func server(_ text: String) throws {
+        try channel.writeInbound(ByteBuffer(string: text))
+    }
+
+    /// Everything the client wrote since the last call, as text.
+    func client() throws -> String {
+        var text = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
+        return text
+    }
+
+    func startTransaction(_ request: SMTPTransactionRequest) -> EventLoopFuture<SMTPClientHandler.TransactionProgress> {
+        let promise = channel.eventLoop.makePromise(of: SMTPClientHandler.TransactionProgress.self)
+        handler.startTransaction(request, options: SMTPSendOptions(), deadline: nil, promise: promise)
+        return promise.futureResult
+    }
+
+    func writeBody(_ text: String) -> EventLoopFuture<Void> {
+        var stuffer = DotStuffer()
+        var buffer = ByteBuffer()
+        stuffer.stuff(Array(text.utf8), into: &buffer)
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        handler.writeBody(buffer, promise: promise)
+        return promise.futureResult
+    }
+
+    func finishBody() -> EventLoopFuture<SMTPClientHandler.TransactionProgress> {
+        let promise = channel.eventLoop.makePromise(of: SMTPClientHandler.TransactionProgress.self)
+        handler.finishBody(promise: promise)
+        return promise.futureResult
+    }
+}
+
+extension EventLoopFuture where Value: Sendable {
+    /// The value of an already-completed future on an embedded loop.
+    func value() throws -> Value {
+        var result: Result<Value, any Error>?
+        assumeIsolated().whenComplete { result = $0 }
+        guard let result else { throw NotCompleted() }
+        return try result.get()
+    }
+
+    var isCompleted: Bool {
+        var done = false
+        assumeIsolated().whenComplete { _ in done = true }
+        return done
+    }
+}
+
+struct NotCompleted: Error {}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+/// One private Postfix (scripts/postfix-harness.sh) for a whole suite: the `.postfix`
+/// trait starts it before the suite's first test and stops it after its last, and tests
+/// read it from ``PostfixInstance/current``.
+public struct PostfixInstance: Sendable {
+    @TaskLocal public static var current: PostfixInstance?
+
+    public let directory: String
+    public let values: [String: String]
+
+    public func port(_ name: String) -> Int { Int(values[name] ?? "") ?? 0 }
+    public var submissionPort: Int { port("SUBMISSION_PORT") }
+    public var smtpsPort: Int { port("SMTPS_PORT") }
+    public var plainPort: Int { port("PLAIN_PORT") }
+    public var noPipeliningPort: Int { port("NOPIPELINING_PORT") }
+    public var badCertPort: Int { port("BADCERT_PORT") }
+    public var user: String { values["SMTP_USER"] ?? "" }
+    public var password: String { values["SMTP_PASSWORD"] ?? "" }
+    public var caPEM: String { (try? String(contentsOfFile: "\(directory)/tls/ca.pem", encoding: .utf8)) ?? "" }
+    public var maildir: String { "\(directory)/maildir/new" }
+
+    /// The repository root.
+    public static let repositoryRoot: String = (try? TestEnvironment.repositoryRoot().path) ?? "."
+
+    public static var script: String { "\(repositoryRoot)/scripts/postfix-harness.sh" }
+
+    public static var isAvailable: Bool {
+        getuid() == 0 && FileManager.default.isExecutableFile(atPath: script)
+    }
+
+    public static func start() throws -> PostfixInstance {
+        try run([script, "install"])
+        let directory = try makeTemporaryDirectory()
+        try run([script, "start", directory])
+        var values: [String: String] = [:]
+        for file in ["ports.env", "users.env"] {
+            let text = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                if parts.count == 2 { values[parts[0]] = parts[1] }
+            }
+        }
+        return PostfixInstance(directory: directory, values: values)
+    }
+
+    public func stop() {
+        _ = try? Self.run([Self.script, "stop", directory])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Empties the Maildir so a test counts only its own messages.
+    public func clearMaildir() throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: maildir) {
+            try FileManager.default.removeItem(atPath: "\(maildir)/\(name)")
+        }
+    }
+
+    /// Waits for `count` delivered files and returns their contents.
+    public func waitForMail(count: Int, timeout: Int = 20) throws -> [String] {
+        try Self.run([Self.script, "wait-mail", directory, String(count), String(timeout)])
+        return try FileManager.default.contentsOfDirectory(atPath: maildir).sorted().map {
+            try String(contentsOfFile: "\(maildir)/\($0)", encoding: .utf8)
+        }
+    }
+
+    public var maillog: String {
+        (try? String(contentsOfFile: "\(directory)/log/maillog", encoding: .utf8)) ?? ""
+    }
+
+    @discardableResult
+    public static func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw HarnessError(description: "\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
+        }
+        return text
+    }
+
+    private static func makeTemporaryDirectory() throws -> String {
+        var template = Array("/tmp/smtp-sidecar-postfix.XXXXXX".utf8CString)
+        guard let pointer = mkdtemp(&template) else { throw HarnessError(description: "mkdtemp failed") }
+        return String(cString: pointer)
+    }
+
+    public struct HarnessError: Error, CustomStringConvertible {
+        public var description: String
+    }
+}
+
+/// Starts Postfix around a suite (once, not per test) and stops it afterwards, so no
+/// postfix process outlives `swift test`.
+public struct PostfixTrait: SuiteTrait, TestScoping {
+    public init() {}
+
+    public var isRecursive: Bool { false }
+
+    public func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let instance = try PostfixInstance.start()
+        do {
+            try await PostfixInstance.$current.withValue(instance) { try await function() }
+        } catch {
+            instance.stop()
+            throw error
+        }
+        instance.stop()
+    }
+}
+
+extension Trait where Self == PostfixTrait {
+    public static var postfix: PostfixTrait { PostfixTrait() }
+}
