@@ -9,8 +9,11 @@
 //   CSystemd         libsystemd (pkg-config) for the systemd integration.
 //   SidecarSystemd   listen fds, sd_notify, the journald LogHandler. No NIO.
 //   SidecarProtocol  wire messages and the frame codec. NIOCore, no server code.
+//   SidecarSMTP      the SMTP client: reply codec, connection state machine, TLS, AUTH. Knows no
+//                    wire protocol.
 //   SidecarClient    a small async client for the wire protocol (CLI, tests, benchmarks).
 //   SidecarServer    the daemon: listener, connections, dispatch, stats, configuration.
+//   SidecarMail      the `send` and `verify` operations: request → draft → SMTP → result.
 //   smtp-sidecar     the executable: `serve`, `ping`, `stats`.
 //   journald-probe, sidecar-message-bench: a test helper and a benchmark program.
 import PackageDescription
@@ -29,6 +32,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -57,6 +61,28 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SidecarSMTP",
+            dependencies: [
+                "SidecarCore", "SidecarMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SidecarMail",
+            dependencies: [
+                "SidecarCore", "SidecarMessage", "SidecarSMTP", "SidecarProtocol", "SidecarServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SidecarServer",
             dependencies: [
                 "SidecarCore", "SidecarProtocol",
@@ -70,7 +96,8 @@ let package = Package(
         .executableTarget(
             name: "smtp-sidecar",
             dependencies: [
-                "SidecarServer", "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarCore",
+                "SidecarServer", "SidecarMail", "SidecarSMTP", "SidecarClient", "SidecarSystemd", "SidecarProtocol",
+                "SidecarCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,6 +118,7 @@ let package = Package(
                 "SidecarProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SidecarTestSupport",
             swiftSettings: strictSettings
@@ -117,6 +145,28 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SidecarSMTPTests",
+            dependencies: [
+                "SidecarSMTP", "SidecarCore", "SidecarMessage", "SidecarTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SidecarMailTests",
+            dependencies: [
+                "SidecarMail", "SidecarSMTP", "SidecarMessage", "SidecarProtocol", "SidecarServer", "SidecarCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -4,6 +4,9 @@ import Logging
 import ServiceLifecycle
 import SidecarCore
 import SidecarProtocol
+import NIOPosix
+import SidecarMail
+import SidecarSMTP
 import SidecarServer
 import UnixSignals
 
@@ -66,11 +69,14 @@ struct ServeCommand: AsyncParsableCommand {
         let notifier = SystemdGlue.makeNotifier()
         let stats = ServerStats()
         let settings = SidecarServer.Settings(configuration: configuration, listener: listener, peerPolicy: policy)
+        let mail = MailOperations(
+            settings: MailSettings(clientName: configuration.smtpClientName ?? Self.defaultClientName()),
+            transport: DirectTransport(eventLoopGroup: MultiThreadedEventLoopGroup.singleton))
         let router = OperationRouter(
             limits: .init(
                 maxFrameBytes: settings.maxFrameBytes, maxInFlight: settings.maxInFlightPerConnection,
                 idleTimeoutMs: configuration.idleTimeoutSeconds * 1000),
-            serverVersion: SMTPSidecarCommand.version, stats: stats)
+            serverVersion: SMTPSidecarCommand.version, stats: stats, mailHandler: mail)
         let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)
         let reporter = StatusReporter(
             notifier: notifier, stats: stats, interval: .seconds(configuration.statusIntervalSeconds))
@@ -94,6 +100,14 @@ struct ServeCommand: AsyncParsableCommand {
             ])
         }
         logger.info("Stopped")
+    }
+
+    /// This machine's host name if it is fully qualified (what EHLO wants), else the
+    /// address literal `[127.0.0.1]`, which every server accepts syntactically.
+    static func defaultClientName() -> String {
+        let name = ProcessInfo.processInfo.hostName
+        return name.contains(".") && name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" })
+            ? name : SMTPConfiguration.defaultClientName
     }
 
     func loadConfiguration() throws -> SidecarConfiguration {

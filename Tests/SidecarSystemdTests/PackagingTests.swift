@@ -157,7 +157,7 @@ import Testing
             "allowed_uids": "", "allowed_gids": "", "max_connections": "256", "max_in_flight_per_connection": "32",
             "max_frame_bytes": "33554432", "idle_timeout_seconds": "300", "shutdown_timeout_seconds": "25",
             "status_interval_seconds": "5", "log_level": "info", "log_target": "auto",
-            "state_directory": "/var/lib/smtp-sidecar",
+            "smtp_client_name": "", "state_directory": "/var/lib/smtp-sidecar",
         ]
         #expect(Self.configuration(text) == expected)
         // Every setting is preceded by a comment that explains it.

@@ -91,6 +91,11 @@ public struct ConfigurationLoader: Sendable {
                 throw Self.invalid("\(source): log_target must be auto, journald or stderr")
             }
             configuration.logTarget = value
+        case "smtp_client_name":
+            guard value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw Self.invalid("\(source): smtp_client_name must be a host name or an address literal like [192.0.2.1]")
+            }
+            configuration.smtpClientName = value.isEmpty ? nil : value
         case "state_directory":
             guard value.hasPrefix("/") else { throw Self.invalid("\(source): state_directory must be absolute") }
             configuration.stateDirectory = value

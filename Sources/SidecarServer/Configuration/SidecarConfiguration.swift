@@ -31,6 +31,9 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var logLevel: String = "info"
     /// `auto` (journald when present, else stderr), `journald` or `stderr`.
     public var logTarget: String = "auto"
+    /// EHLO name sent to SMTP servers when a credential names none (`smtp_client_name`).
+    /// nil: this machine's host name when it is fully qualified, else `[127.0.0.1]`.
+    public var smtpClientName: String?
     /// Where durable state lives (duplicate records, rate counters, stored credentials).
     public var stateDirectory: String = "/var/lib/smtp-sidecar"
 

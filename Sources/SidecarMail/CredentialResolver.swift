@@ -1,0 +1,82 @@
+import Foundation
+import SidecarCore
+import SidecarProtocol
+import SidecarSMTP
+
+/// Turns the credential of a request into an SMTP configuration, or an `invalid_params`
+/// error naming the field. Pure.
+struct CredentialResolver: Sendable {
+    var settings: MailSettings
+
+    /// - Parameter prefix: the JSON path of the credential in the request (`params.credential`).
+    func configuration(for credential: CredentialParams, prefix: String = "params.credential") throws(SidecarError)
+        -> SMTPConfiguration
+    {
+        let host = credential.host.trimmingCharacters(in: .whitespaces)
+        guard !host.isEmpty, !host.contains(where: { $0 == "\r" || $0 == "\n" || $0 == " " }) else {
+            throw invalid("The SMTP host is empty or contains spaces or line breaks.", "\(prefix).host")
+        }
+        let requestedSecurity = credential.security.map(Self.mode)
+        let port = credential.port ?? (requestedSecurity == .implicitTLS ? 465 : 587)
+        guard (1...65535).contains(port) else {
+            throw invalid("The port must be between 1 and 65535.", "\(prefix).port")
+        }
+        var tls = SMTPTLSSettings()
+        if let options = credential.tls {
+            tls.minimumVersion = options.minVersion == .tls13 ? .tls13 : .tls12
+            tls.acceptUnverifiedCertificates = options.acceptUnverified ?? false
+            tls.additionalCAPEM = options.caPEM
+            tls.serverName = options.serverName
+        }
+        let security = SMTPSecurityMode.resolved(requestedSecurity, port: port)
+        return SMTPConfiguration(
+            host: host, port: port, security: security, tls: tls,
+            credentials: try credentials(credential, prefix: prefix),
+            clientName: credential.clientName ?? settings.clientName, timeouts: settings.timeouts,
+            // `security: none` is an explicit choice for a legacy relay: AUTH without TLS is
+            // then what the user asked for. Otherwise a password never travels in plaintext.
+            allowsPlaintextAuthentication: security == .plaintext)
+    }
+
+    private func credentials(_ credential: CredentialParams, prefix: String) throws(SidecarError) -> SMTPCredentials? {
+        let mechanism = credential.auth ?? .auto
+        if mechanism == .none { return nil }
+        let username = credential.username ?? ""
+        if let token = credential.accessToken, !token.isEmpty {
+            guard !username.isEmpty else {
+                throw invalid("XOAUTH2 needs the mailbox's address as the username.", "\(prefix).username")
+            }
+            guard mechanism == .auto || mechanism == .xoauth2 else {
+                throw invalid("An access token is used with XOAUTH2 only; remove \"auth\" or set it to \"xoauth2\".", "\(prefix).auth")
+            }
+            return .oauth2(username, token: token)
+        }
+        guard let password = credential.password, !password.isEmpty else {
+            if credential.username == nil && mechanism == .auto { return nil }
+            throw invalid("The credential has no password (or access_token).", "\(prefix).password")
+        }
+        guard !username.isEmpty else {
+            throw invalid("The credential has a password but no username.", "\(prefix).username")
+        }
+        switch mechanism {
+        case .auto: return .password(username, password)
+        case .plain: return .password(username, password, mechanism: .plain)
+        case .login: return .password(username, password, mechanism: .login)
+        case .xoauth2:
+            throw invalid("XOAUTH2 needs an access_token, not a password.", "\(prefix).access_token")
+        case .none: return nil
+        }
+    }
+
+    static func mode(_ security: CredentialParams.Security) -> SMTPSecurityMode {
+        switch security {
+        case .tls: .implicitTLS
+        case .starttls: .startTLS
+        case .none: .plaintext
+        }
+    }
+
+    private func invalid(_ message: String, _ field: String) -> SidecarError {
+        SidecarError(code: .invalidParams, message: message, field: field)
+    }
+}

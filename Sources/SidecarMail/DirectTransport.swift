@@ -1,0 +1,46 @@
+import Logging
+import NIOCore
+import SidecarMessage
+import SidecarSMTP
+
+/// A new connection for every message: connect, secure, authenticate, send, QUIT.
+public struct DirectTransport: MailTransport {
+    let eventLoopGroup: any EventLoopGroup
+    let tlsContextCache: TLSContextCache
+
+    public init(eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared) {
+        self.eventLoopGroup = eventLoopGroup
+        self.tlsContextCache = tlsContextCache
+    }
+
+    public func send(
+        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, deadline: NIODeadline?,
+        logger: Logger
+    ) async -> TransportOutcome {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let connection: SMTPConnection
+        do {
+            connection = try await SMTPConnection.open(
+                configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
+                tlsContextCache: tlsContextCache)
+        } catch {
+            return TransportOutcome(
+                result: .notSent(SMTPSendFailure(error: error.error, phase: error.phase)),
+                connect: clock.now - started, transaction: .zero)
+        }
+        let connected = clock.now
+        let result = await connection.send(message, options: options, deadline: deadline)
+        let finished = clock.now
+        await connection.quit()
+        return TransportOutcome(result: result, connect: connected - started, transaction: finished - connected)
+    }
+
+    public func verify(configuration: SMTPConfiguration, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+        -> SMTPCapabilities
+    {
+        try await SMTPClient.verify(
+            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
+            tlsContextCache: tlsContextCache)
+    }
+}

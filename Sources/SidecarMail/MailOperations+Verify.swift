@@ -1,0 +1,39 @@
+import Logging
+import NIOCore
+import SidecarCore
+import SidecarProtocol
+import SidecarSMTP
+
+extension MailOperations {
+    func verify(_ params: VerifyParams, logger: Logger) async -> Response.Outcome {
+        var logger = logger
+        logger[metadataKey: "workspace_id"] = "\(params.workspaceID)"
+        if let id = params.credential?.id ?? params.credentialID {
+            logger[metadataKey: "credential_id"] = "\(id)"
+        }
+        let configuration: SMTPConfiguration
+        do {
+            let credential = try credential(inline: params.credential, storedID: params.credentialID)
+            configuration = try credentials.configuration(for: credential)
+        } catch {
+            logger.warning("Verify refused", metadata: ["error_code": "\(error.code)"])
+            return .failure(error)
+        }
+        logger[metadataKey: "smtp_host"] = "\(configuration.host)"
+        logger[metadataKey: "smtp_port"] = "\(configuration.port)"
+        let deadline = params.timeoutMs.map { NIODeadline.now() + .milliseconds(Int64($0)) }
+        do {
+            let capabilities = try await transport.verify(configuration: configuration, deadline: deadline, logger: logger)
+            logger.info("Credential verified", metadata: ["smtp_security": "\(configuration.resolvedSecurity.rawValue)"])
+            return .success(VerifyResult(
+                security: configuration.resolvedSecurity.rawValue, server: capabilities.serverName,
+                authMechanisms: capabilities.authMechanisms, capabilities: capabilities.keywords))
+        } catch {
+            logger.warning("Credential verification failed", metadata: [
+                "error_code": "\(error.error.code)", "smtp_phase": "\(error.phase.rawValue)",
+                "smtp_reply_code": "\(error.error.smtp.map { String($0.code) } ?? "")",
+            ])
+            return .failure(error.error)
+        }
+    }
+}
