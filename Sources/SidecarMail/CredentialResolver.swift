@@ -21,6 +21,12 @@ struct CredentialResolver: Sendable {
         guard (1...65535).contains(port) else {
             throw invalid("The port must be between 1 and 65535.", "\(prefix).port")
         }
+        guard port != 25 else {
+            throw SidecarError(
+                code: .port25Blocked,
+                message: "Port 25 is for server-to-server relay and is blocked. Use 587 (STARTTLS) or 465 (TLS).",
+                field: "\(prefix).port")
+        }
         var tls = SMTPTLSSettings()
         if let options = credential.tls {
             tls.minimumVersion = options.minVersion == .tls13 ? .tls13 : .tls12

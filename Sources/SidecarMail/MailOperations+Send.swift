@@ -24,6 +24,7 @@ extension MailOperations {
             logger[metadataKey: "smtp_port"] = "\(configuration.port)"
             logger[metadataKey: "smtp_security"] = "\(configuration.resolvedSecurity.rawValue)"
             message = try composer.compose(params.draft)
+            try MailLoopGuard.check(params)
         } catch {
             logger.warning("Send refused", metadata: [
                 "outcome": "not_sent", "error_code": "\(error.code)", "error_field": "\(error.field ?? "")",

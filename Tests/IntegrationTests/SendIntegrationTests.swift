@@ -160,6 +160,44 @@ import Testing
         _ = try await daemon.stop()
     }
 
+    /// Every refusal happens before the sidecar connects: Postfix logs no new connection.
+    @Test func refusalsThroughTheSocketNeverReachTheServer() async throws {
+        let daemon = try await Daemon.start()
+        func base() -> SendParams {
+            var params = SendParams(workspaceID: "ws", credential: credential(port: postfix.submissionPort))
+            params.from = postfix.user
+            params.to = ["to@example.test"]
+            params.subject = "refused"
+            params.context = .init(triggerEmail: "Customer <customer@example.org>")
+            return params
+        }
+        var port25 = base()
+        port25.credential?.port = 25
+        var loop = base()
+        loop.bcc = ["CUSTOMER@example.org"]
+        var injection = base()
+        injection.subject = "hello\r\nBcc: victim@example.org"
+        var reserved = base()
+        reserved.headers = HeaderList([.init(name: "dkim-signature", value: "x")])
+        var badAddress = base()
+        badAddress.to = ["not an address"]
+        var badBase64 = base()
+        badBase64.attachments = [AttachmentParams(filename: "a.bin", contentBase64: "***")]
+        let cases: [(SendParams, ErrorCode)] = [
+            (port25, .port25Blocked), (loop, .mailLoop), (injection, .headerForbiddenCharacters),
+            (reserved, .headerReserved), (badAddress, .invalidAddress), (badBase64, .attachmentInvalidBase64),
+        ]
+        let connectionsBefore = postfix.maillog.components(separatedBy: "connect from").count
+        for (params, code) in cases {
+            let response = try await send(params, daemon: daemon)
+            #expect(response.error?.code == code, "\(String(decoding: response.json, as: UTF8.self))")
+            #expect(try response.result(as: SendResult.self)?.outcome == .notSent)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(postfix.maillog.components(separatedBy: "connect from").count == connectionsBefore)
+        _ = try await daemon.stop()
+    }
+
     @Test func onErrorContinueTurnsAFailureIntoAResultCarryingTheError() async throws {
         let daemon = try await Daemon.start()
         var params = SendParams(workspaceID: "ws", credential: credential(port: postfix.submissionPort, password: "bad"))

@@ -1,0 +1,26 @@
+import SidecarCore
+import SidecarMessage
+import SidecarProtocol
+
+/// Refuses a send that would mail the address whose email triggered the workflow: a reply
+/// to it can trigger the workflow again, and again. Pure.
+enum MailLoopGuard {
+    static func check(_ params: SendParams) throws(SidecarError) {
+        guard let trigger = params.context?.triggerEmail, !trigger.isEmpty else { return }
+        let triggers = Set(
+            try Mailbox.parseList(trigger, field: "params.context.trigger_email").map(\.address.caseInsensitiveKey))
+        let fields: [(String, AddressList?)] = [("to", params.to), ("cc", params.cc), ("bcc", params.bcc)]
+        for (name, list) in fields {
+            for entry in list?.entries ?? [] {
+                for mailbox in try Mailbox.parseList(entry, field: "params.\(name)")
+                where triggers.contains(mailbox.address.caseInsensitiveKey) {
+                    throw SidecarError(
+                        code: .mailLoop,
+                        message: "\(mailbox.address) in \(name) sent the email that triggered this workflow; "
+                            + "sending to it could start a mail loop, so nothing was sent.",
+                        field: "params.\(name)")
+                }
+            }
+        }
+    }
+}
