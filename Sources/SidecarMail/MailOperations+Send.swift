@@ -46,10 +46,10 @@ extension MailOperations {
             "recipients_accepted": "\(result.recipients.filter(\.accepted).count)",
             "recipients_rejected": "\(result.recipients.filter { !$0.accepted }.count)",
             "message_bytes": "\(message.byteCount.map(String.init) ?? "")",
-            "duration_compose_ms": "\(Self.milliseconds(composed - started))",
-            "duration_connect_ms": "\(Self.milliseconds(outcome.connect))",
-            "duration_transaction_ms": "\(Self.milliseconds(outcome.transaction))",
-            "duration_total_ms": "\(Self.milliseconds(clock.now - started))",
+            "duration_compose_ms": "\((composed - started).wholeMilliseconds)",
+            "duration_connect_ms": "\(outcome.connect.wholeMilliseconds)",
+            "duration_transaction_ms": "\(outcome.transaction.wholeMilliseconds)",
+            "duration_total_ms": "\((clock.now - started).wholeMilliseconds)",
         ]
         if let reply = result.smtp {
             entry["smtp_reply_code"] = "\(reply.code)"
@@ -96,10 +96,5 @@ extension MailOperations {
                 outcome: .outcomeUnknown, messageID: messageID, smtp: failure.error.smtp,
                 phase: failure.phase.rawValue, recipients: recipients)
         }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -44,8 +44,20 @@ import Testing
         // The sends really happened, with secrets in play: one success, the failures coded.
         #expect(outcome.stdout.contains("\"outcome\" : \"sent\""), "\(outcome.summary)")
         #expect(outcome.stderr.contains("auth_failed"), "\(outcome.summary)")
-        #expect(text.contains("SMTP_HOST"))
-        #expect(text.contains("\"Sent\""))
+        // One structured entry per send, with its fields.
+        let entries = try text.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
+        let sent = entries.filter { $0["MESSAGE"] == .string("Sent") }
+        #expect(sent.count == 2)
+        for entry in sent {
+            #expect(entry["OUTCOME"] == .string("sent"))
+            #expect(entry["SMTP_REPLY_CODE"] == .string("250"))
+            #expect(entry["SMTP_HOST"] == .string("localhost"))
+            #expect(entry["WORKSPACE_ID"] == .string("cli"))
+            #expect(entry["EMAIL_MESSAGE_ID"]?.string?.hasPrefix("<") == true)
+            #expect(Int(entry["DURATION_TOTAL_MS"]?.string ?? "") != nil)
+            #expect(Int(entry["DURATION_CONNECT_MS"]?.string ?? "") != nil)
+        }
+        #expect(entries.contains { $0["MESSAGE"] == .string("Send failed") && $0["SMTP_PHASE"] == .string("auth") })
 
         let user = postfix.user
         let secrets = [postfix.password, wrong, token]

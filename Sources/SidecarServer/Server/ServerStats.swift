@@ -1,4 +1,5 @@
 import Synchronization
+import SidecarCore
 import SidecarProtocol
 
 /// The daemon's counters, shared by every connection. Updates are a lock and an addition.
@@ -59,7 +60,7 @@ public final class ServerStats: Sendable {
         let uptime = now - started
         return counters.withLock { counters in
             StatsResult(
-                uptimeMs: Int(uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000),
+                uptimeMs: uptime.wholeMilliseconds,
                 connections: .init(
                     open: counters.openConnections, accepted: counters.acceptedConnections,
                     refused: counters.refusedConnections),
