@@ -1,0 +1,57 @@
+extension PoolStateMachine {
+    /// Why the pool could not give a request a connection.
+    enum Failure: Hashable, Sendable {
+        /// No connection came free before the request's wait deadline (`pool_busy`).
+        case busy
+        /// The pool is shutting down (`shutting_down`).
+        case shuttingDown
+        /// The request's task was cancelled.
+        case cancelled
+        /// The connection created for this request failed; the shell has the error.
+        case connectionFailed
+    }
+
+    struct CreateConnection: Hashable, Sendable {
+        var id: PoolConnectionID
+        var key: Key
+    }
+
+    struct CloseConnection: Sendable {
+        var id: PoolConnectionID
+        var connection: Connection
+        /// True: say goodbye (SMTP: QUIT). False: the state is doubtful, just drop it.
+        var gracefully: Bool
+    }
+
+    struct Grant: Sendable {
+        var request: PoolRequestID
+        var lease: Lease<Connection>
+    }
+
+    struct Rejection: Hashable, Sendable {
+        var request: PoolRequestID
+        var failure: Failure
+    }
+
+    /// Everything an event asks the shell to do. The shell runs the parts in any order,
+    /// outside its lock, and reports back with `connectionCreated`/`connectionCreationFailed`,
+    /// `connectionClosed` and `timerFired`.
+    struct Actions: Sendable {
+        /// Start making these connections with the factory.
+        var create: [CreateConnection] = []
+        /// Close these connections with the factory, then report `connectionClosed`.
+        var close: [CloseConnection] = []
+        /// Resume these requests with their leases.
+        var grant: [Grant] = []
+        /// Fail these requests.
+        var reject: [Rejection] = []
+        /// Call `timerFired` at this instant (earlier timers stay valid; a late one is harmless).
+        var scheduleTimer: Instant?
+        /// Shutdown has finished: nothing is open, nothing waits. Reported once.
+        var shutdownComplete = false
+    }
+}
+
+extension PoolStateMachine.CloseConnection: Equatable where Connection: Equatable {}
+extension PoolStateMachine.Grant: Equatable where Connection: Equatable {}
+extension PoolStateMachine.Actions: Equatable where Connection: Equatable {}

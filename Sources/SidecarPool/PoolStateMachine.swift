@@ -1,0 +1,498 @@
+/// Every decision of the connection pool, as a pure value.
+///
+/// Events come in as `mutating` methods with the current instant; each returns ``Actions``
+/// for the shell to carry out. The machine never sleeps, locks or does I/O, so tests drive
+/// it synchronously with made-up instants.
+///
+/// A pool exists per key; a connection belongs to the key it was made for and is only ever
+/// lent to requests for that key. Connections count against both the per-pool and the
+/// overall limit from the moment creation starts until the shell reports them closed.
+///
+/// Connection lifecycle (``ConnectionState``):
+///   creating → idle | leased | (closing, during shutdown) | gone (creation failed)
+///   idle     → leased | closing (idle timeout, age, evicted for room, shutdown)
+///   leased   → idle | leased (handed straight to the next waiter) | closing (discard, used up, aged, shutdown)
+///   closing  → gone (`connectionClosed`)
+struct PoolStateMachine<Key: Hashable & Sendable, Connection: Sendable, Instant: InstantProtocol>: Sendable
+where Instant.Duration == Duration {
+
+    /// Pool-wide phase.
+    enum Phase: Hashable, Sendable {
+        /// Serving requests. Can become `shuttingDown`.
+        case running
+        /// New requests fail, waiters have failed, idle connections are closing and leased
+        /// ones close when released. Becomes `shutDown` when no connection is left.
+        case shuttingDown
+        /// Final: nothing is open and nothing will be.
+        case shutDown
+    }
+
+    enum ConnectionState: Hashable, Sendable {
+        case creating
+        case idle(since: Instant)
+        case leased
+        case closing
+    }
+
+    struct Entry: Sendable {
+        let id: PoolConnectionID
+        let key: Key
+        var state: ConnectionState
+        var connection: Connection?
+        var createdAt: Instant?
+        var useCount = 0
+    }
+
+    struct Waiter: Hashable, Sendable {
+        var request: PoolRequestID
+        /// Global arrival order, for fairness between pools competing for the overall limit.
+        var sequence: Int
+        var requireFresh: Bool
+        var deadline: Instant
+    }
+
+    struct BackOff: Hashable, Sendable {
+        var cap: Int
+        var until: Instant
+    }
+
+    struct Pool: Sendable {
+        var label: String
+        var connections: Set<PoolConnectionID> = []
+        /// Idle connections, longest idle first.
+        var idle: [PoolConnectionID] = []
+        /// Waiting requests in arrival order.
+        var waiters: [Waiter] = []
+        var backOff: BackOff?
+        var prewarmPausedUntil: Instant?
+        var counters = PoolCounters()
+    }
+
+    let configuration: PoolConfiguration
+    private(set) var phase = Phase.running
+    private(set) var pools: [Key: Pool] = [:]
+    private(set) var entries: [PoolConnectionID: Entry] = [:]
+    private var waiterKeys: [PoolRequestID: Key] = [:]
+    private var nextConnectionID = 0
+    private var nextSequence = 0
+    private var armedTimer: Instant?
+    /// Counters of pools that have since emptied and been forgotten.
+    private(set) var retiredCounters = PoolCounters()
+
+    init(configuration: PoolConfiguration) {
+        precondition(
+            configuration.maxConnectionsPerPool >= 1 && configuration.maxConnectionsTotal >= 1
+                && configuration.maxUsesPerConnection >= 1 && configuration.minimumIdleConnections >= 0,
+            "PoolConfiguration: limits must be at least 1 (validate configuration before building a pool)"
+        )
+        self.configuration = configuration
+    }
+
+    // MARK: - Events
+
+    /// A request for a connection for `key`, waiting until `deadline` at the latest.
+    mutating func lease(
+        _ request: PoolRequestID,
+        key: Key,
+        label: String,
+        requireFresh: Bool,
+        deadline: Instant,
+        now: Instant
+    ) -> Actions {
+        var actions = Actions()
+        guard phase == .running else {
+            actions.reject.append(.init(request: request, failure: .shuttingDown))
+            return actions
+        }
+        var pool = pools[key] ?? Pool(label: label)
+        pool.label = label
+        pools[key] = pool
+        let deadline = min(deadline, now.advanced(by: configuration.maxWait))
+
+        if !requireFresh, let id = takeIdle(key: key, now: now, actions: &actions) {
+            actions.grant.append(.init(request: request, lease: lend(id, now: now)))
+            serve(key: key, now: now, actions: &actions)  // prewarming may want a replacement
+        } else if deadline <= now {
+            pools[key]!.counters.timeouts += 1
+            actions.reject.append(.init(request: request, failure: .busy))
+        } else {
+            let waiter = Waiter(request: request, sequence: nextSequence, requireFresh: requireFresh, deadline: deadline)
+            nextSequence += 1
+            pools[key]!.waiters.append(waiter)
+            waiterKeys[request] = key
+            serve(key: key, now: now, actions: &actions)
+        }
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    /// The request's task was cancelled: it leaves the queue at once.
+    mutating func cancel(_ request: PoolRequestID, now: Instant) -> Actions {
+        var actions = Actions()
+        if let key = waiterKeys.removeValue(forKey: request),
+            let index = pools[key]?.waiters.firstIndex(where: { $0.request == request })
+        {
+            pools[key]!.waiters.remove(at: index)
+            pools[key]!.counters.cancellations += 1
+            actions.reject.append(.init(request: request, failure: .cancelled))
+        }
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    mutating func connectionCreated(_ id: PoolConnectionID, connection: Connection, now: Instant) -> Actions {
+        var actions = Actions()
+        guard var entry = entries[id], entry.state == .creating else { return actions }
+        entry.connection = connection
+        entry.createdAt = now
+        entries[id] = entry
+        pools[entry.key]!.counters.created += 1
+        if phase != .running {
+            close(id, gracefully: true, actions: &actions)
+        } else if let waiter = popWaiter(key: entry.key, offeringReused: false) {
+            actions.grant.append(.init(request: waiter.request, lease: lend(id, now: now)))
+        } else {
+            makeIdle(id, now: now)
+        }
+        serveAll(now: now, actions: &actions)
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    /// The factory failed. The longest-waiting request of that pool fails with the error, so
+    /// that an unreachable server is reported as such rather than as a busy pool.
+    mutating func connectionCreationFailed(_ id: PoolConnectionID, now: Instant) -> Actions {
+        var actions = Actions()
+        guard let entry = entries[id], entry.state == .creating else { return actions }
+        entries[id] = nil
+        pools[entry.key]!.connections.remove(id)
+        pools[entry.key]!.counters.creationFailures += 1
+        if phase == .running, let waiter = popWaiter(key: entry.key, offeringReused: false) {
+            actions.reject.append(.init(request: waiter.request, failure: .connectionFailed))
+        }
+        if configuration.minimumIdleConnections > 0 {
+            pools[entry.key]!.prewarmPausedUntil = now.advanced(by: configuration.prewarmRetryDelay)
+        }
+        serveAll(now: now, actions: &actions)
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    /// The caller is done with a lease.
+    mutating func release(_ id: PoolConnectionID, disposition: ReleaseDisposition, now: Instant) -> Actions {
+        var actions = Actions()
+        guard let entry = entries[id], entry.state == .leased else { return actions }
+        switch disposition {
+        case .discard:
+            pools[entry.key]!.counters.discards += 1
+            close(id, gracefully: false, actions: &actions)
+        case .reuse:
+            if phase != .running {
+                close(id, gracefully: true, actions: &actions)
+            } else if isUsedUp(entry, now: now) {
+                pools[entry.key]!.counters.expired += 1
+                close(id, gracefully: true, actions: &actions)
+            } else if let waiter = popWaiter(key: entry.key, offeringReused: true) {
+                actions.grant.append(.init(request: waiter.request, lease: lend(id, now: now)))
+            } else {
+                makeIdle(id, now: now)
+            }
+        }
+        serveAll(now: now, actions: &actions)
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    /// The factory finished closing a connection; its slot is free.
+    mutating func connectionClosed(_ id: PoolConnectionID, now: Instant) -> Actions {
+        var actions = Actions()
+        guard let entry = entries[id], entry.state == .closing else { return actions }
+        entries[id] = nil
+        pools[entry.key]!.connections.remove(id)
+        serveAll(now: now, actions: &actions)
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    /// The server asked for fewer connections (SMTP 421/454/4.7.x "too many connections").
+    /// Until `until`, the pool's cap drops to one below its current cap, and no further than
+    /// the connections it has open that are not closing, never below 1. Call it after
+    /// releasing the refused connection with `.discard` (or after its creation failed).
+    /// Waiters keep waiting within their deadlines.
+    mutating func backOff(key: Key, until: Instant, now: Instant) -> Actions {
+        var actions = Actions()
+        var pool = pools[key] ?? Pool(label: "")
+        let open = pool.connections.count { entries[$0]?.state != .closing }
+        let cap = max(1, min(effectiveCap(of: pool, now: now) - 1, open))
+        let previous = pool.backOff
+        pool.backOff = BackOff(
+            cap: min(cap, previous?.cap ?? cap),
+            until: previous.map { max($0.until, until) } ?? until
+        )
+        pool.counters.backoffs += 1
+        pools[key] = pool
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    /// A timer went off: expire waiters, idle and aged connections, back-offs and prewarm pauses.
+    mutating func timerFired(now: Instant) -> Actions {
+        var actions = Actions()
+        if let armed = armedTimer, armed <= now { armedTimer = nil }
+        for key in Array(pools.keys) {
+            var pool = pools[key]!
+            let expiredWaiters = pool.waiters.filter { $0.deadline <= now }
+            pool.waiters.removeAll { $0.deadline <= now }
+            for waiter in expiredWaiters {
+                waiterKeys[waiter.request] = nil
+                pool.counters.timeouts += 1
+                actions.reject.append(.init(request: waiter.request, failure: .busy))
+            }
+            if let backOff = pool.backOff, backOff.until <= now { pool.backOff = nil }
+            if let paused = pool.prewarmPausedUntil, paused <= now { pool.prewarmPausedUntil = nil }
+            pools[key] = pool
+            // Oldest first; prewarmed connections (up to the minimum) are exempt from the idle timeout.
+            var idleTimeoutCandidates = pool.idle.count - configuration.minimumIdleConnections
+            for id in pool.idle {
+                let entry = entries[id]!
+                if isUsedUp(entry, now: now) {
+                    pools[key]!.counters.expired += 1
+                    close(id, gracefully: true, actions: &actions)
+                } else if idleTimeoutCandidates > 0, isPastIdleTimeout(entry, now: now) {
+                    idleTimeoutCandidates -= 1
+                    pools[key]!.counters.expired += 1
+                    close(id, gracefully: true, actions: &actions)
+                }
+            }
+        }
+        serveAll(now: now, actions: &actions)
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    /// Stop lending: waiters fail, idle connections close gracefully, leased ones close when
+    /// released. `shutdownComplete` is reported once the last connection has closed.
+    mutating func shutdown(now: Instant) -> Actions {
+        var actions = Actions()
+        guard phase == .running else { return actions }
+        phase = .shuttingDown
+        for key in Array(pools.keys) {
+            for waiter in pools[key]!.waiters {
+                actions.reject.append(.init(request: waiter.request, failure: .shuttingDown))
+            }
+            pools[key]!.waiters.removeAll()
+            for id in pools[key]!.idle {
+                close(id, gracefully: true, actions: &actions)
+            }
+        }
+        waiterKeys.removeAll()
+        finish(now: now, actions: &actions)
+        return actions
+    }
+
+    // MARK: - Queries
+
+    /// The earliest instant at which `timerFired` has something to do.
+    func nextDeadline() -> Instant? {
+        var next: Instant?
+        func consider(_ instant: Instant?) {
+            guard let instant else { return }
+            if next.map({ instant < $0 }) ?? true { next = instant }
+        }
+        for (_, pool) in pools {
+            for waiter in pool.waiters { consider(waiter.deadline) }
+            consider(pool.backOff?.until)
+            consider(pool.prewarmPausedUntil)
+            let idleTimeoutApplies = pool.idle.count > configuration.minimumIdleConnections
+            for id in pool.idle {
+                guard let entry = entries[id], case .idle(let since) = entry.state else { continue }
+                if idleTimeoutApplies { consider(since.advanced(by: configuration.idleTimeout)) }
+                consider(entry.createdAt?.advanced(by: configuration.maxConnectionAge))
+            }
+        }
+        return next
+    }
+
+    /// The current cap of a pool: the configured one, or lower during a back-off.
+    func effectiveCap(of pool: Pool, now: Instant) -> Int {
+        guard let backOff = pool.backOff, now < backOff.until else { return configuration.maxConnectionsPerPool }
+        return min(backOff.cap, configuration.maxConnectionsPerPool)
+    }
+
+    // MARK: - Internals
+
+    /// Gives waiters of `key` whatever can be had now: idle connections, new connections
+    /// within the limits, or room made by closing an idle connection nobody here can use.
+    private mutating func serve(key: Key, now: Instant, actions: inout Actions) {
+        guard phase == .running, pools[key] != nil else { return }
+        // Idle connections go to the first waiters that accept a reused connection.
+        while pools[key]!.waiters.contains(where: { !$0.requireFresh }),
+            let id = takeIdle(key: key, now: now, actions: &actions)
+        {
+            let waiter = popWaiter(key: key, offeringReused: true)!
+            actions.grant.append(.init(request: waiter.request, lease: lend(id, now: now)))
+        }
+        let pool = pools[key]!
+        let creating = pool.connections.count { entries[$0]?.state == .creating }
+        var needed = pool.waiters.count - creating
+        if needed <= 0, pool.waiters.isEmpty, configuration.minimumIdleConnections > 0, pool.prewarmPausedUntil == nil {
+            needed = configuration.minimumIdleConnections - pool.idle.count - creating
+        }
+        while needed > 0 {
+            switch room(for: key, now: now) {
+            case .available:
+                startCreating(key: key, actions: &actions)
+                needed -= 1
+            case .poolFull:
+                // Only fresh-only waiters can be left while idle connections exist: make room.
+                let pool = pools[key]!
+                let closing = pool.connections.contains { entries[$0]?.state == .closing }
+                if !pool.waiters.isEmpty, !closing, let oldest = pool.idle.first {
+                    pools[key]!.counters.evicted += 1
+                    close(oldest, gracefully: true, actions: &actions)
+                }
+                return
+            case .overallFull:
+                let closing = entries.values.contains { $0.state == .closing }
+                if !pools[key]!.waiters.isEmpty, !closing, let victim = longestIdle() {
+                    pools[victim.key]!.counters.evicted += 1
+                    close(victim.id, gracefully: true, actions: &actions)
+                }
+                return
+            }
+        }
+    }
+
+    /// `serve` for every pool, those with the longest-waiting request first (fair use of the
+    /// overall limit), then the rest (prewarming).
+    private mutating func serveAll(now: Instant, actions: inout Actions) {
+        let order = pools.keys.sorted { lhs, rhs in
+            let left = pools[lhs]!.waiters.first?.sequence ?? Int.max
+            let right = pools[rhs]!.waiters.first?.sequence ?? Int.max
+            return left < right
+        }
+        for key in order { serve(key: key, now: now, actions: &actions) }
+    }
+
+    private enum Room { case available, poolFull, overallFull }
+
+    private func room(for key: Key, now: Instant) -> Room {
+        let pool = pools[key]!
+        if pool.connections.count >= effectiveCap(of: pool, now: now) { return .poolFull }
+        if entries.count >= configuration.maxConnectionsTotal { return .overallFull }
+        return .available
+    }
+
+    private mutating func startCreating(key: Key, actions: inout Actions) {
+        let id = PoolConnectionID(nextConnectionID)
+        nextConnectionID += 1
+        entries[id] = Entry(id: id, key: key, state: .creating)
+        pools[key]!.connections.insert(id)
+        actions.create.append(.init(id: id, key: key))
+    }
+
+    /// The most recently idle connection of `key` still fit to lend; closes unfit ones found.
+    private mutating func takeIdle(key: Key, now: Instant, actions: inout Actions) -> PoolConnectionID? {
+        while let id = pools[key]?.idle.popLast() {
+            let entry = entries[id]!
+            let idleTimeoutApplies = configuration.minimumIdleConnections == 0
+            if isUsedUp(entry, now: now) || (idleTimeoutApplies && isPastIdleTimeout(entry, now: now)) {
+                pools[key]!.counters.expired += 1
+                close(id, gracefully: true, actions: &actions)
+                continue
+            }
+            return id
+        }
+        return nil
+    }
+
+    private func isPastIdleTimeout(_ entry: Entry, now: Instant) -> Bool {
+        guard case .idle(let since) = entry.state else { return false }
+        return since.advanced(by: configuration.idleTimeout) <= now
+    }
+
+    private func isUsedUp(_ entry: Entry, now: Instant) -> Bool {
+        if entry.useCount >= configuration.maxUsesPerConnection { return true }
+        guard let createdAt = entry.createdAt else { return false }
+        return createdAt.advanced(by: configuration.maxConnectionAge) <= now
+    }
+
+    private func longestIdle() -> Entry? {
+        var best: (entry: Entry, since: Instant)?
+        for entry in entries.values {
+            guard case .idle(let since) = entry.state else { continue }
+            if best.map({ since < $0.since }) ?? true { best = (entry, since) }
+        }
+        return best?.entry
+    }
+
+    /// Removes and returns the first waiter of `key` that can take the connection on offer.
+    private mutating func popWaiter(key: Key, offeringReused: Bool) -> Waiter? {
+        guard let index = pools[key]?.waiters.firstIndex(where: { !offeringReused || !$0.requireFresh }) else {
+            return nil
+        }
+        let waiter = pools[key]!.waiters.remove(at: index)
+        waiterKeys[waiter.request] = nil
+        return waiter
+    }
+
+    /// Marks an idle, new or just-released connection leased and describes the lease.
+    private mutating func lend(_ id: PoolConnectionID, now: Instant) -> Lease<Connection> {
+        var entry = entries[id]!
+        let isReused = entry.useCount > 0
+        var needsHealthCheck = false
+        if case .idle(let since) = entry.state {
+            needsHealthCheck = since.advanced(by: configuration.checkAfterIdle) <= now
+        }
+        if isReused { pools[entry.key]!.counters.reuses += 1 }
+        entry.useCount += 1
+        entry.state = .leased
+        entries[id] = entry
+        return Lease(
+            connection: entry.connection!,
+            connectionID: id,
+            isReused: isReused,
+            needsHealthCheck: needsHealthCheck,
+            useCount: entry.useCount
+        )
+    }
+
+    private mutating func makeIdle(_ id: PoolConnectionID, now: Instant) {
+        entries[id]!.state = .idle(since: now)
+        pools[entries[id]!.key]!.idle.append(id)
+    }
+
+    private mutating func close(_ id: PoolConnectionID, gracefully: Bool, actions: inout Actions) {
+        var entry = entries[id]!
+        if case .idle = entry.state { pools[entry.key]!.idle.removeAll { $0 == id } }
+        entry.state = .closing
+        entries[id] = entry
+        if let connection = entry.connection {
+            actions.close.append(.init(id: id, connection: connection, gracefully: gracefully))
+        } else {
+            // Unreachable: only idle and leased connections are closed, and both exist.
+            entries[id] = nil
+            pools[entry.key]!.connections.remove(id)
+        }
+    }
+
+    /// End of every event: forget empty pools, arm the timer, report the end of shutdown.
+    private mutating func finish(now: Instant, actions: inout Actions) {
+        for (key, pool) in pools
+        where pool.connections.isEmpty && pool.waiters.isEmpty && pool.backOff == nil
+            && pool.prewarmPausedUntil == nil
+        {
+            retiredCounters.add(pool.counters)
+            pools[key] = nil
+        }
+        if phase == .shuttingDown, entries.isEmpty {
+            phase = .shutDown
+            actions.shutdownComplete = true
+        }
+        guard phase == .running, let next = nextDeadline() else { return }
+        if armedTimer.map({ next < $0 }) ?? true {
+            armedTimer = next
+            actions.scheduleTimer = next
+        }
+    }
+}
