@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
     libsystemd-dev   # CSystemd: sd_notify, sd_listen_fds, sd_journal_sendv
+    libsqlite3-dev   # CSQLite: the state database (dedup records, rate counters, credentials)
     pkg-config       # SwiftPM finds libsystemd through it
     systemd          # systemd-journald, systemd-socket-activate, systemd-analyze, journalctl
     util-linux       # unshare, for the private journald of the tests

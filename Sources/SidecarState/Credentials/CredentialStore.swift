@@ -1,0 +1,218 @@
+import Crypto
+import Foundation
+import SidecarCore
+import Synchronization
+
+/// SMTP credentials stored per workspace, encrypted at rest with AES-256-GCM.
+///
+/// Each record's credential fields (``CredentialSecret``) are JSON, sealed with a fresh
+/// random 96-bit nonce under the ``CredentialKey``, with the record's workspace and id as
+/// authenticated data: a ciphertext copied into another row or workspace, or altered by a
+/// single bit, fails to open. Only the non-secret ``CredentialMetadata`` (label, host, port,
+/// username, times) is stored in the clear, so ``list(workspace:)`` needs no decryption.
+///
+/// A credential of another workspace is indistinguishable from a missing one: both throw
+/// the same `credential_not_found` error.
+public final class CredentialStore: Sendable {
+    private let database: StateDatabase
+    private let key: Mutex<CredentialKey>
+
+    public init(database: StateDatabase, key: CredentialKey) {
+        self.database = database
+        self.key = Mutex(key)
+    }
+
+    /// The ``CredentialKey/id`` of the key in use.
+    public var keyID: String { key.withLock { $0.id } }
+
+    /// Stores a new credential. `id` defaults to a random UUID; an id already used in the
+    /// workspace is refused with `invalid_params`.
+    @discardableResult
+    public func add(workspace: String, label: String, secret: CredentialSecret, id: String? = nil, now: Date) throws -> CredentialMetadata {
+        let id = id ?? UUID().uuidString.lowercased()
+        let key = key.withLock { $0 }
+        let sealed = try Self.seal(secret, workspace: workspace, id: id, key: key)
+        let nowMs = now.millisecondsSince1970
+        try database.withTransaction { connection in
+            let existing = try connection.queryFirst(
+                "SELECT 1 FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)]
+            )
+            guard existing == nil else {
+                throw SidecarError(code: .invalidParams, message: "A credential with this id already exists in the workspace.", field: "params.id")
+            }
+            try connection.run(
+                """
+                INSERT INTO credential (workspace, id, label, host, port, username, sealed, key_id, created_ms, rotated_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                """,
+                [
+                    .text(workspace), .text(id), .text(label), .text(secret.host), .optionalInt(secret.port),
+                    .optionalText(secret.username), .blob(sealed), .text(key.id), .integer(nowMs),
+                ]
+            )
+        }
+        return CredentialMetadata(
+            id: id, workspace: workspace, label: label, host: secret.host, port: secret.port, username: secret.username,
+            created: Date(millisecondsSince1970: nowMs), rotated: nil
+        )
+    }
+
+    /// The credential `id` of `workspace`, decrypted. Throws `credential_not_found` when it
+    /// does not exist or belongs to another workspace; `internal_error` when it cannot be
+    /// decrypted (altered, moved, or sealed under another key).
+    public func get(id: String, workspace: String) throws -> StoredCredential {
+        let row = try database.withConnection { connection in
+            try connection.queryFirst(
+                """
+                SELECT label, host, port, username, created_ms, rotated_ms, sealed, key_id
+                FROM credential WHERE workspace = ? AND id = ?
+                """,
+                [.text(workspace), .text(id)]
+            )
+        }
+        guard let row else { throw Self.notFound }
+        let metadata = try Self.metadata(id: id, workspace: workspace, row: row)
+        let secret = try Self.open(try row.blob(6), keyID: try row.text(7), workspace: workspace, id: id, key: key.withLock { $0 })
+        return StoredCredential(metadata: metadata, secret: secret)
+    }
+
+    /// Metadata of every credential, or of one workspace's, ordered by workspace and label.
+    /// Decrypts nothing and returns no secret.
+    public func list(workspace: String? = nil) throws -> [CredentialMetadata] {
+        try database.withConnection { connection in
+            let select = "SELECT id, workspace, label, host, port, username, created_ms, rotated_ms FROM credential"
+            let rows =
+                if let workspace {
+                    try connection.query("\(select) WHERE workspace = ? ORDER BY label, id", [.text(workspace)])
+                } else {
+                    try connection.query("\(select) ORDER BY workspace, label, id")
+                }
+            return try rows.map { row in
+                CredentialMetadata(
+                    id: try row.text(0), workspace: try row.text(1), label: try row.text(2), host: try row.text(3),
+                    port: try row.optionalInt(4), username: try row.optionalText(5),
+                    created: Date(millisecondsSince1970: try row.int64(6)),
+                    rotated: try row.optionalInt(7).map { Date(millisecondsSince1970: Int64($0)) }
+                )
+            }
+        }
+    }
+
+    /// Deletes the credential. Throws `credential_not_found` as ``get(id:workspace:)`` does.
+    public func remove(id: String, workspace: String) throws {
+        let deleted = try database.withTransaction { connection in
+            try connection.run("DELETE FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)])
+        }
+        guard deleted == 1 else { throw Self.notFound }
+    }
+
+    /// Replaces the credential's secret (a new password or token; host and username may
+    /// change too) and records the time. Label and creation time stay.
+    @discardableResult
+    public func rotate(id: String, workspace: String, secret: CredentialSecret, now: Date) throws -> CredentialMetadata {
+        let key = key.withLock { $0 }
+        let sealed = try Self.seal(secret, workspace: workspace, id: id, key: key)
+        let nowMs = now.millisecondsSince1970
+        let updated = try database.withTransaction { connection in
+            try connection.run(
+                """
+                UPDATE credential SET host = ?, port = ?, username = ?, sealed = ?, key_id = ?, rotated_ms = ?
+                WHERE workspace = ? AND id = ?
+                """,
+                [
+                    .text(secret.host), .optionalInt(secret.port), .optionalText(secret.username), .blob(sealed), .text(key.id),
+                    .integer(nowMs), .text(workspace), .text(id),
+                ]
+            )
+        }
+        guard updated == 1 else { throw Self.notFound }
+        return try get(id: id, workspace: workspace).metadata
+    }
+
+    /// Re-encrypts every record under `newKey` in one transaction (all or nothing), then
+    /// uses `newKey` from now on. Returns how many records were re-encrypted. Fails, changing
+    /// nothing, if any record cannot be opened with the current key.
+    @discardableResult
+    public func rekey(to newKey: CredentialKey) throws -> Int {
+        try key.withLock { key in
+            let oldKey = key
+            let count = try database.withTransaction { connection -> Int in
+                let rows = try connection.query("SELECT workspace, id, sealed, key_id FROM credential")
+                for row in rows {
+                    let workspace = try row.text(0)
+                    let id = try row.text(1)
+                    let secret = try Self.open(try row.blob(2), keyID: try row.text(3), workspace: workspace, id: id, key: oldKey)
+                    let sealed = try Self.seal(secret, workspace: workspace, id: id, key: newKey)
+                    try connection.run(
+                        "UPDATE credential SET sealed = ?, key_id = ? WHERE workspace = ? AND id = ?",
+                        [.blob(sealed), .text(newKey.id), .text(workspace), .text(id)]
+                    )
+                }
+                return rows.count
+            }
+            key = newKey
+            return count
+        }
+    }
+
+    static let notFound = SidecarError(
+        code: .credentialNotFound,
+        message: "No stored credential with this id exists in this workspace."
+    )
+
+    /// "smtp-sidecar credential v1", then the workspace and the id, each length-prefixed.
+    static func authenticatedData(workspace: String, id: String) -> [UInt8] {
+        var data = Array("smtp-sidecar credential v1".utf8)
+        for part in [workspace, id] {
+            let bytes = Array(part.utf8)
+            withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { data.append(contentsOf: $0) }
+            data.append(contentsOf: bytes)
+        }
+        return data
+    }
+
+    static func seal(_ secret: CredentialSecret, workspace: String, id: String, key: CredentialKey) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        // The encrypted store is the secret's rightful recipient: encode the real values.
+        encoder.userInfo[Secret.revealWhenEncoding] = true
+        do {
+            var plaintext = try encoder.encode(secret)
+            defer { plaintext.resetBytes(in: 0..<plaintext.count) }
+            let box = try AES.GCM.seal(
+                plaintext, using: key.symmetricKey, nonce: AES.GCM.Nonce(),
+                authenticating: authenticatedData(workspace: workspace, id: id)
+            )
+            guard let combined = box.combined else { throw SQLiteError(code: nil, context: "no combined box") }
+            return Array(combined)
+        } catch {
+            throw SidecarError(code: .internalError, message: "The credential could not be encrypted.")
+        }
+    }
+
+    static func open(_ sealed: [UInt8], keyID: String, workspace: String, id: String, key: CredentialKey) throws -> CredentialSecret {
+        guard keyID == key.id else {
+            throw SidecarError(
+                code: .internalError,
+                message: "The stored credential was encrypted under another key (key id \(keyID), current \(key.id))."
+            )
+        }
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed)
+            let plaintext = try AES.GCM.open(box, using: key.symmetricKey, authenticating: authenticatedData(workspace: workspace, id: id))
+            return try JSONDecoder().decode(CredentialSecret.self, from: plaintext)
+        } catch {
+            throw SidecarError(
+                code: .internalError,
+                message: "The stored credential could not be decrypted: it was altered or moved from another record."
+            )
+        }
+    }
+
+    private static func metadata(id: String, workspace: String, row: SQLiteRow) throws -> CredentialMetadata {
+        CredentialMetadata(
+            id: id, workspace: workspace, label: try row.text(0), host: try row.text(1), port: try row.optionalInt(2),
+            username: try row.optionalText(3), created: Date(millisecondsSince1970: try row.int64(4)),
+            rotated: try row.optionalInt(5).map { Date(millisecondsSince1970: Int64($0)) }
+        )
+    }
+}

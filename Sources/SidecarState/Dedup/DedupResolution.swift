@@ -1,0 +1,9 @@
+import Foundation
+
+/// What the waiting ``DedupStore/begin(key:window:)`` says: like ``DedupBegin`` but never
+/// "in progress", because it waits that out.
+public enum DedupResolution: Sendable, Hashable {
+    case proceed(DedupTicket)
+    case duplicate(resultJSON: String)
+    case abandoned(since: Date)
+}

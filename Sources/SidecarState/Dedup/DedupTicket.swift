@@ -1,0 +1,30 @@
+import Foundation
+
+/// Proof that a `begin` let the caller send: pass it back to ``DedupStore/complete(_:resultJSON:countsAsSent:)``.
+/// Only the ticket's holder can finish or release the record it created.
+public struct DedupTicket: Sendable, Hashable {
+    public let key: String
+    /// Nil when the window was 0 (no dedup): completing such a ticket does nothing.
+    let token: String?
+
+    init(key: String, token: String?) {
+        self.key = key
+        self.token = token
+    }
+}
+
+/// What the synchronous ``DedupStore/begin(key:window:now:)`` says.
+public enum DedupBegin: Sendable, Hashable {
+    /// No live record: the caller sends, then completes the ticket.
+    case proceed(DedupTicket)
+    /// An identical send finished within the window: return its stored result (with
+    /// `duplicate: true`) instead of sending.
+    case duplicate(resultJSON: String)
+    /// An identical send is running now. The async ``DedupStore/begin(key:window:)`` waits for it.
+    case inProgress
+    /// An identical send began within the window, but the process doing it died (or it
+    /// ran past the stale limit) before recording a result. The email may have been
+    /// sent: answer `outcome_unknown`, do not send. See ``DedupStore``.
+    case abandoned(since: Date)
+}
+

@@ -1,0 +1,115 @@
+import Foundation
+import SidecarCore
+
+/// Per-credential sending rate and rolling daily quota (see ``RateLimits``), counted in the
+/// ``StateDatabase`` so that a restart — even `kill -9` — does not reset them.
+///
+/// `key` names the credential (e.g. workspace + credential id); it is not a secret.
+/// ``acquire(key:limits:now:)`` checks and counts in one `BEGIN IMMEDIATE` transaction, so
+/// concurrent requests, in this process or another, never both take the last send.
+///
+/// ## Failed sends (decision)
+/// A send counts when it is acquired. If it then ends `not_sent` (connection, TLS or AUTH
+/// failure, or the server refused it), the caller ``refund(_:)``s it: the provider did not
+/// accept a message, so its quota was not spent. `sent` and `outcome_unknown` are never
+/// refunded: an unknown outcome may have been delivered and may have been counted by the
+/// provider, and under-counting is what gets an account locked.
+public final class RateLimiter: Sendable {
+    private let database: StateDatabase
+
+    public init(database: StateDatabase) {
+        self.database = database
+    }
+
+    /// Counts one send for `key` if both limits allow it; otherwise counts nothing.
+    public func acquire(key: String, limits: RateLimits, now: Date) throws -> RateDecision {
+        let nowMs = now.millisecondsSince1970
+        let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
+        return try database.withTransaction { connection -> RateDecision in
+            try connection.run("DELETE FROM rate_minute WHERE key = ? AND minute <= ?", [.text(key), .integer(oldestMinute)])
+            let bucket = try connection.queryFirst("SELECT tokens, updated_ms FROM rate_bucket WHERE key = ?", [.text(key)])
+                .map { row in RateLimitPolicy.Bucket(tokens: try row.double(0), updatedMs: try row.int64(1)) }
+            let counts = try connection.query(
+                "SELECT minute, sends FROM rate_minute WHERE key = ? AND minute > ? ORDER BY minute", [.text(key), .integer(oldestMinute)]
+            ).map { row in (minute: try row.int64(0), sends: try row.int(1)) }
+
+            switch RateLimitPolicy.evaluate(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs) {
+            case .limit(let retryAfterMs, let reason):
+                return .limited(retryAfter: .milliseconds(retryAfterMs), reason: reason)
+            case .allow(let newBucket, let minute):
+                if let newBucket {
+                    try connection.run(
+                        "INSERT OR REPLACE INTO rate_bucket (key, tokens, updated_ms) VALUES (?, ?, ?)",
+                        [.text(key), .real(newBucket.tokens), .integer(newBucket.updatedMs)]
+                    )
+                }
+                try connection.run(
+                    """
+                    INSERT INTO rate_minute (key, minute, sends) VALUES (?, ?, 1)
+                    ON CONFLICT (key, minute) DO UPDATE SET sends = sends + 1
+                    """,
+                    [.text(key), .integer(minute)]
+                )
+                return .allowed(RateTicket(key: key, minute: minute, capacity: limits.rate.map { Double($0.count) }))
+            }
+        }
+    }
+
+    /// Gives back a send that did not go out (`not_sent`): one from its minute's count and
+    /// one token to the bucket. Refunding twice, or after the send aged out, does nothing more.
+    public func refund(_ ticket: RateTicket) throws {
+        try database.withTransaction { connection in
+            let refunded = try connection.run(
+                "UPDATE rate_minute SET sends = sends - 1 WHERE key = ? AND minute = ? AND sends > 0",
+                [.text(ticket.key), .integer(ticket.minute)]
+            )
+            if refunded == 1, let capacity = ticket.capacity {
+                try connection.run(
+                    "UPDATE rate_bucket SET tokens = min(tokens + 1, ?) WHERE key = ?", [.real(capacity), .text(ticket.key)]
+                )
+            }
+        }
+    }
+
+    /// Deletes counters no limit can still need: minute counts older than 24 hours, and
+    /// token buckets untouched for 24 hours (full again for any rate period up to a day).
+    /// Returns how many rows were deleted.
+    @discardableResult
+    public func purgeExpired(now: Date) throws -> Int {
+        let nowMs = now.millisecondsSince1970
+        let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
+        let dayMs = RateLimitPolicy.windowMinutes * RateLimitPolicy.minuteMs
+        return try database.withTransaction { connection in
+            try connection.run("DELETE FROM rate_minute WHERE minute <= ?", [.integer(oldestMinute)])
+                + connection.run("DELETE FROM rate_bucket WHERE updated_ms <= ?", [.integer(nowMs - dayMs)])
+        }
+    }
+
+    /// Sends counted for `key` in the rolling 24 hours before `now`.
+    public func sendsInLastDay(key: String, now: Date) throws -> Int {
+        let oldestMinute = now.millisecondsSince1970 / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
+        return try database.withConnection { connection in
+            try connection.queryFirst(
+                "SELECT coalesce(sum(sends), 0) FROM rate_minute WHERE key = ? AND minute > ?", [.text(key), .integer(oldestMinute)]
+            )?.int(0) ?? 0
+        }
+    }
+}
+
+extension RateDecision {
+    /// The wire error for a ``limited(retryAfter:reason:)`` decision (`rate_limited`,
+    /// retryable, with `retry_after_ms`), nil when allowed.
+    public var error: SidecarError? {
+        switch self {
+        case .allowed:
+            return nil
+        case .limited(let retryAfter, let reason):
+            let message: String
+            switch reason {
+            case .rate: message = "This credential is sending faster than its configured rate; retry shortly."
+            case .daily: message = "This credential has used its daily sending quota; retry when it frees up."
+            }
+            return SidecarError(code: .rateLimited, message: message, retryable: true, retryAfterMs: Int(retryAfter.milliseconds))
+        }
+    }
+}

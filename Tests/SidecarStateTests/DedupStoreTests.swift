@@ -1,0 +1,213 @@
+import Foundation
+import SidecarCore
+import Testing
+
+@testable import SidecarState
+
+@Suite("DedupStore")
+struct DedupStoreTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    let sent = #"{"outcome":"sent","message_id":"<a@b>"}"#
+
+    @Test("a finished send is replayed within the window and forgotten after it")
+    func duplicateThenExpiry() throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open())
+        guard case .proceed(let ticket) = try store.begin(key: "k", now: t0) else { throw TestFailure("first begin must proceed") }
+        #expect(try store.complete(ticket, resultJSON: sent, countsAsSent: true))
+        #expect(try store.begin(key: "k", now: t0.addingTimeInterval(3599.999)) == .duplicate(resultJSON: sent))
+        #expect(try store.begin(key: "other", now: t0.addingTimeInterval(1)) != .duplicate(resultJSON: sent))
+        guard case .proceed = try store.begin(key: "k", now: t0.addingTimeInterval(3600)) else {
+            throw TestFailure("after the window the key must be free")
+        }
+    }
+
+    @Test("a per-request window overrides the default")
+    func customWindow() throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open())
+        guard case .proceed(let ticket) = try store.begin(key: "k", window: .seconds(10), now: t0) else { throw TestFailure("proceed") }
+        try store.complete(ticket, resultJSON: sent, countsAsSent: true)
+        #expect(try store.begin(key: "k", window: .seconds(10), now: t0.addingTimeInterval(9)) == .duplicate(resultJSON: sent))
+        guard case .proceed = try store.begin(key: "k", window: .seconds(10), now: t0.addingTimeInterval(10)) else {
+            throw TestFailure("expired")
+        }
+    }
+
+    @Test("a not-sent outcome deletes the record so a retry sends")
+    func notSent() throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open())
+        guard case .proceed(let ticket) = try store.begin(key: "k", now: t0) else { throw TestFailure("proceed") }
+        #expect(try store.begin(key: "k", now: t0) == .inProgress)
+        #expect(try store.complete(ticket, resultJSON: #"{"outcome":"not_sent"}"#, countsAsSent: false))
+        guard case .proceed = try store.begin(key: "k", now: t0.addingTimeInterval(1)) else { throw TestFailure("retry must proceed") }
+    }
+
+    @Test("window 0 disables dedup: always proceeds and stores nothing")
+    func windowZero() throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let store = DedupStore(database: database)
+        for _ in 0..<2 {
+            guard case .proceed(let ticket) = try store.begin(key: "k", window: .zero, now: t0) else { throw TestFailure("proceed") }
+            #expect(try store.complete(ticket, resultJSON: sent, countsAsSent: true) == false)
+        }
+        #expect(try database.withConnection { try $0.query("SELECT key FROM dedup").count } == 0)
+    }
+
+    @Test("records survive closing and reopening the database")
+    func survivesReopen() throws {
+        let directory = try TemporaryStateDirectory()
+        do {
+            let database = try directory.open()
+            let store = DedupStore(database: database, identity: ProcessIdentity(owner: "test:first"))
+            guard case .proceed(let done) = try store.begin(key: "done", now: t0) else { throw TestFailure("proceed") }
+            try store.complete(done, resultJSON: sent, countsAsSent: true)
+            guard case .proceed = try store.begin(key: "pending", now: t0) else { throw TestFailure("proceed") }
+            database.close()
+        }
+        let store = DedupStore(database: try directory.open(), identity: ProcessIdentity(owner: "test:second"))
+        #expect(try store.begin(key: "done", now: t0.addingTimeInterval(60)) == .duplicate(resultJSON: sent))
+        // An owner whose liveness cannot be checked is presumed alive until the stale limit...
+        #expect(try store.begin(key: "pending", now: t0.addingTimeInterval(60)) == .inProgress)
+        // ...then the send may have happened: abandoned, not re-sent.
+        #expect(try store.begin(key: "pending", now: t0.addingTimeInterval(600)) == .abandoned(since: t0))
+        guard case .proceed = try store.begin(key: "pending", now: t0.addingTimeInterval(3600)) else {
+            throw TestFailure("after the window an abandoned key is free")
+        }
+    }
+
+    @Test("a pending record of a dead process is abandoned at once")
+    func deadOwner() throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let boot = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // pid 1 exists, but not with this start time: a reused pid is not mistaken for the owner.
+        let dead = ProcessIdentity(owner: "linux:\(boot):1:1")
+        guard case .proceed = try DedupStore(database: database, identity: dead).begin(key: "k", now: t0) else {
+            throw TestFailure("proceed")
+        }
+        let store = DedupStore(database: database)
+        #expect(try store.begin(key: "k", now: t0.addingTimeInterval(1)) == .abandoned(since: t0))
+    }
+
+    @Test("ProcessIdentity tells live, dead and unknown owners apart")
+    func liveness() {
+        #expect(ProcessIdentity.isAlive(owner: ProcessIdentity.current.owner) == true)
+        let parts = ProcessIdentity.current.owner.split(separator: ":").map(String.init)
+        #expect(ProcessIdentity.isAlive(owner: "linux:\(parts[1]):\(parts[2]):0") == false)
+        #expect(ProcessIdentity.isAlive(owner: "linux:another-boot:\(parts[2]):\(parts[3])") == false)
+        #expect(ProcessIdentity.isAlive(owner: "opaque:1234") == nil)
+    }
+
+    @Test("a ticket whose record was replaced cannot overwrite the new one")
+    func staleTicket() throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let old = DedupStore(database: database, staleAfter: .seconds(600), identity: ProcessIdentity(owner: "test:old"))
+        guard case .proceed(let oldTicket) = try old.begin(key: "k", window: .seconds(700), now: t0) else { throw TestFailure("proceed") }
+        let new = DedupStore(database: database, identity: ProcessIdentity(owner: "test:new"))
+        guard case .proceed(let newTicket) = try new.begin(key: "k", window: .seconds(700), now: t0.addingTimeInterval(700)) else {
+            throw TestFailure("the abandoned, expired record is replaced")
+        }
+        #expect(try old.complete(oldTicket, resultJSON: "{}", countsAsSent: true) == false)
+        #expect(try old.release(oldTicket) == false)
+        #expect(try new.complete(newTicket, resultJSON: sent, countsAsSent: true))
+        #expect(try new.begin(key: "k", now: t0.addingTimeInterval(701)) == .duplicate(resultJSON: sent))
+    }
+
+    @Test("purgeExpired deletes finished and stale records past their window, keeps live ones")
+    func purge() throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let store = DedupStore(database: database)
+        guard case .proceed(let done) = try store.begin(key: "done", window: .seconds(10), now: t0) else { throw TestFailure("proceed") }
+        try store.complete(done, resultJSON: sent, countsAsSent: true)
+        _ = try store.begin(key: "live", window: .seconds(10), now: t0)
+        _ = try store.begin(key: "fresh", window: .seconds(100), now: t0)
+        #expect(try store.purgeExpired(now: t0.addingTimeInterval(11)) == 1)
+        #expect(try store.purgeExpired(now: t0.addingTimeInterval(600)) == 2)
+        #expect(try database.withConnection { try $0.query("SELECT key FROM dedup").count } == 0)
+    }
+
+    @Test("many concurrent identical begins: exactly one proceeds")
+    func concurrentSyncBegins() async throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open())
+        let now = t0
+        let results = await withTaskGroup(of: DedupBegin?.self) { group in
+            for _ in 0..<64 {
+                group.addTask { try? store.begin(key: "k", now: now) }
+            }
+            return await group.reduce(into: [DedupBegin?]()) { $0.append($1) }
+        }
+        let proceeded = results.filter { if case .proceed = $0 { return true } else { return false } }
+        #expect(proceeded.count == 1)
+        #expect(results.filter { $0 == .inProgress }.count == 63)
+    }
+
+    @Test("concurrent identical async begins: one sends, the others wait and get its result")
+    func concurrentAsyncBegins() async throws {
+        let directory = try TemporaryStateDirectory()
+        // A long poll interval: the waiters must be woken in-process, not by polling.
+        let store = DedupStore(database: try directory.open(), pollInterval: .seconds(30))
+        let sent = sent
+        let results = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<32 {
+                group.addTask {
+                    switch try await store.begin(key: "k") {
+                    case .proceed(let ticket):
+                        try await Task.sleep(for: .milliseconds(100))
+                        try store.complete(ticket, resultJSON: sent, countsAsSent: true)
+                        return "sent"
+                    case .duplicate(let json):
+                        return json
+                    case .abandoned:
+                        return "abandoned"
+                    }
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 == "sent" }.count == 1)
+        #expect(results.filter { $0 == sent }.count == 31)
+    }
+
+    @Test("a waiter proceeds when the first send did not go out")
+    func waiterProceedsAfterRelease() async throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open(), pollInterval: .seconds(30))
+        guard case .proceed(let first) = try await store.begin(key: "k") else { throw TestFailure("proceed") }
+        let waiter = Task { try await store.begin(key: "k") }
+        try await Task.sleep(for: .milliseconds(50))
+        try store.release(first)
+        guard case .proceed = try await waiter.value else { throw TestFailure("the waiter must proceed") }
+    }
+
+    @Test("a record written by another process is polled until it finishes")
+    func pollsOtherProcess() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let other = DedupStore(database: database, identity: ProcessIdentity(owner: "test:other"))
+        let mine = DedupStore(database: database, pollInterval: .milliseconds(20))
+        guard case .proceed(let ticket) = try other.begin(key: "k", now: Date()) else { throw TestFailure("proceed") }
+        let waiter = Task { try await mine.begin(key: "k") }
+        try await Task.sleep(for: .milliseconds(100))
+        // `other` is a separate store: its completion cannot wake `mine` in-process.
+        try other.complete(ticket, resultJSON: sent, countsAsSent: true)
+        #expect(try await waiter.value == .duplicate(resultJSON: sent))
+    }
+
+    @Test("a cancelled waiter stops waiting")
+    func cancellation() async throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open(), pollInterval: .seconds(30))
+        guard case .proceed = try await store.begin(key: "k") else { throw TestFailure("proceed") }
+        let waiter = Task { try await store.begin(key: "k") }
+        try await Task.sleep(for: .milliseconds(50))
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+    }
+}
