@@ -11,6 +11,11 @@
 //   SidecarProtocol  wire messages and the frame codec. NIOCore, no server code.
 //   SidecarSMTP      the SMTP client: reply codec, connection state machine, TLS, AUTH. Knows no
 //                    wire protocol.
+//   SidecarPool      a generic connection pool (state machine + async shell). No NIO, no SMTP.
+//   CSQLite, SidecarState  the state database (SQLite): dedup records, rate counters,
+//                    AES-256-GCM encrypted credentials. No NIO.
+//   SidecarEgress    the SSRF guard (resolve once, refuse private/metadata addresses, pin)
+//                    and the URL attachment fetcher (NIOHTTP1, no redirects, 2xx, capped).
 //   SidecarClient    a small async client for the wire protocol (CLI, tests, benchmarks).
 //   SidecarServer    the daemon: listener, connections, dispatch, stats, configuration.
 //   SidecarMail      the `send` and `verify` operations: request → draft → SMTP → result.
@@ -33,6 +38,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -72,6 +78,26 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "SidecarPool", dependencies: ["SidecarCore"], swiftSettings: strictSettings),
+        .target(
+            name: "SidecarEgress",
+            dependencies: [
+                "SidecarCore", "SidecarMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "SidecarState",
+            dependencies: ["CSQLite", "SidecarCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "state-crash-probe", dependencies: ["SidecarState"], swiftSettings: strictSettings),
         .target(
             name: "SidecarMail",
             dependencies: [
@@ -107,6 +133,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "sidecar-message-bench", dependencies: ["SidecarMessage"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "sidecar-bench", dependencies: ["SidecarClient", "SidecarProtocol", "SidecarCore"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "journald-probe",
             dependencies: ["SidecarSystemd", "SidecarCore", .product(name: "Logging", package: "swift-log")],
@@ -161,6 +190,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "SidecarEgressTests",
+            dependencies: [
+                "SidecarEgress", "SidecarCore", "SidecarMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "SidecarPoolTests", dependencies: ["SidecarPool", "SidecarCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SidecarStateTests", dependencies: ["SidecarState", "SidecarCore", "state-crash-probe"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "SidecarMailTests",
             dependencies: [
