@@ -101,7 +101,8 @@ let package = Package(
         .target(
             name: "SidecarMail",
             dependencies: [
-                "SidecarCore", "SidecarMessage", "SidecarSMTP", "SidecarProtocol", "SidecarServer",
+                "SidecarCore", "SidecarMessage", "SidecarSMTP", "SidecarProtocol", "SidecarServer", "SidecarPool",
+                "SidecarEgress", "SidecarState",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,8 +123,8 @@ let package = Package(
         .executableTarget(
             name: "smtp-sidecar",
             dependencies: [
-                "SidecarServer", "SidecarMail", "SidecarSMTP", "SidecarClient", "SidecarSystemd", "SidecarProtocol",
-                "SidecarCore",
+                "SidecarServer", "SidecarMail", "SidecarSMTP", "SidecarPool", "SidecarClient", "SidecarSystemd",
+                "SidecarProtocol", "SidecarCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -14,8 +14,8 @@ public struct DirectTransport: MailTransport {
     }
 
     public func send(
-        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, deadline: NIODeadline?,
-        logger: Logger
+        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
+        deadline: NIODeadline?, logger: Logger
     ) async -> TransportOutcome {
         let clock = ContinuousClock()
         let started = clock.now

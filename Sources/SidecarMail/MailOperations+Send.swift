@@ -36,8 +36,11 @@ extension MailOperations {
         logger[metadataKey: "email_message_id"] = "\(message.messageID)"
 
         let deadline = params.timeoutMs.map { NIODeadline.now() + .milliseconds(Int64($0)) }
+        let route = TransportRoute(
+            workspaceID: params.workspaceID, credentialID: params.credential?.id ?? params.credentialID ?? "")
         let outcome = await transport.send(
-            message, options: params.smtpOptions, configuration: configuration, deadline: deadline, logger: logger)
+            message, options: params.smtpOptions, configuration: configuration, route: route, deadline: deadline,
+            logger: logger)
         let result = Self.result(outcome.result, messageID: message.messageID)
 
         var entry: Logger.Metadata = [
@@ -50,7 +53,9 @@ extension MailOperations {
             "duration_connect_ms": "\(outcome.connect.wholeMilliseconds)",
             "duration_transaction_ms": "\(outcome.transaction.wholeMilliseconds)",
             "duration_total_ms": "\((clock.now - started).wholeMilliseconds)",
+            "smtp_connection_reused": "\(outcome.reusedConnection)",
         ]
+        if outcome.retried { entry["smtp_retried_on_fresh_connection"] = "true" }
         if let reply = result.smtp {
             entry["smtp_reply_code"] = "\(reply.code)"
             entry["smtp_enhanced_code"] = "\(reply.enhancedCode ?? "")"

@@ -7,12 +7,24 @@ import SidecarSMTP
 /// in. ``DirectTransport`` opens a new connection per message.
 public protocol MailTransport: Sendable {
     func send(
-        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, deadline: NIODeadline?,
-        logger: Logger
+        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
+        deadline: NIODeadline?, logger: Logger
     ) async -> TransportOutcome
 
     func verify(configuration: SMTPConfiguration, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
+}
+
+/// Whose send this is: pools never share a connection across workspaces or credentials.
+public struct TransportRoute: Sendable, Hashable {
+    public var workspaceID: String
+    /// The platform's credential id, or "" for an inline credential without one.
+    public var credentialID: String
+
+    public init(workspaceID: String, credentialID: String) {
+        self.workspaceID = workspaceID
+        self.credentialID = credentialID
+    }
 }
 
 /// A send's result and how long its parts took.
@@ -22,10 +34,19 @@ public struct TransportOutcome: Sendable {
     public var connect: Duration
     /// MAIL FROM through the final reply.
     public var transaction: Duration
+    /// Whether the message went over a connection that had sent before.
+    public var reusedConnection: Bool
+    /// Whether a stale pooled connection was replaced by a fresh one for this send.
+    public var retried: Bool
 
-    public init(result: SMTPSendResult, connect: Duration, transaction: Duration) {
+    public init(
+        result: SMTPSendResult, connect: Duration, transaction: Duration, reusedConnection: Bool = false,
+        retried: Bool = false
+    ) {
         self.result = result
         self.connect = connect
         self.transaction = transaction
+        self.reusedConnection = reusedConnection
+        self.retried = retried
     }
 }

@@ -6,6 +6,7 @@ import SidecarCore
 import SidecarProtocol
 import NIOPosix
 import SidecarMail
+import SidecarPool
 import SidecarSMTP
 import SidecarServer
 import UnixSignals
@@ -69,20 +70,37 @@ struct ServeCommand: AsyncParsableCommand {
         let notifier = SystemdGlue.makeNotifier()
         let stats = ServerStats()
         let settings = SidecarServer.Settings(configuration: configuration, listener: listener, peerPolicy: policy)
+        let pooled: PooledTransport? =
+            configuration.poolEnabled
+            ? PooledTransport(
+                configuration: Self.poolConfiguration(configuration), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                logger: logger)
+            : nil
+        let transport: any MailTransport = pooled ?? DirectTransport(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         let mail = MailOperations(
             settings: MailSettings(clientName: configuration.smtpClientName ?? Self.defaultClientName()),
-            transport: DirectTransport(eventLoopGroup: MultiThreadedEventLoopGroup.singleton))
+            transport: transport)
+        var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
+        if let pooled {
+            poolStatistics = { pooled.statistics() }
+        }
         let router = OperationRouter(
             limits: .init(
                 maxFrameBytes: settings.maxFrameBytes, maxInFlight: settings.maxInFlightPerConnection,
                 idleTimeoutMs: configuration.idleTimeoutSeconds * 1000),
-            serverVersion: SMTPSidecarCommand.version, stats: stats, mailHandler: mail)
+            serverVersion: SMTPSidecarCommand.version, stats: stats, mailHandler: mail,
+            poolStatistics: poolStatistics)
         let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)
         let reporter = StatusReporter(
             notifier: notifier, stats: stats, interval: .seconds(configuration.statusIntervalSeconds))
 
+        // Shut down in reverse: the server drains the sends in flight, then the pools QUIT
+        // their idle connections, then the reporter stops.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: reporter)]
+        if let pooled { services.append(.init(service: PoolService(transport: pooled))) }
+        services.append(.init(service: server))
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: reporter), .init(service: server)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownTimeoutSeconds)
@@ -100,6 +118,18 @@ struct ServeCommand: AsyncParsableCommand {
             ])
         }
         logger.info("Stopped")
+    }
+
+    static func poolConfiguration(_ configuration: SidecarConfiguration) -> PoolConfiguration {
+        var pool = PoolConfiguration()
+        pool.maxConnectionsPerPool = configuration.poolMaxConnectionsPerKey
+        pool.maxConnectionsTotal = configuration.poolMaxConnections
+        pool.maxWait = .seconds(configuration.poolMaxWaitSeconds)
+        pool.idleTimeout = .seconds(configuration.poolIdleTimeoutSeconds)
+        pool.maxConnectionAge = .seconds(configuration.poolMaxConnectionAgeSeconds)
+        pool.maxUsesPerConnection = configuration.poolMaxMessagesPerConnection
+        pool.checkAfterIdle = .seconds(configuration.poolCheckAfterIdleSeconds)
+        return pool
     }
 
     /// This machine's host name if it is fully qualified (what EHLO wants), else the

@@ -3,6 +3,52 @@ public struct StatsResult: Sendable, Equatable, Codable {
     public var uptimeMs: Int
     public var connections: Connections
     public var requests: Requests
+    /// SMTP connection pools, by a label that names workspace, credential id and server
+    /// (never a secret). Absent when pooling is off.
+    public var pools: [Pool]?
+
+    /// One pool's counters.
+    public struct Pool: Sendable, Equatable, Codable {
+        public var label: String
+        public var open: Int
+        public var idle: Int
+        public var leased: Int
+        public var waiting: Int
+        public var connectionsCreated: Int
+        public var reuses: Int
+        public var tlsHandshakes: Int
+        public var creationFailures: Int
+        public var discards: Int
+        public var backoffs: Int
+        /// Failed sends over this pool by error code.
+        public var failuresByCode: [String: Int]
+
+        public init(
+            label: String, open: Int, idle: Int, leased: Int, waiting: Int, connectionsCreated: Int, reuses: Int,
+            tlsHandshakes: Int, creationFailures: Int, discards: Int, backoffs: Int, failuresByCode: [String: Int]
+        ) {
+            self.label = label
+            self.open = open
+            self.idle = idle
+            self.leased = leased
+            self.waiting = waiting
+            self.connectionsCreated = connectionsCreated
+            self.reuses = reuses
+            self.tlsHandshakes = tlsHandshakes
+            self.creationFailures = creationFailures
+            self.discards = discards
+            self.backoffs = backoffs
+            self.failuresByCode = failuresByCode
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case label, open, idle, leased, waiting, reuses, discards, backoffs
+            case connectionsCreated = "connections_created"
+            case tlsHandshakes = "tls_handshakes"
+            case creationFailures = "creation_failures"
+            case failuresByCode = "failures_by_code"
+        }
+    }
 
     public struct Connections: Sendable, Equatable, Codable {
         /// Client connections open now.
@@ -52,6 +98,6 @@ public struct StatsResult: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case uptimeMs = "uptime_ms"
-        case connections, requests
+        case connections, requests, pools
     }
 }

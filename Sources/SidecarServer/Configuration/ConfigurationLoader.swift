@@ -96,6 +96,24 @@ public struct ConfigurationLoader: Sendable {
                 throw Self.invalid("\(source): smtp_client_name must be a host name or an address literal like [192.0.2.1]")
             }
             configuration.smtpClientName = value.isEmpty ? nil : value
+        case "pool_enabled":
+            guard let flag = ["true": true, "yes": true, "1": true, "false": false, "no": false, "0": false][value.lowercased()]
+            else { throw Self.invalid("\(source): pool_enabled must be true or false") }
+            configuration.poolEnabled = flag
+        case "pool_max_connections_per_key":
+            configuration.poolMaxConnectionsPerKey = try Self.positive(value, key, source)
+        case "pool_max_connections":
+            configuration.poolMaxConnections = try Self.positive(value, key, source)
+        case "pool_max_wait_seconds":
+            configuration.poolMaxWaitSeconds = try Self.positive(value, key, source)
+        case "pool_idle_timeout_seconds":
+            configuration.poolIdleTimeoutSeconds = try Self.positive(value, key, source)
+        case "pool_max_connection_age_seconds":
+            configuration.poolMaxConnectionAgeSeconds = try Self.positive(value, key, source)
+        case "pool_max_messages_per_connection":
+            configuration.poolMaxMessagesPerConnection = try Self.positive(value, key, source)
+        case "pool_check_after_idle_seconds":
+            configuration.poolCheckAfterIdleSeconds = try Self.positive(value, key, source)
         case "state_directory":
             guard value.hasPrefix("/") else { throw Self.invalid("\(source): state_directory must be absolute") }
             configuration.stateDirectory = value

@@ -34,6 +34,23 @@ public struct SidecarConfiguration: Sendable, Equatable {
     /// EHLO name sent to SMTP servers when a credential names none (`smtp_client_name`).
     /// nil: this machine's host name when it is fully qualified, else `[127.0.0.1]`.
     public var smtpClientName: String?
+    /// Keep warm SMTP connections per workspace × credential × secret × server (`pool_enabled`).
+    /// Off: a new connection for every send.
+    public var poolEnabled: Bool = true
+    /// Connections per pool (one workspace, credential and server) (`pool_max_connections_per_key`).
+    public var poolMaxConnectionsPerKey: Int = 4
+    /// Pooled connections over all pools (`pool_max_connections`).
+    public var poolMaxConnections: Int = 64
+    /// How long a send waits for a free pooled connection before `pool_busy`.
+    public var poolMaxWaitSeconds: Int = 10
+    /// An idle pooled connection is closed (with QUIT) after this long.
+    public var poolIdleTimeoutSeconds: Int = 30
+    /// A pooled connection is retired after this long, however busy.
+    public var poolMaxConnectionAgeSeconds: Int = 300
+    /// A pooled connection is retired after this many messages.
+    public var poolMaxMessagesPerConnection: Int = 100
+    /// A connection idle at least this long is checked with RSET before reuse.
+    public var poolCheckAfterIdleSeconds: Int = 5
     /// Where durable state lives (duplicate records, rate counters, stored credentials).
     public var stateDirectory: String = "/var/lib/smtp-sidecar"
 

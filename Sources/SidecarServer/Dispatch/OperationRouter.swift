@@ -9,12 +9,18 @@ public struct OperationRouter: RequestHandler {
     public var serverVersion: String
     public var stats: ServerStats
     public var mailHandler: (any RequestHandler)?
+    /// The connection pools' counters, when pooling is on.
+    public var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
 
-    public init(limits: HelloResult.Limits, serverVersion: String, stats: ServerStats, mailHandler: (any RequestHandler)? = nil) {
+    public init(
+        limits: HelloResult.Limits, serverVersion: String, stats: ServerStats, mailHandler: (any RequestHandler)? = nil,
+        poolStatistics: (@Sendable () -> [StatsResult.Pool])? = nil
+    ) {
         self.limits = limits
         self.serverVersion = serverVersion
         self.stats = stats
         self.mailHandler = mailHandler
+        self.poolStatistics = poolStatistics
     }
 
     public func handle(_ request: Request, context: RequestContext) async -> Response.Outcome {
@@ -45,7 +51,9 @@ public struct OperationRouter: RequestHandler {
             }
             return .success(PingResult(data: params.data))
         case .stats:
-            return .success(stats.snapshot())
+            var snapshot = stats.snapshot()
+            snapshot.pools = poolStatistics?()
+            return .success(snapshot)
         case .send, .verify:
             guard let mailHandler else {
                 return .failure(SidecarError(

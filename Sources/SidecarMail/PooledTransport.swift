@@ -1,0 +1,163 @@
+import Logging
+import NIOCore
+import SidecarCore
+import SidecarMessage
+import SidecarPool
+import SidecarProtocol
+import SidecarSMTP
+import Synchronization
+
+/// Sends over warm pooled connections: a send skips TCP, TLS, EHLO and AUTH.
+///
+/// - A connection idle longer than the pool's `checkAfterIdle` is checked with RSET first.
+/// - A connection that ended in a doubtful state (timeout, protocol error, 421, the body
+///   sent without a final reply) is destroyed, never reused.
+/// - When a reused connection fails before any recipient was accepted, the send is retried
+///   once on a fresh connection: a stale connection is not the user's error. Never after
+///   the body went out.
+/// - 421, 454 and 4.7.x "try later" replies lower the pool's connection count for a while.
+public final class PooledTransport: MailTransport {
+    typealias Pool = ConnectionPool<SMTPConnectionFactory, ContinuousClock>
+
+    let pool: Pool
+    let factory: SMTPConnectionFactory
+    let fingerprintKey = SecretFingerprint.Key.random()
+    let backOffDuration: Duration
+    private let failures = Mutex<[String: [String: Int]]>([:])
+
+    public init(
+        configuration: PoolConfiguration, eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared,
+        backOffDuration: Duration = .seconds(60), logger: Logger
+    ) {
+        factory = SMTPConnectionFactory(eventLoopGroup: eventLoopGroup, tlsContextCache: tlsContextCache, logger: logger)
+        pool = Pool(configuration: configuration, factory: factory)
+        self.backOffDuration = backOffDuration
+    }
+
+    /// Drives the pool (timers, opening and closing connections) until ``shutdown()``
+    /// has closed every connection.
+    public func run() async {
+        await pool.run()
+    }
+
+    /// Stops lending connections: sends in flight finish, idle connections get QUIT.
+    public func shutdown() {
+        pool.shutdown()
+    }
+
+    public func send(
+        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
+        deadline: NIODeadline?, logger: Logger
+    ) async -> TransportOutcome {
+        let key = SMTPPoolKey(configuration: configuration, route: route, fingerprintKey: fingerprintKey)
+        factory.register(configuration, for: key)
+        var logger = logger
+        logger[metadataKey: "smtp_pool"] = "\(key.label)"
+
+        var outcome = await attempt(message, options: options, key: key, deadline: deadline, fresh: false, logger: logger)
+        if outcome.reusedConnection, Self.isStaleConnectionFailure(outcome.result) {
+            logger.debug("A reused connection failed before any recipient was accepted; retrying on a fresh one")
+            let first = outcome
+            outcome = await attempt(message, options: options, key: key, deadline: deadline, fresh: true, logger: logger)
+            outcome.connect += first.connect + first.transaction
+            outcome.retried = true
+        }
+        if let error = outcome.result.error {
+            failures.withLock { $0[key.label, default: [:]][error.code.rawValue, default: 0] += 1 }
+            if Self.isThrottling(error) {
+                logger.notice("The server asked to slow down; lowering this pool's connection count for a while",
+                              metadata: ["smtp_reply_code": "\(error.smtp?.code ?? 0)"])
+                pool.backOff(key: key, until: .now + backOffDuration)
+            }
+        }
+        return outcome
+    }
+
+    private func attempt(
+        _ message: ComposedMessage, options: SMTPSendOptions, key: SMTPPoolKey, deadline: NIODeadline?, fresh: Bool,
+        logger: Logger
+    ) async -> TransportOutcome {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let poolDeadline = deadline.map { clock.now + .nanoseconds(($0 - .now()).nanoseconds) }
+        do {
+            return try await pool.withConnection(key: key, label: key.label, deadline: poolDeadline, requireFresh: fresh) {
+                lease in
+                let connection = lease.connection
+                if lease.needsHealthCheck {
+                    do throws(SidecarError) {
+                        try await connection.reset(deadline: deadline)
+                    } catch {
+                        let failure = SMTPSendFailure(error: error, phase: .reset)
+                        return (
+                            TransportOutcome(
+                                result: .notSent(failure), connect: clock.now - started, transaction: .zero,
+                                reusedConnection: true),
+                            .discard
+                        )
+                    }
+                }
+                let leased = clock.now
+                let result = await connection.send(message, options: options, deadline: deadline)
+                let outcome = TransportOutcome(
+                    result: result, connect: leased - started, transaction: clock.now - leased,
+                    reusedConnection: lease.isReused)
+                return (outcome, connection.isUsable ? .reuse : .discard)
+            }
+        } catch let failure as SMTPFailure {
+            return TransportOutcome(
+                result: .notSent(SMTPSendFailure(error: failure.error, phase: failure.phase)),
+                connect: clock.now - started, transaction: .zero)
+        } catch let error as SidecarError {
+            return TransportOutcome(
+                result: .notSent(SMTPSendFailure(error: error, phase: .connect)), connect: clock.now - started,
+                transaction: .zero)
+        } catch {
+            let error = SidecarError(code: .requestTimeout, message: "The send was cancelled before it started.", retryable: true)
+            return TransportOutcome(
+                result: .notSent(SMTPSendFailure(error: error, phase: .connect)), connect: clock.now - started,
+                transaction: .zero)
+        }
+    }
+
+    public func verify(configuration: SMTPConfiguration, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+        -> SMTPCapabilities
+    {
+        // A verification must prove the credential works now: always a fresh connection.
+        try await SMTPClient.verify(
+            configuration: configuration, eventLoopGroup: factory.eventLoopGroup, logger: logger, deadline: deadline,
+            tlsContextCache: factory.tlsContextCache)
+    }
+
+    /// Per-pool counters for `stats`.
+    public func statistics() -> [StatsResult.Pool] {
+        let snapshot = pool.snapshot()
+        let failures = failures.withLock { $0 }
+        return snapshot.pools.map { pool in
+            StatsResult.Pool(
+                label: pool.label, open: pool.open, idle: pool.idle, leased: pool.leased, waiting: pool.waiting,
+                connectionsCreated: pool.connectionsCreated, reuses: pool.reuses,
+                tlsHandshakes: factory.tlsHandshakes(label: pool.label), creationFailures: pool.creationFailures,
+                discards: pool.discards, backoffs: pool.backoffs, failuresByCode: failures[pool.label] ?? [:])
+        }
+    }
+
+    /// A reused connection that failed before any recipient was accepted, in a way a fresh
+    /// connection could fix (dropped, timed out, 421, a failed RSET check).
+    static func isStaleConnectionFailure(_ result: SMTPSendResult) -> Bool {
+        guard case .notSent(let failure) = result, !failure.recipients.contains(where: \.accepted) else { return false }
+        switch failure.phase {
+        case .reset, .mail, .rcpt:
+            return [ErrorCode.connectionFailed, .timeout, .protocolViolation].contains(failure.error.code)
+                || failure.error.smtp?.code == 421
+        case .connect, .greeting, .tls, .ehlo, .auth, .data, .quit:
+            return false
+        }
+    }
+
+    /// 421, 454 and 4.7.x: the provider wants fewer connections or a pause.
+    static func isThrottling(_ error: SidecarError) -> Bool {
+        guard let reply = error.smtp else { return false }
+        return reply.code == 421 || reply.code == 454 || (reply.isTransientFailure && reply.enhancedCode?.hasPrefix("4.7.") == true)
+    }
+}

@@ -1,0 +1,40 @@
+import SidecarCore
+import SidecarPool
+import SidecarSMTP
+
+/// What makes two sends able to share a connection: the same workspace, credential, secret
+/// (by keyed fingerprint, never the secret itself), server and TLS settings. A changed
+/// password gives a new key, so a new pool; the old one drains by idle expiry.
+struct SMTPPoolKey: Hashable, Sendable {
+    var route: TransportRoute
+    var host: String
+    var port: Int
+    var security: SMTPSecurityMode
+    var tls: SMTPTLSSettings
+    var clientName: String
+    var username: String?
+    var mechanism: SMTPAuthMechanism?
+    var secret: SecretFingerprint?
+
+    init(configuration: SMTPConfiguration, route: TransportRoute, fingerprintKey: SecretFingerprint.Key) {
+        self.route = route
+        host = configuration.host.lowercased()
+        port = configuration.port
+        security = configuration.resolvedSecurity
+        tls = configuration.tls
+        clientName = configuration.clientName
+        username = configuration.credentials?.username
+        mechanism = configuration.credentials?.mechanism
+        switch configuration.credentials?.authenticator {
+        case .password(let secret)?, .oauth2Token(let secret)?:
+            self.secret = SecretFingerprint(secret, key: fingerprintKey)
+        case nil:
+            self.secret = nil
+        }
+    }
+
+    /// A label for stats and logs; nothing secret.
+    var label: String {
+        "\(route.workspaceID)/\(route.credentialID.isEmpty ? "inline" : route.credentialID)/\(host):\(port)"
+    }
+}
