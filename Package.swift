@@ -123,10 +123,11 @@ let package = Package(
         .executableTarget(
             name: "smtp-sidecar",
             dependencies: [
-                "SidecarServer", "SidecarMail", "SidecarSMTP", "SidecarPool", "SidecarClient", "SidecarSystemd",
-                "SidecarProtocol", "SidecarCore",
+                "SidecarServer", "SidecarMail", "SidecarSMTP", "SidecarPool", "SidecarEgress", "SidecarState",
+                "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -234,6 +235,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
     ],

@@ -8,6 +8,9 @@
 #      packaged smtp-sidecar.socket would;
 #   4. sends an HTML email with an attachment through the sidecar's Unix socket, prints
 #      the result, the message Postfix delivered, and the journal entry of the send.
+# The local Postfix is on loopback, which the SSRF guard refuses by default: the demo
+# allow-lists 127.0.0.1/32 and ::1/128 (egress_allowed_cidrs), as an operator would for a
+# corporate relay on a private network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -67,7 +70,8 @@ set -euo pipefail
 socket="$work/smtp-sidecar.sock"
 echo "== starting smtp-sidecar under systemd-socket-activate on \$socket"
 systemd-socket-activate -l "\$socket" --fdname=smtp-sidecar \\
-    "$bin" serve --log-target journald --log-level info 2>"$work/stderr.log" &
+    "$bin" serve --log-target journald --log-level info --set state_directory="$work/state" \\
+    --set egress_allowed_cidrs=127.0.0.1/32,::1/128 2>"$work/stderr.log" &
 daemon=\$!
 for _ in \$(seq 1 100); do [ -S "\$socket" ] && break; sleep 0.05; done
 

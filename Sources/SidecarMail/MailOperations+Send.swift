@@ -1,11 +1,17 @@
+import Foundation
 import Logging
 import NIOCore
 import SidecarCore
+import SidecarEgress
 import SidecarMessage
 import SidecarProtocol
 import SidecarSMTP
+import SidecarState
 
 extension MailOperations {
+    /// One send, cheapest refusals first: credential and port, mail loop, duplicate
+    /// suppression, rate limits, the SSRF guard, URL attachments, composition; then SMTP.
+    /// Nothing reaches the SMTP server unless every check passed.
     func send(_ params: SendParams, logger: Logger) async -> Response.Outcome {
         let clock = ContinuousClock()
         let started = clock.now
@@ -15,33 +21,112 @@ extension MailOperations {
             logger[metadataKey: "credential_id"] = "\(id)"
         }
 
-        let configuration: SMTPConfiguration
-        let message: ComposedMessage
+        let credential: CredentialParams
+        var configuration: SMTPConfiguration
         do {
-            let credential = try credential(inline: params.credential, storedID: params.credentialID)
+            credential = try self.credential(
+                inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
             configuration = try credentials.configuration(for: credential)
             logger[metadataKey: "smtp_host"] = "\(configuration.host)"
             logger[metadataKey: "smtp_port"] = "\(configuration.port)"
             logger[metadataKey: "smtp_security"] = "\(configuration.resolvedSecurity.rawValue)"
-            message = try composer.compose(params.draft)
             try MailLoopGuard.check(params)
         } catch {
+            return refuse(error, params: params, logger: logger)
+        }
+
+        // Duplicate suppression: the first of identical sends proceeds, the others get its
+        // result (concurrent ones wait for it).
+        var ticket: DedupTicket?
+        let window = params.dedupWindowSeconds.map { Duration.seconds($0) } ?? policy.defaultDedupWindow
+        if let dedup = policy.dedup, window > .zero {
+            let key = params.dedupKey(credential: credential)
+            do {
+                switch try await dedup.begin(key: key, window: window) {
+                case .proceed(let granted):
+                    ticket = granted
+                case .duplicate(let json):
+                    return duplicate(json, params: params, logger: logger)
+                case .abandoned(let since):
+                    let error = SidecarError(
+                        code: .outcomeUnknown,
+                        message: "An identical send started at \(since) was interrupted (the sidecar stopped) and may "
+                            + "have been delivered; it is not sent again within the duplicate window.")
+                    return refuse(error, params: params, logger: logger, outcome: .outcomeUnknown)
+                }
+            } catch {
+                return refuse(Self.stateError(error), params: params, logger: logger)
+            }
+        }
+
+        let outcome = await sendChecked(
+            params, credential: credential, configuration: &configuration, started: started, logger: logger)
+        if let ticket, let dedup = policy.dedup {
+            let sentOrUnknown = outcome.result.outcome != .notSent
+            let json = (try? JSONEncoder().encode(outcome.result)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            _ = try? dedup.complete(ticket, resultJSON: json, countsAsSent: sentOrUnknown)
+        }
+        if let error = outcome.error {
+            return finish(outcome.result, error: error, params: params)
+        }
+        return .success(outcome.result)
+    }
+
+    /// The send after the request-level checks: rate limit, guard, fetch, compose, SMTP.
+    private func sendChecked(
+        _ params: SendParams, credential: CredentialParams, configuration: inout SMTPConfiguration,
+        started: ContinuousClock.Instant, logger: Logger
+    ) async -> (result: SendResult, error: SidecarError?) {
+        let clock = ContinuousClock()
+        var logger = logger
+        var rateTicket: RateTicket?
+        let message: ComposedMessage
+        do throws(SidecarError) {
+            if let limiter = policy.rateLimiter, let limits = credential.limits?.rateLimits() {
+                let key = params.rateKey(credential: credential)
+                let decision = try Self.state({ try limiter.acquire(key: key, limits: limits, now: Date()) })
+                switch decision {
+                case .allowed(let granted):
+                    rateTicket = granted
+                case .limited(let retryAfter, let reason):
+                    throw RateDecision.limited(retryAfter: retryAfter, reason: reason).error!
+                }
+            }
+            if let destinations = policy.destinations {
+                configuration.addresses = try await destinations.vet(
+                    host: configuration.host, port: configuration.port, field: "params.credential.host")
+            }
+            var draft = params.draft
+            for (index, attachment) in (params.attachments ?? []).enumerated() {
+                guard let url = attachment.url else { continue }
+                guard let fetcher = policy.fetcher else {
+                    throw SidecarError(
+                        code: .attachmentFetchFailed, message: "URL attachments are not enabled in this sidecar.",
+                        field: "params.attachments[\(index)].url")
+                }
+                let fetched = try await fetcher.fetch(
+                    url, name: attachment.filename, field: "params.attachments[\(index)].url")
+                draft.attachments[index].content = .source(fetched)
+            }
+            message = try composer.compose(draft)
+        } catch {
+            if let rateTicket { try? policy.rateLimiter?.refund(rateTicket) }
             logger.warning("Send refused", metadata: [
                 "outcome": "not_sent", "error_code": "\(error.code)", "error_field": "\(error.field ?? "")",
             ])
-            return finish(SendResult(outcome: .notSent, messageID: nil), error: error, params: params)
+            return (SendResult(outcome: .notSent, messageID: nil), error)
         }
         let composed = clock.now
         // Not `message_id`: journald reserves MESSAGE_ID for its message catalog.
         logger[metadataKey: "email_message_id"] = "\(message.messageID)"
 
         let deadline = params.timeoutMs.map { NIODeadline.now() + .milliseconds(Int64($0)) }
-        let route = TransportRoute(
-            workspaceID: params.workspaceID, credentialID: params.credential?.id ?? params.credentialID ?? "")
+        let route = TransportRoute(workspaceID: params.workspaceID, credentialID: credential.id ?? "")
         let outcome = await transport.send(
             message, options: params.smtpOptions, configuration: configuration, route: route, deadline: deadline,
             logger: logger)
         let result = Self.result(outcome.result, messageID: message.messageID)
+        if result.outcome == .notSent, let rateTicket { try? policy.rateLimiter?.refund(rateTicket) }
 
         var entry: Logger.Metadata = [
             "outcome": "\(result.outcome.rawValue)",
@@ -65,18 +150,49 @@ extension MailOperations {
         switch outcome.result {
         case .sent:
             logger.info("Sent", metadata: entry)
-            return .success(result)
+            return (result, nil)
         case .notSent(let failure), .mayHaveBeenSent(let failure):
             entry["error_code"] = "\(failure.error.code)"
             logger.warning(result.outcome == .outcomeUnknown ? "Send outcome unknown" : "Send failed", metadata: entry)
-            return finish(result, error: failure.error, params: params)
+            return (result, failure.error)
         }
+    }
+
+    /// A refusal before anything was attempted.
+    func refuse(
+        _ error: SidecarError, params: SendParams, logger: Logger, outcome: SendResult.Outcome = .notSent
+    ) -> Response.Outcome {
+        logger.warning("Send refused", metadata: [
+            "outcome": "\(outcome.rawValue)", "error_code": "\(error.code)", "error_field": "\(error.field ?? "")",
+        ])
+        return finish(SendResult(outcome: outcome, messageID: nil), error: error, params: params)
+    }
+
+    /// The earlier result of an identical send, marked as a duplicate.
+    func duplicate(_ json: String, params: SendParams, logger: Logger) -> Response.Outcome {
+        guard var result = try? JSONDecoder().decode(SendResult.self, from: Data(json.utf8)) else {
+            return refuse(
+                SidecarError(code: .internalError, message: "An earlier result could not be read."), params: params,
+                logger: logger)
+        }
+        result.duplicate = true
+        logger.info("Duplicate send suppressed", metadata: [
+            "outcome": "\(result.outcome.rawValue)", "email_message_id": "\(result.messageID ?? "")",
+        ])
+        if let error = result.error ?? (result.outcome == .outcomeUnknown
+            ? SidecarError(code: .outcomeUnknown, message: "An identical send may have been delivered already.") : nil)
+        {
+            return finish(result, error: error, params: params)
+        }
+        return .success(result)
     }
 
     /// An error response, or with `on_error: continue` a success carrying the error.
     func finish(_ result: SendResult, error: SidecarError, params: SendParams) -> Response.Outcome {
         switch params.onError ?? .stop {
         case .stop:
+            var result = result
+            result.error = nil
             return .failure(error, partialResult: result)
         case .continue:
             var result = result
@@ -101,5 +217,18 @@ extension MailOperations {
                 outcome: .outcomeUnknown, messageID: messageID, smtp: failure.error.smtp,
                 phase: failure.phase.rawValue, recipients: recipients)
         }
+    }
+
+    /// Runs a state-store call, turning its failures into coded errors.
+    static func state<T>(_ body: () throws -> T) throws(SidecarError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw stateError(error)
+        }
+    }
+
+    static func stateError(_ error: any Error) -> SidecarError {
+        (error as? SidecarError) ?? SidecarError(code: .internalError, message: "The sidecar's state database failed.")
     }
 }

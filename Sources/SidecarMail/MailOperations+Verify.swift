@@ -13,7 +13,7 @@ extension MailOperations {
         }
         let configuration: SMTPConfiguration
         do {
-            let credential = try credential(inline: params.credential, storedID: params.credentialID)
+            let credential = try credential(inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
             configuration = try credentials.configuration(for: credential)
         } catch {
             logger.warning("Verify refused", metadata: ["error_code": "\(error.code)"])

@@ -3,6 +3,7 @@ import SidecarCore
 import SidecarMessage
 import SidecarProtocol
 import SidecarServer
+import SidecarState
 
 /// The `send` and `verify` operations: request → credential and draft → composed message
 /// → SMTP → result, with one structured log entry per send.
@@ -11,10 +12,15 @@ public struct MailOperations: RequestHandler {
     let transport: any MailTransport
     let composer: MessageComposer
     let credentials: CredentialResolver
+    let policy: MailPolicy
 
-    public init(settings: MailSettings, transport: any MailTransport, composer: MessageComposer? = nil) {
+    public init(
+        settings: MailSettings, transport: any MailTransport, policy: MailPolicy = MailPolicy(),
+        composer: MessageComposer? = nil
+    ) {
         self.settings = settings
         self.transport = transport
+        self.policy = policy
         self.composer = composer ?? MessageComposer(limits: settings.messageLimits)
         self.credentials = CredentialResolver(settings: settings)
     }
@@ -31,9 +37,11 @@ public struct MailOperations: RequestHandler {
         }
     }
 
-    /// The inline credential of a request, or the refusal of a stored one (no credential
-    /// store in this build).
-    func credential(inline: CredentialParams?, storedID: String?) throws(SidecarError) -> CredentialParams {
+    /// The inline credential of a request, or the stored one it names, which must belong to
+    /// the request's workspace.
+    func credential(inline: CredentialParams?, storedID: String?, workspace: String) throws(SidecarError)
+        -> CredentialParams
+    {
         if let inline {
             guard storedID == nil else {
                 throw SidecarError(
@@ -43,10 +51,24 @@ public struct MailOperations: RequestHandler {
             return inline
         }
         if let storedID {
-            throw SidecarError(
-                code: .credentialNotFound,
-                message: "No stored credential \"\(storedID.prefix(128))\" in this workspace; send the credential inline.",
-                field: "params.credential_id")
+            guard let store = policy.credentials else {
+                throw SidecarError(
+                    code: .credentialNotFound,
+                    message: "This sidecar has no credential store; send the credential inline.",
+                    field: "params.credential_id")
+            }
+            do {
+                return try store.get(id: storedID, workspace: workspace).params
+            } catch let error as SidecarError {
+                throw error.code == .credentialNotFound
+                    ? SidecarError(
+                        code: .credentialNotFound,
+                        message: "No stored credential \"\(storedID.prefix(128))\" in this workspace.",
+                        field: "params.credential_id")
+                    : error
+            } catch {
+                throw SidecarError(code: .internalError, message: "The credential store could not be read.")
+            }
         }
         throw SidecarError(
             code: .invalidParams, message: "The request needs a \"credential\" (or a \"credential_id\").",

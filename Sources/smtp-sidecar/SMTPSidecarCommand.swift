@@ -12,6 +12,9 @@ struct SMTPSidecarCommand: AsyncParsableCommand {
             The other subcommands are clients of a running daemon.
             """,
         version: version,
-        subcommands: [ServeCommand.self, SendCommand.self, VerifyCommand.self, PingCommand.self, StatsCommand.self]
+        subcommands: [
+            ServeCommand.self, SendCommand.self, VerifyCommand.self, PingCommand.self, StatsCommand.self,
+            CredentialsCommand.self,
+        ]
     )
 }

@@ -77,9 +77,17 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: logger)
             : nil
         let transport: any MailTransport = pooled ?? DirectTransport(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let mailPolicy: MailPolicy
+        switch Result(catching: { () throws(SidecarError) in try PolicySetup.policy(configuration, logger: logger) }) {
+        case .success(let built):
+            mailPolicy = built
+        case .failure(let error):
+            logger.critical("\(error.message)")
+            throw CLIFailure(error.message)
+        }
         let mail = MailOperations(
             settings: MailSettings(clientName: configuration.smtpClientName ?? Self.defaultClientName()),
-            transport: transport)
+            transport: transport, policy: mailPolicy)
         var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
         if let pooled {
             poolStatistics = { pooled.statistics() }

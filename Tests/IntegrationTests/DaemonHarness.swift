@@ -8,13 +8,18 @@ struct Daemon {
     let socketPath: String
     let directory: URL
 
-    /// `smtp-sidecar serve` binding its own socket.
-    static func start(_ extraArguments: [String] = [], environment: [String: String?] = [:]) async throws -> Daemon {
+    /// `smtp-sidecar serve` binding its own socket, with its state in `stateDirectory` (a
+    /// fresh one by default) and loopback allow-listed (the test servers live there).
+    static func start(
+        _ extraArguments: [String] = [], environment: [String: String?] = [:], stateDirectory: String? = nil
+    ) async throws -> Daemon {
         let directory = try TestEnvironment.temporaryDirectory()
         let socketPath = directory.appendingPathComponent("sidecar.sock").path
+        let state = stateDirectory ?? directory.appendingPathComponent("state").path
         let process = try ChildProcess(
             try TestEnvironment.sidecarPath(),
-            ["serve", "--socket", socketPath, "--log-target", "stderr", "--log-level", "debug"] + extraArguments,
+            ["serve", "--socket", socketPath, "--log-target", "stderr", "--log-level", "debug",
+             "--set", "state_directory=\(state)", "--set", "egress_allowed_cidrs=127.0.0.1/32,::1/128"] + extraArguments,
             environment: cleanEnvironment.merging(environment) { $1 }, timeout: .seconds(120))
         let daemon = Daemon(process: process, socketPath: socketPath, directory: directory)
         try await daemon.waitUntilServing()

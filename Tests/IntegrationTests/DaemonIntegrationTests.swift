@@ -15,7 +15,8 @@ import Testing
         let daemon = try ChildProcess(
             activate,
             ["-l", socketPath, "--fdname=smtp-sidecar", try TestEnvironment.sidecarPath(), "serve", "--log-target", "stderr",
-             "--socket", directory.appendingPathComponent("never-bound.sock").path],
+             "--socket", directory.appendingPathComponent("never-bound.sock").path,
+             "--set", "state_directory=\(directory.appendingPathComponent("state").path)"],
             environment: Daemon.cleanEnvironment, timeout: .seconds(120))
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath) {
             try await Task.sleep(for: .milliseconds(25))
@@ -91,7 +92,7 @@ import Testing
 
     @Test func badConfigurationFailsAtStartWithTheReason() async throws {
         let outcome = try await ChildProcess.run(
-            try TestEnvironment.sidecarPath(), ["serve", "--set", "max_conections=3", "--log-target", "stderr"],
+            try TestEnvironment.sidecarPath(), ["serve", "--set", "max_conections=3", "--log-target", "stderr", "--set", "state_directory=/tmp/never-used"],
             environment: Daemon.cleanEnvironment)
         #expect(outcome.status != 0)
         #expect(outcome.stderr.contains("unknown key \"max_conections\""), "\(outcome.summary)")

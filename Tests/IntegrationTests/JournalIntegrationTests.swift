@@ -20,7 +20,7 @@ import Testing
         let request = #"{"id":"v1","op":"verify","params":{"workspace_id":"ws","credential":{"host":"smtp.example.com","username":"u","password":"\#(secret)","access_token":"\#(secret)"}}}"#
         let script = """
             set -eu
-            "\(bin)" serve --socket "\(socket)" --log-target journald --log-level trace &
+            "\(bin)" serve --socket "\(socket)" --log-target journald --log-level trace --set state_directory="\(directory.path)/state" --set egress_allowed_cidrs=127.0.0.1/32,::1/128 &
             pid=$!
             for i in $(seq 1 200); do [ -S "\(socket)" ] && break; sleep 0.05; done
             "\(bin)" ping -s "\(socket)" -c 3

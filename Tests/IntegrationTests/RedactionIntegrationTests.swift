@@ -22,7 +22,7 @@ import Testing
         let common = "-s '\(socket)' --host localhost --username '\(postfix.user)' --ca-file '\(postfix.directory)/tls/ca.pem'"
         let script = """
             set -u
-            "\(bin)" serve --socket "\(socket)" --log-target journald --log-level trace &
+            "\(bin)" serve --socket "\(socket)" --log-target journald --log-level trace --set state_directory="\(directory.path)/state" --set egress_allowed_cidrs=127.0.0.1/32,::1/128 &
             pid=$!
             for i in $(seq 1 200); do [ -S "\(socket)" ] && break; sleep 0.05; done
             export GOOD='\(postfix.password)' WRONG='\(wrong)' TOKEN='\(token)'

@@ -78,6 +78,11 @@ public final class ChildProcess: Sendable {
         try await ChildProcess(executable, arguments, environment: environment, timeout: timeout).wait()
     }
 
+    /// What the program has written to stdout so far.
+    public var currentStdout: String {
+        (try? String(contentsOf: directory.appendingPathComponent("stdout"), encoding: .utf8)) ?? ""
+    }
+
     /// Waits for the program to end and collects its output.
     public func wait() async throws -> Outcome {
         let status = await exit.wait()

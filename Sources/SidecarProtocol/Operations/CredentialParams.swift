@@ -47,6 +47,27 @@ public struct CredentialParams: Sendable, Equatable, Codable {
         }
     }
 
+    /// Sending limits of the credential's provider, enforced by the sidecar across restarts.
+    public struct Limits: Sendable, Equatable, Codable {
+        /// `gmail` (500 a day) or `ses-sandbox` (1 a second, 200 a day).
+        public var preset: String?
+        /// Sends per minute.
+        public var perMinute: Int?
+        /// Sends per rolling 24 hours.
+        public var daily: Int?
+
+        public init(preset: String? = nil, perMinute: Int? = nil, daily: Int? = nil) {
+            self.preset = preset
+            self.perMinute = perMinute
+            self.daily = daily
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case preset, daily
+            case perMinute = "per_minute"
+        }
+    }
+
     /// The platform's id for this credential (pool key, logs). Not secret.
     public var id: String?
     public var host: String
@@ -62,11 +83,12 @@ public struct CredentialParams: Sendable, Equatable, Codable {
     public var tls: TLSOptions?
     /// EHLO name. Default: the daemon's configured client name.
     public var clientName: String?
+    public var limits: Limits?
 
     public init(
         id: String? = nil, host: String, port: Int? = nil, security: Security? = nil, username: String? = nil,
         password: Secret? = nil, accessToken: Secret? = nil, auth: AuthMechanism? = nil, tls: TLSOptions? = nil,
-        clientName: String? = nil
+        clientName: String? = nil, limits: Limits? = nil
     ) {
         self.id = id
         self.host = host
@@ -78,10 +100,11 @@ public struct CredentialParams: Sendable, Equatable, Codable {
         self.auth = auth
         self.tls = tls
         self.clientName = clientName
+        self.limits = limits
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, host, port, security, username, password, auth, tls
+        case id, host, port, security, username, password, auth, tls, limits
         case accessToken = "access_token"
         case clientName = "client_name"
     }

@@ -114,6 +114,19 @@ public struct ConfigurationLoader: Sendable {
             configuration.poolMaxMessagesPerConnection = try Self.positive(value, key, source)
         case "pool_check_after_idle_seconds":
             configuration.poolCheckAfterIdleSeconds = try Self.positive(value, key, source)
+        case "egress_allowed_cidrs":
+            configuration.egressAllowedCIDRs = Self.list(value)
+        case "dedup_window_seconds":
+            guard let seconds = Int(value), seconds >= 0 else {
+                throw Self.invalid("\(source): dedup_window_seconds must be 0 or more")
+            }
+            configuration.dedupWindowSeconds = seconds
+        case "credential_key_file":
+            configuration.credentialKeyFile = value.isEmpty ? nil : value
+        case "attachment_max_bytes":
+            configuration.attachmentMaxBytes = try Self.positive(value, key, source)
+        case "attachment_timeout_seconds":
+            configuration.attachmentTimeoutSeconds = try Self.positive(value, key, source)
         case "state_directory":
             guard value.hasPrefix("/") else { throw Self.invalid("\(source): state_directory must be absolute") }
             configuration.stateDirectory = value

@@ -51,6 +51,20 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var poolMaxMessagesPerConnection: Int = 100
     /// A connection idle at least this long is checked with RSET before reuse.
     public var poolCheckAfterIdleSeconds: Int = 5
+    /// Non-public networks the sidecar may nevertheless connect to, as CIDRs
+    /// (`egress_allowed_cidrs`), e.g. a corporate relay's `10.20.0.0/16`. Default none: SMTP
+    /// hosts and attachment URLs that are or resolve to loopback, private, link-local, CGNAT
+    /// or metadata addresses are refused.
+    public var egressAllowedCIDRs: [String] = []
+    /// Default duplicate-suppression window (`dedup_window_seconds`); 0 turns it off.
+    public var dedupWindowSeconds: Int = 3600
+    /// Key file for stored credentials (`credential_key_file`). Default: the systemd
+    /// credential `smtp-sidecar.key` when present; without a key there is no credential store.
+    public var credentialKeyFile: String?
+    /// Largest URL attachment fetched, in bytes (`attachment_max_bytes`).
+    public var attachmentMaxBytes: Int = 25_000_000
+    /// A URL attachment whose server sends nothing for this long fails (`attachment_timeout_seconds`).
+    public var attachmentTimeoutSeconds: Int = 30
     /// Where durable state lives (duplicate records, rate counters, stored credentials).
     public var stateDirectory: String = "/var/lib/smtp-sidecar"
 

@@ -1,0 +1,30 @@
+import SidecarEgress
+import SidecarState
+
+/// The send policy's services. Each is optional so that a piece can be left out (unit
+/// tests, a daemon without a state directory); the daemon configures them all.
+public struct MailPolicy: Sendable {
+    /// The SSRF guard for SMTP hosts: resolve once, refuse non-public addresses, pin.
+    public var destinations: DestinationResolver?
+    /// Fetches URL attachments through the same guard.
+    public var fetcher: AttachmentFetcher?
+    /// One-hour duplicate suppression.
+    public var dedup: DedupStore?
+    public var defaultDedupWindow: Duration
+    /// Per-credential sending rate and daily quota.
+    public var rateLimiter: RateLimiter?
+    /// Stored credentials, encrypted at rest.
+    public var credentials: CredentialStore?
+
+    public init(
+        destinations: DestinationResolver? = nil, fetcher: AttachmentFetcher? = nil, dedup: DedupStore? = nil,
+        defaultDedupWindow: Duration = .seconds(3600), rateLimiter: RateLimiter? = nil, credentials: CredentialStore? = nil
+    ) {
+        self.destinations = destinations
+        self.fetcher = fetcher
+        self.dedup = dedup
+        self.defaultDedupWindow = defaultDedupWindow
+        self.rateLimiter = rateLimiter
+        self.credentials = credentials
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import SidecarCore
+import SidecarServer
+import SidecarState
+
+/// `smtp-sidecar credentials …`: the daemon's encrypted credential store, edited in place
+/// (run as the daemon's user, with its configuration and key).
+struct CredentialsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credentials",
+        abstract: "Manage stored SMTP credentials (encrypted with AES-256-GCM).",
+        discussion: """
+            Records live in the state database (state_directory) and are sealed under the key in
+            credential_key_file or the systemd credential smtp-sidecar.key. Each belongs to one
+            workspace; a request from another workspace cannot use it. `list` never prints a secret.
+            Passwords and tokens are read from an environment variable, never from the command line.
+            """,
+        subcommands: [Add.self, List.self, Remove.self, Rotate.self, GenerateKey.self])
+
+    /// The configuration and key options shared by the subcommands.
+    struct StoreOptions: ParsableArguments {
+        @Option(name: .shortAndLong, help: "Configuration file (default /etc/smtp-sidecar/smtp-sidecar.conf, if it exists).")
+        var config: String?
+
+        @Option(help: "State directory (overrides the configuration).")
+        var stateDirectory: String?
+
+        @Option(help: "Key file (overrides credential_key_file).")
+        var keyFile: String?
+
+        func store() throws -> CredentialStore {
+            var serve = try ServeCommand.parse(config.map { ["--config", $0] } ?? [])
+            if let stateDirectory { serve.settings.append("state_directory=\(stateDirectory)") }
+            if let keyFile { serve.settings.append("credential_key_file=\(keyFile)") }
+            let configuration = try serve.loadConfiguration()
+            guard let key = try PolicySetup.credentialKey(configuration) else {
+                throw CLIFailure("No credential key: set credential_key_file, pass --key-file, or run with the systemd credential.")
+            }
+            return CredentialStore(database: try PolicySetup.database(configuration), key: key)
+        }
+    }
+
+    /// The credential's fields.
+    struct SecretOptions: ParsableArguments {
+        @Option(help: "SMTP host.") var host: String
+        @Option(help: "SMTP port.") var port: Int?
+        @Option(help: "tls, starttls or none.") var security: String?
+        @Option(help: "Username.") var username: String?
+        @Option(help: "Environment variable holding the password.") var passwordEnv: String = "SMTP_PASSWORD"
+        @Option(help: "Environment variable holding an OAuth 2 token instead.") var tokenEnv: String?
+        @Option(help: "auto, plain, login, xoauth2 or none.") var auth: String?
+        @Option(help: "EHLO name.") var clientName: String?
+        @Option(help: "PEM file of extra trusted CA certificates (corporate relays).") var caFile: String?
+        @Flag(help: "Accept self-signed or mismatched certificates.") var acceptUnverified = false
+
+        func secret() throws -> CredentialSecret {
+            let environment = ProcessInfo.processInfo.environment
+            var tls: CredentialSecret.TLSOptions?
+            if caFile != nil || acceptUnverified {
+                tls = CredentialSecret.TLSOptions(
+                    acceptUnverified: acceptUnverified ? true : nil,
+                    caPEM: try caFile.map { try String(contentsOfFile: $0, encoding: .utf8) })
+            }
+            return CredentialSecret(
+                host: host, port: port, security: security, username: username,
+                password: environment[passwordEnv].map(Secret.init),
+                accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init), auth: auth, tls: tls,
+                clientName: clientName)
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Store a credential for a workspace.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Workspace the credential belongs to.") var workspace: String
+        @Option(help: "Credential id (default: generated).") var id: String?
+        @Option(help: "A label for people.") var label: String = ""
+        @OptionGroup var secret: SecretOptions
+
+        func run() throws {
+            let metadata = try store.store().add(
+                workspace: workspace, label: label, secret: try secret.secret(), id: id, now: Date())
+            print("stored \(metadata.id) for workspace \(metadata.workspace) (\(metadata.host))")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List stored credentials (never their secrets).")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Only this workspace.") var workspace: String?
+
+        func run() throws {
+            for entry in try store.store().list(workspace: workspace) {
+                print([entry.workspace, entry.id, entry.label, "\(entry.host):\(entry.port.map(String.init) ?? "-")",
+                       entry.username ?? "-"].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a stored credential.")
+        @OptionGroup var store: StoreOptions
+        @Option var workspace: String
+        @Option var id: String
+
+        func run() throws {
+            try store.store().remove(id: id, workspace: workspace)
+            print("removed \(id)")
+        }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace a stored credential's fields and secret.")
+        @OptionGroup var store: StoreOptions
+        @Option var workspace: String
+        @Option var id: String
+        @OptionGroup var secret: SecretOptions
+
+        func run() throws {
+            _ = try store.store().rotate(id: id, workspace: workspace, secret: try secret.secret(), now: Date())
+            print("rotated \(id)")
+        }
+    }
+
+    struct GenerateKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "generate-key", abstract: "Write a new random 256-bit key file (mode 0600; never overwrites).")
+        @Argument(help: "Where to write the key.") var path: String
+
+        func run() throws {
+            let key = try CredentialKey.generateKeyFile(at: path)
+            print("wrote \(path) (\(key))")
+        }
+    }
+}

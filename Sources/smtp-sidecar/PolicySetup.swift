@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SidecarCore
+import SidecarEgress
+import SidecarMail
+import SidecarServer
+import SidecarState
+
+/// Builds the send policy's services from the configuration, failing start-up with a
+/// clear message when something is misconfigured.
+enum PolicySetup {
+    static func egressPolicy(_ configuration: SidecarConfiguration) throws(SidecarError) -> EgressPolicy {
+        var cidrs: [CIDR] = []
+        for entry in configuration.egressAllowedCIDRs {
+            guard let cidr = CIDR(entry) else {
+                throw SidecarError(
+                    code: .invalidConfiguration, message: "egress_allowed_cidrs: \"\(entry)\" is not a CIDR like 10.0.0.0/8.")
+            }
+            cidrs.append(cidr)
+        }
+        return EgressPolicy(allowedCIDRs: cidrs)
+    }
+
+    /// The state database in the state directory, created if missing (mode 0700).
+    static func database(_ configuration: SidecarConfiguration) throws(SidecarError) -> StateDatabase {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: configuration.stateDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            return try StateDatabase(stateDirectory: configuration.stateDirectory)
+        } catch {
+            throw SidecarError(
+                code: .invalidConfiguration,
+                message: "Cannot open the state database in \(configuration.stateDirectory) (state_directory): \(error)")
+        }
+    }
+
+    /// The credential key: `credential_key_file`, else the systemd credential, else none.
+    static func credentialKey(_ configuration: SidecarConfiguration) throws(SidecarError) -> CredentialKey? {
+        do {
+            if let path = configuration.credentialKeyFile {
+                return try CredentialKey.load(fromFile: path)
+            }
+            let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] ?? ""
+            guard !directory.isEmpty,
+                FileManager.default.fileExists(atPath: "\(directory)/\(CredentialKey.systemdCredentialName)")
+            else { return nil }
+            return try CredentialKey.fromSystemdCredentials()
+        } catch {
+            throw SidecarError(code: .invalidConfiguration, message: "Cannot load the credential key: \(error)")
+        }
+    }
+
+    static func policy(_ configuration: SidecarConfiguration, logger: Logger) throws(SidecarError) -> MailPolicy {
+        let destinations = DestinationResolver(policy: try egressPolicy(configuration), logger: logger)
+        var fetch = AttachmentFetchConfiguration()
+        fetch.maxBytes = configuration.attachmentMaxBytes
+        fetch.idleReadTimeout = .seconds(Int64(configuration.attachmentTimeoutSeconds))
+        let fetcher: AttachmentFetcher
+        do {
+            fetcher = try AttachmentFetcher(configuration: fetch, destinations: destinations, logger: logger)
+        } catch {
+            throw SidecarError(code: .invalidConfiguration, message: "Cannot set up attachment fetching: \(error)")
+        }
+        let database = try database(configuration)
+        let credentials = try credentialKey(configuration).map { CredentialStore(database: database, key: $0) }
+        return MailPolicy(
+            destinations: destinations, fetcher: fetcher, dedup: DedupStore(database: database),
+            defaultDedupWindow: .seconds(configuration.dedupWindowSeconds), rateLimiter: RateLimiter(database: database),
+            credentials: credentials)
+    }
+}
