@@ -36,11 +36,11 @@ public final class SidecarConnection: Sendable {
         var closedError: (any Error)?
     }
 
-    let channel: NIOAsyncChannel<InboundFrame, ByteBuffer>
+    let channel: NIOAsyncChannel<InboundFrame, Never>
     private let state = Mutex(State())
     private let nextID = Atomic<Int64>(1)
 
-    init(channel: NIOAsyncChannel<InboundFrame, ByteBuffer>) {
+    init(channel: NIOAsyncChannel<InboundFrame, Never>) {
         self.channel = channel
     }
 
@@ -58,7 +58,7 @@ public final class SidecarConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrameDecoder(maxPayloadLength: maxFrame)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                    return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<InboundFrame, Never>(wrappingChannelSynchronously: channel)
                 }
             }
         let connection = SidecarConnection(channel: channel)

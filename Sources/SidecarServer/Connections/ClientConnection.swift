@@ -9,7 +9,10 @@ import Synchronization
 /// is ready, and closes as the state machine says. Every error stays inside this
 /// connection.
 final class ClientConnection: Sendable {
-    typealias Channel = NIOAsyncChannel<InboundFrame, ByteBuffer>
+    /// Outbound is `Never`: responses are written with `writeAndFlush` so each write can be
+    /// awaited until it reaches the kernel, and there is no async writer that would trap if
+    /// a connection accepted during shutdown is dropped unserved.
+    typealias Channel = NIOAsyncChannel<InboundFrame, Never>
 
     struct Locked {
         var machine: ConnectionStateMachine

@@ -206,7 +206,7 @@ public final class SidecarServer: Service {
             Self.peerCredentials(of: channel).flatMapThrowing { peer in
                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadLength: maxFrame)))
                 try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                let asyncChannel = try NIOAsyncChannel<InboundFrame, ByteBuffer>(
+                let asyncChannel = try NIOAsyncChannel<InboundFrame, Never>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 4)))
                 return Accepted(channel: asyncChannel, peer: peer)
