@@ -76,7 +76,8 @@ import Testing
         let stopped = ContinuousClock.now
         let outcome = try await daemon.stop()
         #expect(outcome.status == 0, "\(outcome.summary)")
-        #expect(ContinuousClock.now - stopped < .seconds(5))
+        // Well before the 10 s the stuck request would take: the 1 s deadline cut it short.
+        #expect(ContinuousClock.now - stopped < .seconds(8))
         await client.close()
     }
 

@@ -171,9 +171,17 @@ import Testing
             try await client.writeFrame(#"{"id":"inflight","op":"ping","params":{"data":"done"}}"#)
             try await gate.waitForStarted(1)
             async let stopped: Void = harness.group.triggerGracefulShutdown()
-            try await Task.sleep(for: .milliseconds(100))
-            // New connections are no longer accepted.
-            #expect(await (try? RawClient.connect(harness.socketPath)) == nil)
+            // New connections are soon no longer accepted (the listener closes as shutdown begins).
+            var refused = false
+            for _ in 0..<400 where !refused {
+                if let probe = try? await RawClient.connect(harness.socketPath) {
+                    await probe.close()
+                    try await Task.sleep(for: .milliseconds(25))
+                } else {
+                    refused = true
+                }
+            }
+            #expect(refused)
             // A new request on the open connection is answered, not dropped.
             try await client.writeFrame(#"{"id":"late","op":"ping"}"#)
             let late = try await client.responses(1)
