@@ -7,8 +7,18 @@ import Testing
 @Suite struct ConfigurationTests {
     let loader = ConfigurationLoader()
 
+    @Test func stateDirectoryFollowsSystemdThenTheUser() throws {
+        #expect(try loader.load(fileText: nil, environment: ["STATE_DIRECTORY": "/var/lib/x:/var/lib/y"]).stateDirectory == "/var/lib/x")
+        #expect(try loader.load(fileText: nil, environment: [:], isRoot: true).stateDirectory == "/var/lib/smtp-sidecar")
+        #expect(try loader.load(fileText: nil, environment: ["HOME": "/home/u"], isRoot: false).stateDirectory
+            == "/home/u/.local/state/smtp-sidecar")
+        #expect(try loader.load(fileText: nil, environment: ["XDG_STATE_HOME": "/s"], isRoot: false).stateDirectory == "/s/smtp-sidecar")
+        // An explicit setting wins over all of them.
+        #expect(try loader.load(fileText: "state_directory = /data", environment: ["STATE_DIRECTORY": "/x"]).stateDirectory == "/data")
+    }
+
     @Test func defaultsWorkWithNothingConfigured() throws {
-        let configuration = try loader.load(fileText: nil, environment: [:])
+        let configuration = try loader.load(fileText: nil, environment: [:], isRoot: true)
         #expect(configuration == SidecarConfiguration())
         #expect(configuration.socketPath == "/run/smtp-sidecar/smtp-sidecar.sock")
         #expect(configuration.maxFrameBytes == 32 * 1024 * 1024)
@@ -71,7 +81,8 @@ import Testing
     @Test func packagedExampleLoadsAndStatesTheDefaults() throws {
         let url = try TestEnvironment.repositoryRoot().appendingPathComponent("packaging/smtp-sidecar.conf")
         let text = try String(contentsOf: url, encoding: .utf8)
-        let configuration = try ConfigurationLoader().load(fileText: text, fileName: "smtp-sidecar.conf", environment: [:])
+        let configuration = try ConfigurationLoader().load(
+            fileText: text, fileName: "smtp-sidecar.conf", environment: [:], isRoot: true)
         #expect(configuration == SidecarConfiguration())
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import SidecarCore
 
 /// Builds a ``SidecarConfiguration`` from a file's text, the environment and overrides.
@@ -16,9 +21,11 @@ public struct ConfigurationLoader: Sendable {
     ///   - environment: the process environment; only `SMTP_SIDECAR_*` variables are read.
     ///   - overrides: key/value pairs from the command line, applied last.
     public func load(
-        fileText: String?, fileName: String = "config", environment: [String: String], overrides: [String: String] = [:]
+        fileText: String?, fileName: String = "config", environment: [String: String], overrides: [String: String] = [:],
+        isRoot: Bool = getuid() == 0
     ) throws(SidecarError) -> SidecarConfiguration {
         var configuration = SidecarConfiguration()
+        configuration.stateDirectory = Self.defaultStateDirectory(environment: environment, isRoot: isRoot)
         if let fileText {
             for (lineNumber, line) in fileText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 guard let (key, value) = try Self.parseLine(String(line), location: "\(fileName):\(lineNumber + 1)") else {
@@ -133,6 +140,19 @@ public struct ConfigurationLoader: Sendable {
         default:
             throw Self.invalid("\(source): unknown key \"\(key)\"")
         }
+    }
+
+    /// Where state lives unless configured: systemd's `$STATE_DIRECTORY` (from
+    /// `StateDirectory=` in the unit), else /var/lib/smtp-sidecar for root, else the user's
+    /// `$XDG_STATE_HOME/smtp-sidecar` (or ~/.local/state/smtp-sidecar), so a daemon started
+    /// by hand works out of the box.
+    static func defaultStateDirectory(environment: [String: String], isRoot: Bool) -> String {
+        if let systemd = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !systemd.isEmpty {
+            return String(systemd)
+        }
+        if isRoot { return SidecarConfiguration().stateDirectory }
+        if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") { return "\(xdg)/smtp-sidecar" }
+        return "\(environment["HOME"] ?? "/tmp")/.local/state/smtp-sidecar"
     }
 
     func validate(_ configuration: SidecarConfiguration) throws(SidecarError) {
