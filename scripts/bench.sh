@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The pool benchmark, from a fresh clone on a Debian machine with Swift (as root). Sets up
+# everything it needs and prints one line per scenario:
+#
+#   servers   a real Postfix with STARTTLS/implicit TLS + SASL AUTH delivering to discard(8),
+#             and a fast sink (Postfix's smtp-sink behind stunnel4 for implicit TLS) so the
+#             sidecar's own cost is visible;
+#   sidecar   release build, pooled (4 connections per pool) and unpooled ("cold");
+#   driver    sidecar-bench: N concurrent clients on the Unix socket, messages/s, latency
+#             p50/p90/p99, the daemon's CPU time per message and peak RSS;
+#   reference a persistent Python smtplib connection to the same Postfix (latency), and
+#             Postfix's smtp-source against the plain port (the server's own ceiling).
+#
+# Environment: BENCH_MESSAGES (default 400), BENCH_QUICK=1 for a short run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+messages=${BENCH_MESSAGES:-400}
+[ "${BENCH_QUICK:-0}" = 1 ] && messages=100
+
+scripts/install-deps.sh
+scripts/postfix-harness.sh install
+if ! dpkg -s stunnel4 >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stunnel4 >/dev/null \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stunnel4 >/dev/null; }
+fi
+echo "== building (release)" >&2
+swift build -c release --product smtp-sidecar >&2
+swift build -c release --product sidecar-bench >&2
+bin="$root/.build/release/smtp-sidecar"
+bench="$root/.build/release/sidecar-bench"
+
+work=$(mktemp -d /tmp/smtp-sidecar-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    scripts/postfix-harness.sh stop "$work/postfix" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir "$work/postfix"
+POSTFIX_PROCESS_LIMIT=200 scripts/postfix-harness.sh start "$work/postfix" --discard >/dev/null
+# shellcheck disable=SC1091
+source "$work/postfix/ports.env"
+# shellcheck disable=SC1091
+source "$work/postfix/users.env"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+sink_port=$(free_port)
+sink_tls_port=$(free_port)
+smtp-sink -u postfix -c 127.0.0.1:"$sink_port" 256 >/dev/null 2>&1 &
+pids+=($!)
+cat >"$work/stunnel.conf" <<CONF
+foreground = yes
+pid =
+[sink]
+accept = 127.0.0.1:$sink_tls_port
+connect = 127.0.0.1:$sink_port
+cert = $work/postfix/tls/server.pem
+key = $work/postfix/tls/server.key
+sslVersionMin = TLSv1.2
+CONF
+stunnel4 "$work/stunnel.conf" >/dev/null 2>&1 &
+pids+=($!)
+sleep 1
+
+started_pid=
+start_sidecar() { # name, extra settings...; sets started_pid
+    local name=$1
+    shift
+    "$bin" serve --socket "$work/$name.sock" --log-target stderr --log-level warning \
+        --set state_directory="$work/state-$name" --set egress_allowed_cidrs=127.0.0.1/32,::1/128 \
+        --set max_in_flight_per_connection=64 "$@" >/dev/null 2>"$work/$name.log" &
+    started_pid=$!
+    pids+=("$started_pid")
+    for _ in $(seq 1 100); do [ -S "$work/$name.sock" ] && break; sleep 0.05; done
+}
+start_sidecar warm --set pool_max_connections_per_key=4
+warm=$started_pid
+start_sidecar cold --set pool_enabled=false
+cold=$started_pid
+
+request() { # file, port, security, auth
+    python3 - "$1" "$2" "$3" "$4" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" <<'PY'
+import json, sys
+path, port, security, auth, user, password, ca = sys.argv[1:]
+credential = {"id": f"bench-{security}-{port}", "host": "localhost", "port": int(port), "security": security,
+              "tls": {"ca_pem": open(ca).read()}}
+if auth == "yes":
+    credential.update(username=user, password=password)
+else:
+    credential["auth"] = "none"
+json.dump({"workspace_id": "bench", "credential": credential, "from": user, "to": "sink@example.test",
+           "subject": "benchmark", "dedup_window_seconds": 0}, open(path, "w"))
+PY
+}
+request "$work/postfix-starttls.json" "$SUBMISSION_PORT" starttls yes
+request "$work/postfix-tls.json" "$SMTPS_PORT" tls yes
+request "$work/sink-tls.json" "$sink_tls_port" tls no
+
+run() { # label, socket name, daemon pid, request, clients, size, messages
+    "$bench" --label "$1" --socket "$work/$2.sock" --daemon-pid "$3" --request "$work/$4" \
+        --clients "$5" --size "$6" --messages "$7" --warmup 5
+}
+
+echo
+echo "== reference: a persistent Python smtplib connection (STARTTLS + AUTH) to the same Postfix"
+python3 - "$SUBMISSION_PORT" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" "$messages" <<'PY'
+import smtplib, ssl, sys, time
+port, user, password, ca, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+context = ssl.create_default_context(cafile=ca)
+body = "Subject: benchmark\r\n\r\n" + "The quick brown fox jumps over the lazy dog.\r\n" * 45
+server = smtplib.SMTP("localhost", int(port))
+server.starttls(context=context)
+server.login(user, password)
+latencies = []
+for i in range(count + 5):
+    started = time.perf_counter()
+    server.sendmail(user, ["sink@example.test"], body)
+    if i >= 5:
+        latencies.append((time.perf_counter() - started) * 1000)
+server.quit()
+latencies.sort()
+p = lambda q: latencies[min(len(latencies) - 1, int(q / 100 * len(latencies) + 0.999) - 1)]
+print(f"{'python smtplib persistent':<34} {len(latencies):6d} msgs {1000 / (sum(latencies) / len(latencies)):8.1f} msg/s  p50 {p(50):7.2f} ms  p90 {p(90):7.2f} ms  p99 {p(99):7.2f} ms")
+PY
+echo "== reference: Postfix's own ceiling (smtp-source, 4 sessions, plain port, 2 KB)"
+start=$(date +%s.%N)
+smtp-source -s 4 -m "$((messages * 4))" -l 2048 -f sink@example.test -t sink@example.test 127.0.0.1:"$PLAIN_PORT"
+end=$(date +%s.%N)
+python3 -c "print(f\"{'smtp-source ceiling (4 sessions)':<34} {$messages*4:6d} msgs {($messages*4)/($end-$start):8.1f} msg/s\")"
+
+echo
+echo "== through the sidecar (2 KB unless noted)"
+run "cold: new connection per send"     cold "$cold" postfix-starttls.json 1  2048   "$((messages / 4))"
+run "warm sequential, STARTTLS"         warm "$warm" postfix-starttls.json 1  2048   "$messages"
+run "warm sequential, implicit TLS"     warm "$warm" postfix-tls.json      1  2048   "$messages"
+run "warm 4 clients / 4 connections"    warm "$warm" postfix-starttls.json 4  2048   "$((messages * 2))"
+run "warm 16 clients / 4 connections"   warm "$warm" postfix-starttls.json 16 2048   "$((messages * 2))"
+run "warm 64 clients / 4 connections"   warm "$warm" postfix-starttls.json 64 2048   "$((messages * 2))"
+run "warm 100 KB"                       warm "$warm" postfix-starttls.json 4  102400 "$((messages / 2))"
+run "warm 5 MB"                         warm "$warm" postfix-starttls.json 2  5000000 20
+run "sink: warm sequential (TLS)"       warm "$warm" sink-tls.json         1  2048   "$messages"
+run "sink: warm 16 clients (TLS)"       warm "$warm" sink-tls.json         16 2048   "$((messages * 4))"
