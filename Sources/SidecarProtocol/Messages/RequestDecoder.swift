@@ -39,13 +39,16 @@ public struct RequestDecoder: Sendable {
     }
 
     static func isValidUTF8(_ bytes: Data) -> Bool {
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue: continue
-            case .emptyInput: return true
-            case .error: return false
+        // Over the raw buffer: Data's own iterator costs a call per byte (perf showed it).
+        bytes.withUnsafeBytes { raw in
+            var iterator = raw.makeIterator()
+            var decoder = UTF8()
+            while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue: continue
+                case .emptyInput: return true
+                case .error: return false
+                }
             }
         }
     }
