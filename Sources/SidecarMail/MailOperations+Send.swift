@@ -111,9 +111,7 @@ extension MailOperations {
             message = try composer.compose(draft)
         } catch {
             if let rateTicket { try? policy.rateLimiter?.refund(rateTicket) }
-            logger.warning("Send refused", metadata: [
-                "outcome": "not_sent", "error_code": "\(error.code)", "error_field": "\(error.field ?? "")",
-            ])
+            Self.logRefusal(error, outcome: .notSent, logger: logger)
             return (SendResult(outcome: .notSent, messageID: nil), error)
         }
         let composed = clock.now
@@ -162,10 +160,15 @@ extension MailOperations {
     func refuse(
         _ error: SidecarError, params: SendParams, logger: Logger, outcome: SendResult.Outcome = .notSent
     ) -> Response.Outcome {
+        Self.logRefusal(error, outcome: outcome, logger: logger)
+        return finish(SendResult(outcome: outcome, messageID: nil), error: error, params: params)
+    }
+
+    /// The one journald entry of a send refused before reaching the SMTP server.
+    static func logRefusal(_ error: SidecarError, outcome: SendResult.Outcome, logger: Logger) {
         logger.warning("Send refused", metadata: [
             "outcome": "\(outcome.rawValue)", "error_code": "\(error.code)", "error_field": "\(error.field ?? "")",
         ])
-        return finish(SendResult(outcome: outcome, messageID: nil), error: error, params: params)
     }
 
     /// The earlier result of an identical send, marked as a duplicate.
