@@ -22,6 +22,12 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     /// Allow AUTH on a connection without TLS (security mode `none`). Default false: the
     /// client refuses rather than send a password in plaintext.
     public var allowsPlaintextAuthentication: Bool
+    /// Extensions the client may use when offered. Default: all.
+    public var extensions: SMTPExtensionUse
+    /// A message of known size up to this many bytes is composed in memory before its
+    /// transaction starts, so the commands and the whole message leave in one write (one
+    /// round trip with PIPELINING and CHUNKING); a larger one is streamed. Default 256 KiB.
+    public var maximumInlineMessageSize: Int
     /// Limits against hostile servers.
     public var maximumReplyLineLength: Int
     public var maximumReplyLines: Int
@@ -36,6 +42,8 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
         timeouts: SMTPTimeouts = .default,
         addresses: [SocketAddress] = [],
         allowsPlaintextAuthentication: Bool = false,
+        extensions: SMTPExtensionUse = .all,
+        maximumInlineMessageSize: Int = 256 * 1024,
         maximumReplyLineLength: Int = 4096,
         maximumReplyLines: Int = 128
     ) {
@@ -48,6 +56,8 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
         self.timeouts = timeouts
         self.addresses = addresses
         self.allowsPlaintextAuthentication = allowsPlaintextAuthentication
+        self.extensions = extensions
+        self.maximumInlineMessageSize = maximumInlineMessageSize
         self.maximumReplyLineLength = maximumReplyLineLength
         self.maximumReplyLines = maximumReplyLines
     }

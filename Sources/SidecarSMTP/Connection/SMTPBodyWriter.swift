@@ -1,18 +1,26 @@
 import NIOCore
 import SidecarMessage
 
-/// The ``MessageByteSink`` that streams a composed message into the channel during DATA:
-/// it dot-stuffs each chunk and hands it to the handler, then waits until the chunk has
-/// gone to the socket before accepting the next, so at most one chunk is buffered
-/// however fast the composer is and however slowly the server reads.
+/// The ``MessageByteSink`` that streams a composed message into the channel: it frames
+/// the bytes for the transfer (dot-stuffed after DATA, as they are after BDAT), gathers
+/// the composer's small pieces into chunks of up to ``chunkSize`` bytes and hands each to
+/// the handler, then waits until the chunk has gone to the socket before taking more, so
+/// at most about one chunk is buffered however fast the composer is and however slowly
+/// the server reads.
 struct SMTPBodyWriter: MessageByteSink {
+    static let chunkSize = 64 * 1024
+
     private let handler: NIOLoopBound<SMTPClientHandler>
     private let allocator: ByteBufferAllocator
+    private let dotStuffing: Bool
     private var stuffer = DotStuffer()
+    private var chunk: ByteBuffer
 
-    init(handler: NIOLoopBound<SMTPClientHandler>, allocator: ByteBufferAllocator) {
+    init(handler: NIOLoopBound<SMTPClientHandler>, allocator: ByteBufferAllocator, dotStuffing: Bool) {
         self.handler = handler
         self.allocator = allocator
+        self.dotStuffing = dotStuffing
+        self.chunk = allocator.buffer(capacity: 0)
     }
 
     /// Bytes of the message written so far (before stuffing).
@@ -20,20 +28,29 @@ struct SMTPBodyWriter: MessageByteSink {
 
     nonisolated(nonsending) mutating func write(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { return }
-        // Stuffing adds a byte per line starting with "."; lines are at least 3 bytes.
-        var buffer = allocator.buffer(capacity: bytes.count + bytes.count / 3 + 2)
-        stuffer.stuff(bytes, into: &buffer)
-        try await send(buffer)
+        if chunk.capacity == 0 {
+            // Stuffing adds a byte per line starting with "."; lines are at least 3 bytes.
+            chunk = allocator.buffer(capacity: Self.chunkSize + Self.chunkSize / 3 + 2)
+        }
+        if dotStuffing {
+            stuffer.stuff(bytes, into: &chunk)
+        } else {
+            chunk.writeBytes(bytes)
+        }
+        if chunk.readableBytes >= Self.chunkSize { try await flushChunk() }
     }
 
-    /// Ends the data with CRLF if it does not already (never needed for composer output).
+    /// Sends what is gathered. DATA: ends the data with CRLF if it does not already (never
+    /// needed for composer output).
     nonisolated(nonsending) mutating func finish() async throws {
-        var buffer = allocator.buffer(capacity: 2)
-        stuffer.finish(into: &buffer)
-        if buffer.readableBytes > 0 { try await send(buffer) }
+        if dotStuffing { stuffer.finish(into: &chunk) }
+        try await flushChunk()
     }
 
-    private nonisolated(nonsending) func send(_ buffer: ByteBuffer) async throws {
+    private nonisolated(nonsending) mutating func flushChunk() async throws {
+        guard chunk.readableBytes > 0 else { return }
+        let buffer = chunk
+        chunk = allocator.buffer(capacity: 0)
         let eventLoop = handler.eventLoop
         let promise = eventLoop.makePromise(of: Void.self)
         let handler = self.handler

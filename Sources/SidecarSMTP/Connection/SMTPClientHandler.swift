@@ -17,8 +17,9 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = ByteBuffer
 
     enum TransactionProgress: Sendable {
-        /// DATA was accepted: stream the message through ``writeBody(_:promise:)``.
-        case streamBody
+        /// Stream the message through ``writeBody(_:promise:)``, framed for `transfer`
+        /// (dot-stuffed after DATA's 354; as it is after BDAT).
+        case streamBody(SMTPClientStateMachine.MessageTransfer)
         case finished(SMTPSendResult)
     }
 
@@ -30,7 +31,11 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case none
         case connect(EventLoopPromise<SMTPCapabilities>)
         case transaction(EventLoopPromise<TransactionProgress>)
-        case body
+        /// The writer streams the message; `written` bytes so far.
+        case body(SMTPClientStateMachine.MessageTransfer, written: Int)
+        /// BDAT: every announced byte is in the channel; the writer has yet to say it is
+        /// done.
+        case bodyWritten
         /// The transaction ended (server reply, timeout, lost connection) while the
         /// body was being streamed.
         case bodyInterrupted(SMTPSendResult)
@@ -42,6 +47,8 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let encoder = SMTPCommandEncoder()
     private var inbound: ByteBuffer?
     private var pending: Pending = .none
+    /// The whole message of the transaction in flight, when the caller had it in hand.
+    private var message: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var logger: Logger
     private let host: String
@@ -186,9 +193,13 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: - Operations (called on the event loop)
 
+    /// Starts a message's transaction. `message`: the whole message, when the caller has it
+    /// in hand (`request.size` is its exact size); it then goes out with the command it
+    /// follows. Otherwise the promise may ask for it to be streamed.
     func startTransaction(
         _ request: SMTPTransactionRequest,
         options: SMTPSendOptions,
+        message: ByteBuffer?,
         deadline: NIODeadline?,
         promise: EventLoopPromise<TransactionProgress>
     ) {
@@ -201,42 +212,66 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         pending = .transaction(promise)
+        self.message = message
         armDeadline(deadline, context: context)
-        apply(stateMachine.sendRequested(request, options: options), context: context)
+        apply(stateMachine.sendRequested(request, options: options, messageInHand: message != nil), context: context)
     }
 
-    /// Writes one dot-stuffed chunk of the message; the promise completes when it is on
-    /// its way to the socket, which is what paces the writer (backpressure).
+    /// Writes one chunk of the message, already framed (dot-stuffed for DATA); the promise
+    /// completes when it is on its way to the socket, which is what paces the writer
+    /// (backpressure). With BDAT the chunk that completes the announced size tells the
+    /// state machine at once, since BDAT's reply may arrive before the writer finishes.
     func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>) {
-        guard let context, case .body = pending, case .writeBodyChunk(let timer) = stateMachine.bodyChunkReady() else {
+        guard let context, case .body(let transfer, let written) = pending,
+            case .writeBodyChunk(let timer) = stateMachine.bodyChunkReady()
+        else {
             promise.fail(BodyWriteRefused())
+            return
+        }
+        let total = written + buffer.readableBytes
+        if case .bdat(let size) = transfer, total > size {
+            promise.fail(BodyWriteRefused())
+            apply(stateMachine.bodyFailed(.smtpMessageSizeMismatch(declared: size, actual: total)), context: context)
             return
         }
         arm(timer, context: context)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
+        if case .bdat(let size) = transfer, total == size {
+            pending = .bodyWritten
+            apply(stateMachine.bodyFinished(), context: context)
+        } else {
+            pending = .body(transfer, written: total)
+        }
     }
 
-    /// The whole message is out: send the final dot and wait for the reply.
+    /// The whole message is out: with DATA send the final dot; either way wait for the reply.
     func finishBody(promise: EventLoopPromise<TransactionProgress>) {
         switch pending {
         case .bodyInterrupted(let result):
             pending = .none
             promise.succeed(.finished(result))
-        case .body:
+        case .bodyWritten:
             pending = .transaction(promise)
-            apply(stateMachine.bodyFinished(), context: context)
+        case .body(let transfer, let written):
+            pending = .transaction(promise)
+            if case .bdat(let size) = transfer, written != size {
+                apply(stateMachine.bodyFailed(.smtpMessageSizeMismatch(declared: size, actual: written)), context: context)
+            } else {
+                apply(stateMachine.bodyFinished(), context: context)
+            }
         case .none, .connect, .transaction, .reset:
             promise.succeed(.finished(.notSent(SMTPSendFailure(error: .smtpConnectionUnusable(), phase: .data))))
         }
     }
 
-    /// The message could not be produced or written: close without the final dot.
+    /// The message could not be produced or written: close without completing it.
     func abortBody(_ error: SidecarError, promise: EventLoopPromise<TransactionProgress>) {
         switch pending {
         case .bodyInterrupted(let result):
             pending = .none
             promise.succeed(.finished(result))
-        case .body:
+        case .body, .bodyWritten:
+            // After .bodyWritten the message is complete; the server's reply decides.
             pending = .transaction(promise)
             apply(stateMachine.bodyFailed(error), context: context)
         case .none, .connect, .transaction, .reset:
@@ -280,9 +315,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .none:
             break
         case .send(let commands, let timer):
-            for command in commands {
-                logger.debug("SMTP command", metadata: ["smtp_phase": "\(timer.phase)", "smtp_command": "\(command)"])
-            }
+            logCommands(commands, phase: timer.phase)
             context.writeAndFlush(wrapOutboundOut(encoder.encode(commands, allocator: context.channel.allocator)), promise: nil)
             arm(timer, context: context)
         case .armTimer(let timer):
@@ -298,11 +331,35 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } catch {
                 apply(stateMachine.failed(.smtpChannelError(error, host: host)), context: context)
             }
-        case .streamBody(let timer):
+        case .sendMessage(let commands, let transfer, let timer):
+            logCommands(commands, phase: timer.phase)
+            var buffer = encoder.encode(commands, allocator: context.channel.allocator)
+            guard var message else {
+                apply(stateMachine.failed(.smtpProtocolError("no message in hand for the transaction")), context: context)
+                return
+            }
+            self.message = nil
+            switch transfer {
+            case .bdat:
+                buffer.writeBuffer(&message)
+            case .data:
+                var stuffer = DotStuffer()
+                buffer.reserveCapacity(minimumWritableBytes: message.readableBytes + message.readableBytes / 64 + 5)
+                message.withUnsafeReadableBytes { stuffer.stuff($0, into: &buffer) }
+                stuffer.finish(into: &buffer)
+                buffer.writeStaticString(".\r\n")
+            }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            arm(timer, context: context)
+        case .streamBody(let commands, let transfer, let timer):
+            if !commands.isEmpty {
+                logCommands(commands, phase: timer.phase)
+                context.writeAndFlush(wrapOutboundOut(encoder.encode(commands, allocator: context.channel.allocator)), promise: nil)
+            }
             arm(timer, context: context)
             if case .transaction(let promise) = pending {
-                pending = .body
-                promise.succeed(.streamBody)
+                pending = .body(transfer, written: 0)
+                promise.succeed(.streamBody(transfer))
             }
         case .writeBodyChunk(let timer):
             arm(timer, context: context)
@@ -335,10 +392,12 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise.fail(failure)
         case (.transaction(let result), .transaction(let promise)):
             pending = .none
+            message = nil
             log(result)
             promise.succeed(.finished(result))
-        case (.transaction(let result), .body):
+        case (.transaction(let result), .body), (.transaction(let result), .bodyWritten):
             log(result)
+            message = nil
             pending = .bodyInterrupted(result)
         case (.reset(nil), .reset(let promise)):
             pending = .none
@@ -358,8 +417,9 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// After the channel closed: whatever still waits gets a lost-connection failure.
     private func failLeftoverPending() {
         let error = SidecarError.smtpConnectionLost(phase: stateMachine.phase)
+        message = nil
         switch pending {
-        case .none, .body, .bodyInterrupted:
+        case .none, .body, .bodyWritten, .bodyInterrupted:
             break
         case .connect(let promise):
             promise.fail(SMTPFailure(error: error, phase: .connect))
@@ -370,6 +430,13 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .reset(let promise):
             promise.fail(SMTPFailure(error: error, phase: .reset))
             pending = .none
+        }
+    }
+
+    private func logCommands(_ commands: [SMTPCommand], phase: SMTPPhase) {
+        guard logger.logLevel <= .debug else { return }
+        for command in commands {
+            logger.debug("SMTP command", metadata: ["smtp_phase": "\(phase)", "smtp_command": "\(command)"])
         }
     }
 

@@ -220,8 +220,12 @@ public final class SMTPConnection: Sendable {
 
     // MARK: - Operations
 
-    /// Sends one message: MAIL FROM, RCPT TO for each recipient, DATA with the message
-    /// streamed from `message.write(to:)`. Never throws: every outcome is a result.
+    /// Sends one message: MAIL FROM, RCPT TO for each recipient, then the message after
+    /// DATA or BDAT (see ``SMTPClientStateMachine/sendRequested(_:options:messageInHand:)``
+    /// for the flights). A message of known size up to
+    /// ``SMTPConfiguration/maximumInlineMessageSize`` is composed first and leaves with the
+    /// commands; a larger one is streamed from `message.write(to:)`. Never throws: every
+    /// outcome is a result.
     public func send(
         _ message: ComposedMessage,
         options: SMTPSendOptions = SMTPSendOptions(),
@@ -231,7 +235,7 @@ public final class SMTPConnection: Sendable {
             return .notSent(SMTPSendFailure(error: .smtpConnectionBusy(), phase: .mail))
         }
         defer { status.endOperation() }
-        let request = SMTPTransactionRequest(
+        var request = SMTPTransactionRequest(
             reversePath: message.envelope.reversePath,
             recipients: message.envelope.recipients,
             size: message.byteCount,
@@ -239,12 +243,25 @@ public final class SMTPConnection: Sendable {
             requires8BitMIME: message.requires8BitMIME,
             dsn: options.dsn
         )
-        let start = await run { handler, promise in
-            handler.startTransaction(request, options: options, deadline: deadline, promise: promise)
+        var inHand: ByteBuffer?
+        if let size = message.byteCount, size <= configuration.maximumInlineMessageSize {
+            var sink = ByteBufferMessageSink(allocator: channel.allocator, capacity: size)
+            do {
+                try await message.write(to: &sink)
+            } catch {
+                // Nothing went out: the connection stays as it was.
+                let bodyError = error as? SidecarError ?? SidecarError.smtpChannelError(error, host: configuration.host)
+                return .notSent(SMTPSendFailure(error: bodyError, phase: .data))
+            }
+            request.size = sink.buffer.readableBytes
+            inHand = sink.buffer
         }
-        guard case .streamBody = start else { return start.result }
+        let start = await run { [inHand, request] handler, promise in
+            handler.startTransaction(request, options: options, message: inHand, deadline: deadline, promise: promise)
+        }
+        guard case .streamBody(let transfer) = start else { return start.result }
 
-        var writer = SMTPBodyWriter(handler: handler, allocator: channel.allocator)
+        var writer = SMTPBodyWriter(handler: handler, allocator: channel.allocator, dotStuffing: transfer == .data)
         let bodyError: SidecarError?
         do {
             try await message.write(to: &writer)

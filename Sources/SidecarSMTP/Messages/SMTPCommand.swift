@@ -18,6 +18,9 @@ enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
     /// `RCPT TO:<forward-path> [parameters]`.
     case rcpt(forwardPath: String, parameters: [String])
     case data
+    /// `BDAT <size> [LAST]` (RFC 3030): exactly `size` bytes of the message follow, as they
+    /// are (no dot-stuffing).
+    case bdat(size: Int, last: Bool)
     /// The end of the message data: `.` CRLF. The body writer has made sure the data
     /// before it ends with CRLF.
     case endOfData
@@ -37,6 +40,7 @@ enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
         case .mail(let path, let parameters): (["MAIL FROM:<\(path)>"] + parameters).joined(separator: " ")
         case .rcpt(let path, let parameters): (["RCPT TO:<\(path)>"] + parameters).joined(separator: " ")
         case .data: "DATA"
+        case .bdat(let size, let last): last ? "BDAT \(size) LAST" : "BDAT \(size)"
         case .endOfData: "."
         case .rset: "RSET"
         case .noop: "NOOP"
@@ -51,7 +55,7 @@ enum SMTPCommand: Sendable, Hashable, CustomStringConvertible {
             "AUTH \(mechanism.rawValue) \(initialResponse.revealedValue)"
         case .authResponse(let payload):
             payload.revealedValue
-        case .ehlo, .helo, .startTLS, .auth, .mail, .rcpt, .data, .endOfData, .rset, .noop, .quit:
+        case .ehlo, .helo, .startTLS, .auth, .mail, .rcpt, .data, .bdat, .endOfData, .rset, .noop, .quit:
             description
         }
     }

@@ -222,6 +222,16 @@ extension SidecarError {
         )
     }
 
+    /// BDAT announced `declared` bytes but the message produced `actual`: the connection
+    /// is closed before the server could take anything else for message data.
+    static func smtpMessageSizeMismatch(declared: Int, actual: Int) -> SidecarError {
+        SidecarError(
+            code: .internalError,
+            message: "The message came out at \(actual) bytes although \(declared) were announced; it was abandoned. Nothing was sent.",
+            retryable: true
+        )
+    }
+
     static func smtpProtocolError(_ detail: String, reply: SMTPResponse? = nil) -> SidecarError {
         SidecarError(
             code: .protocolViolation,

@@ -29,19 +29,22 @@ struct SMTPClientStateMachine {
         var credentials: SMTPCredentials?
         var timeouts: SMTPTimeouts
         var allowsPlaintextAuthentication: Bool
+        var extensions: SMTPExtensionUse
 
         init(
             clientName: String = SMTPConfiguration.defaultClientName,
             security: SMTPSecurityMode,
             credentials: SMTPCredentials? = nil,
             timeouts: SMTPTimeouts = .default,
-            allowsPlaintextAuthentication: Bool = false
+            allowsPlaintextAuthentication: Bool = false,
+            extensions: SMTPExtensionUse = .all
         ) {
             self.clientName = clientName
             self.security = security
             self.credentials = credentials
             self.timeouts = timeouts
             self.allowsPlaintextAuthentication = allowsPlaintextAuthentication
+            self.extensions = extensions
         }
 
         init(_ configuration: SMTPConfiguration) {
@@ -50,7 +53,8 @@ struct SMTPClientStateMachine {
                 security: configuration.resolvedSecurity,
                 credentials: configuration.credentials,
                 timeouts: configuration.timeouts,
-                allowsPlaintextAuthentication: configuration.allowsPlaintextAuthentication
+                allowsPlaintextAuthentication: configuration.allowsPlaintextAuthentication,
+                extensions: configuration.extensions
             )
         }
     }
@@ -73,8 +77,14 @@ struct SMTPClientStateMachine {
         case armTimer(SMTPTimer)
         /// Put the TLS handler in front of the SMTP handler (handshake starts), arm the timer.
         case startTLS(arm: SMTPTimer)
-        /// DATA was accepted: the message may be streamed now; arm the timer.
-        case streamBody(arm: SMTPTimer)
+        /// Write `commands` (possibly none), then the whole message the shell holds, as
+        /// `transfer` frames it (after BDAT: the bytes as they are; after DATA's 354:
+        /// dot-stuffed, then `.` CRLF), all in one flush; arm the timer.
+        case sendMessage(after: [SMTPCommand], transfer: MessageTransfer, arm: SMTPTimer)
+        /// Write `commands` (possibly none) in one flush, then stream the message as
+        /// `transfer` frames it, announcing each chunk with ``bodyChunkReady()``; arm the
+        /// timer.
+        case streamBody(after: [SMTPCommand], transfer: MessageTransfer, arm: SMTPTimer)
         /// Write the chunk of the message being offered; arm the timer.
         case writeBodyChunk(arm: SMTPTimer)
         /// Cancel the timer and finish the operation; the connection stays open.
@@ -82,30 +92,6 @@ struct SMTPClientStateMachine {
         /// Cancel the timer, finish the operation in flight (if any), write QUIT first if
         /// `sendQuit`, and close the channel.
         case close(Completion?, sendQuit: Bool)
-    }
-
-    struct Transaction: Sendable, Hashable {
-        enum Step: Sendable, Hashable {
-            case mail
-            case rcpt(Int)
-            case dataInitiation
-            case body
-            /// The final dot is out: from here a lost reply means "may have been sent".
-            case dataTermination
-            /// A pipelined command failed; `remaining` replies are still due, DATA's last.
-            case draining(remaining: Int, failure: SMTPSendFailure)
-            /// DATA got 354 although no recipient was accepted (RFC 2920 §3.1): a lone dot
-            /// was sent to end it.
-            case abortingData(failure: SMTPSendFailure)
-        }
-
-        var request: SMTPTransactionRequest
-        var pipelined: Bool
-        var rcptParameters: [String]
-        var step: Step
-        var recipients: [SMTPRecipientResult] = []
-
-        var anyRecipientAccepted: Bool { recipients.contains(where: \.accepted) }
     }
 
     enum State: Sendable, Hashable {
@@ -273,7 +259,20 @@ struct SMTPClientStateMachine {
     // MARK: - Operations
 
     /// Send a message. The shell calls this only when no other operation is in flight.
-    mutating func sendRequested(_ request: SMTPTransactionRequest, options: SMTPSendOptions = SMTPSendOptions()) -> Action {
+    /// `messageInHand`: the shell holds the whole message (``SMTPTransactionRequest/size``
+    /// is then its exact size) and writes it with the command it follows; otherwise it
+    /// streams it.
+    ///
+    /// The flight depends on what the server offers and the configuration allows:
+    /// PIPELINING and CHUNKING: MAIL, every RCPT, `BDAT <size> LAST` and the message in
+    /// one write, then the replies in order. PIPELINING only: MAIL, the RCPTs and DATA in
+    /// one write, the message after the 354. Neither: one command per round trip (with
+    /// CHUNKING the message follows BDAT without waiting for a 354).
+    mutating func sendRequested(
+        _ request: SMTPTransactionRequest,
+        options: SMTPSendOptions = SMTPSendOptions(),
+        messageInHand: Bool = false
+    ) -> Action {
         guard case .ready = state, let capabilities else {
             return .complete(.transaction(.notSent(SMTPSendFailure(error: .smtpConnectionUnusable(), phase: .mail))))
         }
@@ -299,40 +298,75 @@ struct SMTPClientStateMachine {
             rcptParameters = dsn.rcptParameters
         }
 
-        let transaction = Transaction(
+        let transfer: MessageTransfer
+        if capabilities.chunking && configuration.extensions.chunking, let size = request.size {
+            transfer = .bdat(size: size)
+        } else {
+            transfer = .data
+        }
+        var transaction = Transaction(
             request: request,
-            pipelined: capabilities.pipelining,
+            pipelined: capabilities.pipelining && configuration.extensions.pipelining,
+            transfer: transfer,
+            messageInHand: messageInHand,
             rcptParameters: rcptParameters,
             step: .mail
         )
-        state = .transaction(transaction)
-        var commands: [SMTPCommand] = [.mail(reversePath: request.reversePath, parameters: mailParameters)]
-        if transaction.pipelined {
-            // RFC 2920: MAIL, every RCPT and DATA in one group; replies are read in order.
-            commands += request.recipients.map { .rcpt(forwardPath: $0, parameters: rcptParameters) }
-            commands.append(.data)
+        let mail = SMTPCommand.mail(reversePath: request.reversePath, parameters: mailParameters)
+        guard transaction.pipelined else {
+            state = .transaction(transaction)
+            return send([mail], timer(.mail))
         }
-        return send(commands, timer(.mail))
+        // RFC 2920: MAIL, every RCPT and DATA (or BDAT) in one group; replies come in order.
+        var commands = [mail] + request.recipients.map { SMTPCommand.rcpt(forwardPath: $0, parameters: rcptParameters) }
+        switch transfer {
+        case .data:
+            state = .transaction(transaction)
+            return send(commands + [.data], timer(.mail))
+        case .bdat(let size):
+            commands.append(.bdat(size: size, last: true))
+            return sendBDAT(commands, &transaction, awaiting: .mail)
+        }
     }
 
-    /// The shell has the next chunk of the message (already dot-stuffed) to write.
+    /// BDAT leaves with the message: in the same write when the shell holds it, else the
+    /// message streams right after.
+    private mutating func sendBDAT(_ commands: [SMTPCommand], _ transaction: inout Transaction, awaiting: TimerKind) -> Action {
+        if transaction.messageInHand {
+            transaction.messageOut = true
+            state = .transaction(transaction)
+            return .sendMessage(after: commands, transfer: transaction.transfer, arm: arm(timer(awaiting)))
+        }
+        state = .transaction(transaction)
+        return .streamBody(after: commands, transfer: transaction.transfer, arm: arm(timer(.dataBlock)))
+    }
+
+    /// The shell has the next chunk of the message (already framed) to write.
     mutating func bodyChunkReady() -> Action {
-        guard case .transaction(let transaction) = state, case .body = transaction.step else { return .none }
+        guard case .transaction(let transaction) = state, transaction.isStreaming else { return .none }
         return .writeBodyChunk(arm: arm(timer(.dataBlock)))
     }
 
-    /// The whole message has been written (ending with CRLF): send the final dot.
+    /// The whole message has been written. DATA: it ends with CRLF; send the final dot.
+    /// BDAT: every announced byte is in the channel; wait for the replies still due.
     mutating func bodyFinished() -> Action {
-        guard case .transaction(var transaction) = state, case .body = transaction.step else { return .none }
+        guard case .transaction(var transaction) = state, transaction.isStreaming else { return .none }
+        if transaction.isBDAT {
+            transaction.messageOut = true
+            state = .transaction(transaction)
+            return .armTimer(arm(timer(Self.timerKind(awaiting: transaction))))
+        }
         transaction.step = .dataTermination
+        transaction.messageOut = true
         state = .transaction(transaction)
         return send([.endOfData], timer(.dataTermination))
     }
 
-    /// The message could not be produced (an attachment source failed) or written. The
-    /// final dot must not go out: the connection is closed and the message is not sent.
+    /// The message could not be produced (an attachment source failed) or written. It must
+    /// not be completed (no final dot, no missing BDAT bytes): the connection is closed and
+    /// the message is not sent.
     mutating func bodyFailed(_ error: SidecarError) -> Action {
-        guard case .transaction(let transaction) = state, case .body = transaction.step else { return .none }
+        guard case .transaction(let transaction) = state, transaction.isStreaming else { return .none }
         return abort(error)
     }
 
@@ -477,18 +511,9 @@ struct SMTPClientStateMachine {
         var transaction = transaction
         let recipients = transaction.request.recipients
         if reply.isServiceClosing {
-            if case .dataTermination = transaction.step {
-                // A definite refusal of the message, not an unknown outcome.
-                let failure = SMTPSendFailure(
-                    error: .smtpServiceClosing(reply, phase: .data),
-                    phase: .data,
-                    recipients: transaction.recipients
-                )
-                state = .closed
-                armedTimer = nil
-                return .close(.transaction(.notSent(failure)), sendQuit: false)
-            }
-            return abort(.smtpServiceClosing(reply, phase: phase))
+            // 421 in place of any reply: the server refuses and closes. Whatever was sent
+            // after the command it answers is not processed, so nothing was sent.
+            return closeTransaction(transaction, .smtpServiceClosing(reply, phase: phase))
         }
         switch transaction.step {
         case .mail:
@@ -504,7 +529,7 @@ struct SMTPClientStateMachine {
             }
             transaction.step = .rcpt(0)
             state = .transaction(transaction)
-            if transaction.pipelined { return .armTimer(arm(timer(.rcpt))) }
+            if transaction.pipelined { return awaitNextReply(transaction) }
             return send([rcptCommand(0, transaction)], timer(.rcpt))
 
         case .rcpt(let index):
@@ -515,19 +540,31 @@ struct SMTPClientStateMachine {
             if index + 1 < recipients.count {
                 transaction.step = .rcpt(index + 1)
                 state = .transaction(transaction)
-                if transaction.pipelined { return .armTimer(arm(timer(.rcpt))) }
+                if transaction.pipelined { return awaitNextReply(transaction) }
                 return send([rcptCommand(index + 1, transaction)], timer(.rcpt))
             }
             if transaction.pipelined {
-                // DATA's reply is next; it decides.
-                transaction.step = .dataInitiation
+                if !transaction.isBDAT {
+                    // DATA's reply is next; it decides.
+                    transaction.step = .dataInitiation
+                    state = .transaction(transaction)
+                    return .armTimer(arm(timer(.dataInitiation)))
+                }
+                // BDAT's reply is next. With no recipient it can only be a refusal.
+                guard transaction.anyRecipientAccepted else {
+                    return transactionFailed(transaction, recipientsRejected(transaction), repliesStillDue: 1)
+                }
+                transaction.step = .dataTermination
                 state = .transaction(transaction)
-                return .armTimer(arm(timer(.dataInitiation)))
+                return awaitNextReply(transaction)
             }
             guard transaction.anyRecipientAccepted else {
                 return transactionFailed(transaction, recipientsRejected(transaction), repliesStillDue: 0)
             }
-            transaction.step = .dataInitiation
+            transaction.step = transaction.isBDAT ? .dataTermination : .dataInitiation
+            if case .bdat(let size) = transaction.transfer {
+                return sendBDAT([.bdat(size: size, last: true)], &transaction, awaiting: .dataTermination)
+            }
             state = .transaction(transaction)
             return send([.data], timer(.dataInitiation))
 
@@ -538,9 +575,15 @@ struct SMTPClientStateMachine {
                     state = .transaction(transaction)
                     return send([.endOfData], timer(.dataTermination))
                 }
+                if transaction.messageInHand {
+                    transaction.step = .dataTermination
+                    transaction.messageOut = true
+                    state = .transaction(transaction)
+                    return .sendMessage(after: [], transfer: .data, arm: arm(timer(.dataTermination)))
+                }
                 transaction.step = .body
                 state = .transaction(transaction)
-                return .streamBody(arm: arm(timer(.dataBlock)))
+                return .streamBody(after: [], transfer: .data, arm: arm(timer(.dataBlock)))
             }
             guard transaction.anyRecipientAccepted else {
                 return transactionFailed(transaction, recipientsRejected(transaction), repliesStillDue: 0)
@@ -553,41 +596,85 @@ struct SMTPClientStateMachine {
 
         case .body:
             // The server spoke in the middle of the message: it has given up on it.
-            if reply.isTransientFailure || reply.isPermanentFailure {
-                return abort(.smtpMessageRejected(reply))
-            }
-            return abort(.smtpUnexpectedReply(reply, awaiting: "the message data"))
+            return serverSpokeMidMessage(reply)
 
         case .dataTermination:
+            if transaction.isBDAT && !transaction.messageOut {
+                // BDAT's reply before all its bytes were written.
+                return serverSpokeMidMessage(reply)
+            }
             if reply.isPositiveCompletion {
                 messagesSent += 1
                 state = .ready
                 return complete(.transaction(.sent(SMTPDelivery(reply: reply.reply, recipients: transaction.recipients))))
             }
             if reply.isTransientFailure || reply.isPermanentFailure {
-                // The transaction is over either way (RFC 5321 §4.1.1.4); no RSET needed.
+                // The transaction is over either way (RFC 5321 §4.1.1.4, RFC 3030 §2); no RSET.
                 state = .ready
                 let failure = SMTPSendFailure(error: .smtpMessageRejected(reply), phase: .data, recipients: transaction.recipients)
                 return complete(.transaction(.notSent(failure)))
             }
-            return abort(.smtpUnexpectedReply(reply, awaiting: "the end of the message"))
+            return abort(.smtpUnexpectedReply(reply, awaiting: transaction.isBDAT ? "BDAT" : "the end of the message"))
 
         case .draining(let remaining, let failure):
-            if remaining == 1 && reply.code == 354 {
-                transaction.step = .abortingData(failure: failure)
-                state = .transaction(transaction)
-                return send([.endOfData], timer(.dataTermination))
-            }
             if remaining > 1 {
                 transaction.step = .draining(remaining: remaining - 1, failure: failure)
                 state = .transaction(transaction)
-                return .armTimer(arm(timer(.rcpt)))
+                return awaitNextReply(transaction)
+            }
+            if transaction.isBDAT {
+                // BDAT's reply. Sending RSET while its bytes are still going out would
+                // make them commands: the connection cannot be kept.
+                if !transaction.messageOut { return closeTransaction(transaction, failure.error) }
+                return resetAfter(.notSent(failure))
+            }
+            if reply.code == 354 {
+                transaction.step = .abortingData(failure: failure)
+                state = .transaction(transaction)
+                return send([.endOfData], timer(.dataTermination))
             }
             return resetAfter(.notSent(failure))
 
         case .abortingData(let failure):
             return resetAfter(.notSent(failure))
         }
+    }
+
+    /// A reply while the message is still going out: the server has given up on it.
+    private mutating func serverSpokeMidMessage(_ reply: SMTPResponse) -> Action {
+        if reply.isTransientFailure || reply.isPermanentFailure {
+            return abort(.smtpMessageRejected(reply))
+        }
+        return abort(.smtpUnexpectedReply(reply, awaiting: "the message data"))
+    }
+
+    /// With PIPELINING the next reply is already due: wait for it. While BDAT's bytes are
+    /// streaming, the chunk timer keeps governing.
+    private mutating func awaitNextReply(_ transaction: Transaction) -> Action {
+        if transaction.isStreamingBDAT { return .none }
+        return .armTimer(arm(timer(Self.timerKind(awaiting: transaction))))
+    }
+
+    /// The timer for the reply `transaction` waits for next.
+    static func timerKind(awaiting transaction: Transaction) -> TimerKind {
+        switch transaction.step {
+        case .mail: .mail
+        case .rcpt: .rcpt
+        case .dataInitiation: .dataInitiation
+        case .body: .dataBlock
+        case .dataTermination, .abortingData: .dataTermination
+        // The last reply drained is DATA's (short) or BDAT's (after the whole message).
+        case .draining: transaction.isBDAT ? .dataTermination : .rcpt
+        }
+    }
+
+    /// Ends the transaction with a definite "not sent" and closes the connection.
+    private mutating func closeTransaction(_ transaction: Transaction, _ error: SidecarError) -> Action {
+        let failure = transaction.decidedFailure
+            ?? SMTPSendFailure(error: error, phase: phase, recipients: transaction.recipients)
+        state = .closed
+        armedTimer = nil
+        return .close(.transaction(.notSent(failure)), sendQuit: false)
     }
 
     private func rcptCommand(_ index: Int, _ transaction: Transaction) -> SMTPCommand {
@@ -608,7 +695,7 @@ struct SMTPClientStateMachine {
             var transaction = transaction
             transaction.step = .draining(remaining: repliesStillDue, failure: failure)
             state = .transaction(transaction)
-            return .armTimer(arm(timer(.rcpt)))
+            return awaitNextReply(transaction)
         }
         return resetAfter(.notSent(failure))
     }
@@ -645,13 +732,12 @@ struct SMTPClientStateMachine {
         case .ready:
             completion = nil
         case .transaction(let transaction):
-            switch transaction.step {
-            case .dataTermination:
+            if let failure = transaction.decidedFailure {
+                completion = .transaction(.notSent(failure))
+            } else if transaction.serverMayHaveMessage {
                 let failure = SMTPSendFailure(error: .smtpOutcomeUnknown(cause: error), phase: .data, recipients: transaction.recipients)
                 completion = .transaction(.mayHaveBeenSent(failure))
-            case .draining(_, let failure), .abortingData(let failure):
-                completion = .transaction(.notSent(failure))
-            case .mail, .rcpt, .dataInitiation, .body:
+            } else {
                 let failure = SMTPSendFailure(error: error, phase: phase, recipients: transaction.recipients)
                 completion = .transaction(.notSent(failure))
             }

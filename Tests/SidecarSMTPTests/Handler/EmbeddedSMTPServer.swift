@@ -46,9 +46,13 @@ struct EmbeddedSMTP {
         return text
     }
 
-    func startTransaction(_ request: SMTPTransactionRequest) -> EventLoopFuture<SMTPClientHandler.TransactionProgress> {
+    func startTransaction(
+        _ request: SMTPTransactionRequest,
+        message: String? = nil
+    ) -> EventLoopFuture<SMTPClientHandler.TransactionProgress> {
         let promise = channel.eventLoop.makePromise(of: SMTPClientHandler.TransactionProgress.self)
-        handler.startTransaction(request, options: SMTPSendOptions(), deadline: nil, promise: promise)
+        let buffer = message.map { ByteBuffer(string: $0) }
+        handler.startTransaction(request, options: SMTPSendOptions(), message: buffer, deadline: nil, promise: promise)
         return promise.futureResult
     }
 

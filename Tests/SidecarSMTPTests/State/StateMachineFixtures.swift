@@ -66,7 +66,7 @@ enum Fixtures {
             _ = machine.replyReceived(reply(250, "2.1.5 ok"))
         }
         let action = machine.replyReceived(reply(354, "go ahead"))
-        precondition(action == .streamBody(arm: machine.timer(.dataBlock)))
+        precondition(action == .streamBody(after: [], transfer: .data, arm: machine.timer(.dataBlock)))
         return machine
     }
 

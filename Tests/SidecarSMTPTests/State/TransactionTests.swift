@@ -19,7 +19,7 @@ import Testing
         #expect(machine.replyReceived(F.reply(250, "2.1.0 Ok")) == .armTimer(machine.timer(.rcpt)))
         #expect(machine.replyReceived(F.reply(250, "2.1.5 Ok")) == .armTimer(machine.timer(.rcpt)))
         #expect(machine.replyReceived(F.reply(550, "5.1.1 <b@example.com>: unknown user")) == .armTimer(machine.timer(.dataInitiation)))
-        #expect(machine.replyReceived(F.reply(354, "End data with <CR><LF>.<CR><LF>")) == .streamBody(arm: machine.timer(.dataBlock)))
+        #expect(machine.replyReceived(F.reply(354, "End data with <CR><LF>.<CR><LF>")) == .streamBody(after: [], transfer: .data, arm: machine.timer(.dataBlock)))
         #expect(machine.bodyChunkReady() == .writeBodyChunk(arm: machine.timer(.dataBlock)))
         #expect(machine.bodyFinished() == .send([.endOfData], arm: machine.timer(.dataTermination)))
         let done = machine.replyReceived(F.reply(250, "2.0.0 Ok: queued as ABC123"))
@@ -43,7 +43,7 @@ import Testing
         #expect(machine.replyReceived(F.reply(250)).commands == [.rcpt(forwardPath: "a@example.com", parameters: [])])
         #expect(machine.replyReceived(F.reply(451, "4.3.0 try later")).commands == [.rcpt(forwardPath: "b@example.com", parameters: [])])
         #expect(machine.replyReceived(F.reply(250)) == .send([.data], arm: machine.timer(.dataInitiation)))
-        #expect(machine.replyReceived(F.reply(354)) == .streamBody(arm: machine.timer(.dataBlock)))
+        #expect(machine.replyReceived(F.reply(354)) == .streamBody(after: [], transfer: .data, arm: machine.timer(.dataBlock)))
         _ = machine.bodyFinished()
         guard case .complete(.transaction(.sent(let delivery))) = machine.replyReceived(F.reply(250, "queued")) else {
             Issue.record("not sent")
