@@ -16,6 +16,8 @@ The first line on stdout is the bound listening port (useful with port 0).
 import argparse
 import asyncio
 import collections
+import select
+import selectors
 import signal
 import socket
 import sys
@@ -41,6 +43,18 @@ def set_nodelay(transport):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+
+
+class PreciseEpollSelector(selectors.EpollSelector):
+    """epoll_wait() takes whole milliseconds and asyncio rounds timeouts up, so every timer
+    would fire up to 1 ms late (about +1 ms per simulated round trip). Wait on the epoll
+    descriptor with select() instead (microsecond timeout), then collect the events."""
+
+    def select(self, timeout=None):
+        if timeout is not None and timeout > 0 and self._selector.fileno() < 1024:
+            select.select([self._selector.fileno()], [], [], timeout)
+            timeout = 0
+        return super().select(timeout)
 
 
 class Direction:
@@ -250,4 +264,10 @@ async def main():
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    event_loop = asyncio.SelectorEventLoop(PreciseEpollSelector() if hasattr(selectors, "EpollSelector") else None)
+    asyncio.set_event_loop(event_loop)
+    try:
+        event_loop.run_until_complete(main())
+    finally:
+        event_loop.close()
+

@@ -56,10 +56,22 @@ struct EmbeddedSMTP {
         return promise.futureResult
     }
 
-    func writeBody(_ text: String) -> EventLoopFuture<Void> {
+    /// Each write the client made since the last call, as text: one entry per flush unit.
+    func clientWrites() throws -> [String] {
+        var writes: [String] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { writes.append(String(buffer: buffer)) }
+        return writes
+    }
+
+    /// A chunk of the message, dot-stuffed (for DATA) unless `stuffed` is false (BDAT).
+    func writeBody(_ text: String, stuffed: Bool = true) -> EventLoopFuture<Void> {
         var stuffer = DotStuffer()
         var buffer = ByteBuffer()
-        stuffer.stuff(Array(text.utf8), into: &buffer)
+        if stuffed {
+            stuffer.stuff(Array(text.utf8), into: &buffer)
+        } else {
+            buffer.writeString(text)
+        }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         handler.writeBody(buffer, promise: promise)
         return promise.futureResult

@@ -18,7 +18,8 @@ enum Fixtures {
     static func machine(
         _ security: SMTPSecurityMode = .plaintext,
         credentials: SMTPCredentials? = nil,
-        allowsPlaintextAuthentication: Bool = false
+        allowsPlaintextAuthentication: Bool = false,
+        extensions: SMTPExtensionUse = .all
     ) -> SMTPClientStateMachine {
         SMTPClientStateMachine(
             configuration: .init(
@@ -26,7 +27,8 @@ enum Fixtures {
                 security: security,
                 credentials: credentials,
                 timeouts: timeouts,
-                allowsPlaintextAuthentication: allowsPlaintextAuthentication
+                allowsPlaintextAuthentication: allowsPlaintextAuthentication,
+                extensions: extensions
             )
         )
     }
@@ -38,8 +40,8 @@ enum Fixtures {
     }
 
     /// A plaintext session without AUTH, ready with `keywords`.
-    static func ready(_ keywords: [String] = fullEHLO) -> SMTPClientStateMachine {
-        var machine = machine(.plaintext)
+    static func ready(_ keywords: [String] = fullEHLO, extensions: SMTPExtensionUse = .all) -> SMTPClientStateMachine {
+        var machine = machine(.plaintext, extensions: extensions)
         _ = machine.channelActive()
         _ = machine.replyReceived(reply(220, "mx ESMTP"))
         let action = machine.replyReceived(ehlo(keywords))
@@ -82,10 +84,12 @@ enum Fixtures {
 }
 
 extension SMTPClientStateMachine.Action {
-    /// The commands of a `.send`, else empty.
+    /// The commands written by a `.send`, `.sendMessage` or `.streamBody`, else empty.
     var commands: [SMTPCommand] {
-        if case .send(let commands, _) = self { return commands }
-        return []
+        switch self {
+        case .send(let commands, _), .sendMessage(let commands, _, _), .streamBody(let commands, _, _): commands
+        default: []
+        }
     }
 
     var closeCompletion: SMTPClientStateMachine.Completion? {
