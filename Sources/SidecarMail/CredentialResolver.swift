@@ -41,7 +41,8 @@ struct CredentialResolver: Sendable {
             clientName: credential.clientName ?? settings.clientName, timeouts: settings.timeouts,
             // `security: none` is an explicit choice for a legacy relay: AUTH without TLS is
             // then what the user asked for. Otherwise a password never travels in plaintext.
-            allowsPlaintextAuthentication: security == .plaintext)
+            allowsPlaintextAuthentication: security == .plaintext,
+            extensions: SMTPExtensionUse(pipelining: credential.pipelining ?? true, chunking: credential.chunking ?? true))
     }
 
     private func credentials(_ credential: CredentialParams, prefix: String) throws(SidecarError) -> SMTPCredentials? {

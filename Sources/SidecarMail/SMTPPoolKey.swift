@@ -15,6 +15,9 @@ struct SMTPPoolKey: Hashable, Sendable {
     var username: String?
     var mechanism: SMTPAuthMechanism?
     var secret: SecretFingerprint?
+    /// A connection's state machine is set up with these; sends asking otherwise need
+    /// their own connections.
+    var extensions: SMTPExtensionUse
 
     init(configuration: SMTPConfiguration, route: TransportRoute, fingerprintKey: SecretFingerprint.Key) {
         self.route = route
@@ -25,6 +28,7 @@ struct SMTPPoolKey: Hashable, Sendable {
         clientName = configuration.clientName
         username = configuration.credentials?.username
         mechanism = configuration.credentials?.mechanism
+        extensions = configuration.extensions
         switch configuration.credentials?.authenticator {
         case .password(let secret)?, .oauth2Token(let secret)?:
             self.secret = SecretFingerprint(secret, key: fingerprintKey)

@@ -46,6 +46,12 @@ struct CredentialOptions: ParsableArguments {
     @Option(help: "EHLO name.")
     var clientName: String?
 
+    @Flag(help: "Never use PIPELINING with this server, even when offered.")
+    var noPipelining = false
+
+    @Flag(help: "Never use CHUNKING (BDAT) with this server, even when offered.")
+    var noChunking = false
+
     @Option(help: "Overall timeout in milliseconds.")
     var timeoutMs: Int?
 
@@ -68,7 +74,8 @@ struct CredentialOptions: ParsableArguments {
         }
         return CredentialParams(
             host: host, port: port, security: security, username: username, password: password, accessToken: token,
-            auth: auth, tls: tls, clientName: clientName)
+            auth: auth, tls: tls, clientName: clientName, pipelining: noPipelining ? false : nil,
+            chunking: noChunking ? false : nil)
     }
 }
 

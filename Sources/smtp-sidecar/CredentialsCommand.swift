@@ -53,6 +53,8 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "EHLO name.") var clientName: String?
         @Option(help: "PEM file of extra trusted CA certificates (corporate relays).") var caFile: String?
         @Flag(help: "Accept self-signed or mismatched certificates.") var acceptUnverified = false
+        @Flag(help: "Never use PIPELINING with this server, even when offered.") var noPipelining = false
+        @Flag(help: "Never use CHUNKING (BDAT) with this server, even when offered.") var noChunking = false
 
         func secret() throws -> CredentialSecret {
             let environment = ProcessInfo.processInfo.environment
@@ -66,7 +68,7 @@ struct CredentialsCommand: ParsableCommand {
                 host: host, port: port, security: security, username: username,
                 password: environment[passwordEnv].map(Secret.init),
                 accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init), auth: auth, tls: tls,
-                clientName: clientName)
+                clientName: clientName, pipelining: noPipelining ? false : nil, chunking: noChunking ? false : nil)
         }
     }
 

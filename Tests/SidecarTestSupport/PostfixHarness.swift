@@ -15,6 +15,8 @@ public struct PostfixInstance: Sendable {
     public var smtpsPort: Int { port("SMTPS_PORT") }
     public var plainPort: Int { port("PLAIN_PORT") }
     public var noPipeliningPort: Int { port("NOPIPELINING_PORT") }
+    /// STARTTLS + AUTH with PIPELINING but without CHUNKING.
+    public var noChunkingPort: Int { port("NOCHUNKING_PORT") }
     public var badCertPort: Int { port("BADCERT_PORT") }
     public var user: String { values["SMTP_USER"] ?? "" }
     public var password: String { values["SMTP_PASSWORD"] ?? "" }

@@ -84,11 +84,16 @@ public struct CredentialParams: Sendable, Equatable, Codable {
     /// EHLO name. Default: the daemon's configured client name.
     public var clientName: String?
     public var limits: Limits?
+    /// Use RFC 2920 PIPELINING when the server offers it. Default true; false works around
+    /// a server that announces it but mishandles it.
+    public var pipelining: Bool?
+    /// Use RFC 3030 CHUNKING (BDAT) when the server offers it. Default true.
+    public var chunking: Bool?
 
     public init(
         id: String? = nil, host: String, port: Int? = nil, security: Security? = nil, username: String? = nil,
         password: Secret? = nil, accessToken: Secret? = nil, auth: AuthMechanism? = nil, tls: TLSOptions? = nil,
-        clientName: String? = nil, limits: Limits? = nil
+        clientName: String? = nil, limits: Limits? = nil, pipelining: Bool? = nil, chunking: Bool? = nil
     ) {
         self.id = id
         self.host = host
@@ -101,10 +106,12 @@ public struct CredentialParams: Sendable, Equatable, Codable {
         self.tls = tls
         self.clientName = clientName
         self.limits = limits
+        self.pipelining = pipelining
+        self.chunking = chunking
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, host, port, security, username, password, auth, tls, limits
+        case id, host, port, security, username, password, auth, tls, limits, pipelining, chunking
         case accessToken = "access_token"
         case clientName = "client_name"
     }

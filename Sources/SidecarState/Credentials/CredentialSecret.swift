@@ -36,10 +36,14 @@ public struct CredentialSecret: Sendable, Equatable, Codable {
     public var auth: String?
     public var tls: TLSOptions?
     public var clientName: String?
+    /// false: never use PIPELINING / CHUNKING with this server. nil: use when offered.
+    public var pipelining: Bool?
+    public var chunking: Bool?
 
     public init(
         host: String, port: Int? = nil, security: String? = nil, username: String? = nil, password: Secret? = nil,
-        accessToken: Secret? = nil, auth: String? = nil, tls: TLSOptions? = nil, clientName: String? = nil
+        accessToken: Secret? = nil, auth: String? = nil, tls: TLSOptions? = nil, clientName: String? = nil,
+        pipelining: Bool? = nil, chunking: Bool? = nil
     ) {
         self.host = host
         self.port = port
@@ -50,10 +54,12 @@ public struct CredentialSecret: Sendable, Equatable, Codable {
         self.auth = auth
         self.tls = tls
         self.clientName = clientName
+        self.pipelining = pipelining
+        self.chunking = chunking
     }
 
     enum CodingKeys: String, CodingKey {
-        case host, port, security, username, password, auth, tls
+        case host, port, security, username, password, auth, tls, pipelining, chunking
         case accessToken = "access_token"
         case clientName = "client_name"
     }

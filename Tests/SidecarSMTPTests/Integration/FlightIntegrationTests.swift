@@ -1,0 +1,124 @@
+import Foundation
+import NIOPosix
+import SidecarCore
+import SidecarMessage
+import SidecarTestSupport
+import Testing
+
+@testable import SidecarSMTP
+
+/// The same message through every flight against a real Postfix: PIPELINING + CHUNKING,
+/// PIPELINING only (the server not offering CHUNKING, or the configuration refusing it),
+/// CHUNKING only, neither; each with the message in hand and streamed. Postfix must
+/// deliver byte-identical files apart from the trace headers it adds.
+@Suite(.serialized, .postfix, .enabled(if: PostfixInstance.isAvailable, "needs root and scripts/postfix-harness.sh"))
+struct FlightIntegrationTests {
+    var postfix: PostfixInstance { PostfixInstance.current! }
+
+    struct Mode: CustomStringConvertible, Sendable {
+        var name: String
+        /// The harness's port variable.
+        var port: String
+        var extensions: SMTPExtensionUse
+        var inHand: Bool
+        /// The command that carries the message.
+        var carrier: String
+
+        var description: String { "\(name) (\(inHand ? "in hand" : "streamed"))" }
+    }
+
+    static let modes: [Mode] = [true, false].flatMap { inHand in
+        [
+            Mode(name: "pipelining + chunking", port: "SUBMISSION_PORT", extensions: .all, inHand: inHand, carrier: "BDAT"),
+            Mode(name: "server without chunking", port: "NOCHUNKING_PORT", extensions: .all, inHand: inHand, carrier: "DATA"),
+            Mode(name: "server without pipelining or chunking", port: "NOPIPELINING_PORT", extensions: .all, inHand: inHand, carrier: "DATA"),
+            Mode(
+                name: "chunking refused by configuration", port: "SUBMISSION_PORT",
+                extensions: SMTPExtensionUse(pipelining: true, chunking: false), inHand: inHand, carrier: "DATA"),
+            Mode(
+                name: "chunking without pipelining", port: "SUBMISSION_PORT",
+                extensions: SMTPExtensionUse(pipelining: false, chunking: true), inHand: inHand, carrier: "BDAT"),
+            Mode(
+                name: "both refused by configuration", port: "SUBMISSION_PORT",
+                extensions: SMTPExtensionUse(pipelining: false, chunking: false), inHand: inHand, carrier: "DATA"),
+        ]
+    }
+
+    /// Dot lines, a lone dot, an over-long line (the composer wraps or encodes it),
+    /// non-ASCII text and a binary attachment: what DATA must stuff and BDAT must not.
+    static func message() throws -> ComposedMessage {
+        let text = TestMessages.dottedText + "\n" + String(repeating: "x", count: 1200) + "\nGrüße aus Köln\n.\n"
+        return try TestMessages.compose(
+            subject: "flights",
+            to: ["alice@example.test", "bob@example.test"],
+            text: text,
+            attachments: [TestMessages.binaryAttachment]
+        )
+    }
+
+    /// The delivered file without the trace headers Postfix prepends.
+    static func withoutTrace(_ file: String) -> String {
+        var lines = file.components(separatedBy: "\n")
+        let trace = ["Return-Path:", "X-Original-To:", "Delivered-To:", "Received:"]
+        var inTrace = false
+        while let line = lines.first {
+            if trace.contains(where: line.hasPrefix) {
+                inTrace = true
+            } else if inTrace && (line.hasPrefix(" ") || line.hasPrefix("\t")) {
+                // a folded continuation of a trace header
+            } else {
+                break
+            }
+            lines.removeFirst()
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    @Test func everyFlightDeliversTheSameBytes() async throws {
+        let message = try Self.message()
+        var delivered: [(Mode, String)] = []
+        for mode in Self.modes {
+            try postfix.clearMaildir()
+            let capture = LogCapture()
+            var configuration = SMTPConfiguration(
+                host: "127.0.0.1",
+                port: postfix.port(mode.port),
+                security: .startTLS,
+                tls: SMTPTLSSettings(additionalCAPEM: postfix.caPEM, serverName: "localhost"),
+                credentials: .password(postfix.user, Secret(postfix.password)),
+                clientName: "client.example.test",
+                extensions: mode.extensions
+            )
+            configuration.maximumInlineMessageSize = mode.inHand ? 1 << 20 : 0
+            let connection = try await SMTPConnection.connect(
+                configuration: configuration,
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                logger: capture.logger()
+            )
+            // Twice on one connection: the session must be back in step after each.
+            for _ in 0..<2 {
+                let result = await connection.send(message)
+                guard case .sent(let delivery) = result else {
+                    Issue.record("\(mode): not sent: \(result)")
+                    return
+                }
+                #expect(delivery.acceptedRecipients.count == 2, "\(mode)")
+            }
+            await connection.quit()
+            let log = capture.text
+            #expect(log.contains("smtp_command=\(mode.carrier)") || log.contains("smtp_command=\"\(mode.carrier)"), "\(mode): \(mode.carrier) carries the message")
+            let other = mode.carrier == "BDAT" ? "DATA" : "BDAT"
+            #expect(!log.contains("smtp_command=\(other)") && !log.contains("smtp_command=\"\(other)"), "\(mode): no \(other)")
+            let files = try postfix.waitForMail(count: 4)
+            #expect(files.count == 4, "\(mode)")
+            for file in files { delivered.append((mode, Self.withoutTrace(file))) }
+        }
+        let reference = try #require(delivered.first?.1)
+        #expect(reference.hasPrefix("Date: ") || reference.contains("\nSubject: flights"), "trace headers stripped")
+        #expect(reference.contains("\n.leading dot line") || reference.contains("\r\n.leading dot line"), "dots arrive unstuffed")
+        for (mode, file) in delivered {
+            #expect(file == reference, "\(mode) delivered different bytes")
+        }
+        #expect(TestMessages.attachment(named: "data.bin", in: reference) == TestMessages.attachmentBytes)
+    }
+}
