@@ -67,6 +67,14 @@ public enum TestEnvironment {
             : "this test needs root (a private mount namespace with tmpfs mounts, as CI has); run `swift test` as root"
     }
 
+    /// Whether checks that measure time run: only when the machine is otherwise quiet,
+    /// which scripts/test.sh arranges by running them on their own after the suite
+    /// (SIDECAR_LATENCY_CHECKS=1). Among hundreds of parallel tests their bounds would
+    /// measure the other tests.
+    public static var runsLatencyChecks: Bool {
+        ProcessInfo.processInfo.environment["SIDECAR_LATENCY_CHECKS"] == "1"
+    }
+
     /// The path of `program` on PATH, or nil.
     public static func which(_ program: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"

@@ -127,9 +127,14 @@ struct FlightIntegrationTests {
     /// split over several small writes) costs about 40 ms on Linux loopback; a warm send
     /// to Postfix takes a couple of milliseconds. So a p99 under 10 ms over 100 warm
     /// sequential sends shows no send stalls. The bound is a stall detector, not a speed
-    /// target: a loaded machine can miss it by chance, so a miss is measured again (up to
-    /// three times); a stall misses every time.
-    @Test(arguments: ["SUBMISSION_PORT", "NOCHUNKING_PORT", "NOPIPELINING_PORT"])
+    /// target: it runs only on a quiet machine (scripts/test.sh runs it alone after the
+    /// suite), and a miss is measured again (up to five times), since a stall misses
+    /// every time. Checked: with TCP_NODELAY off and the final dot in its own write, every
+    /// attempt's p99 is about 53 ms.
+    @Test(
+        .enabled(if: TestEnvironment.runsLatencyChecks, "timing check; scripts/test.sh runs it alone with SIDECAR_LATENCY_CHECKS=1"),
+        arguments: ["SUBMISSION_PORT", "NOCHUNKING_PORT", "NOPIPELINING_PORT"]
+    )
     func warmSequentialSendsDoNotStall(portName: String) async throws {
         let configuration = SMTPConfiguration(
             host: "127.0.0.1",
@@ -148,7 +153,7 @@ struct FlightIntegrationTests {
         let clock = ContinuousClock()
         for _ in 0..<5 { _ = await connection.send(message) }
         var attempts: [Duration] = []
-        for _ in 0..<3 {
+        for _ in 0..<5 {
             var latencies: [Duration] = []
             for _ in 0..<100 {
                 let started = clock.now
