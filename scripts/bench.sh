@@ -9,7 +9,11 @@
 #   driver    sidecar-bench: N concurrent clients on the Unix socket, messages/s, latency
 #             p50/p90/p99, the daemon's CPU time per message and peak RSS;
 #   reference a persistent Python smtplib connection to the same Postfix (latency), and
-#             Postfix's smtp-source against the plain port (the server's own ceiling).
+#             Postfix's smtp-source against the plain port (the server's own ceiling);
+#   rtt       warm sequential sends at 0 and 20 ms round-trip time through a delay proxy
+#             (scripts/bench/delay-proxy.py; no netem here) with PIPELINING + CHUNKING,
+#             PIPELINING only and neither, against persistent aiosmtplib (PyPI) and smtplib
+#             connections through the same proxy.
 #
 # Environment: BENCH_MESSAGES (default 400), BENCH_QUICK=1 for a short run.
 set -euo pipefail
@@ -20,6 +24,8 @@ messages=${BENCH_MESSAGES:-400}
 
 scripts/install-deps.sh
 scripts/postfix-harness.sh install
+python3 -c 'import aiosmtplib' 2>/dev/null \
+    || PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install -q aiosmtplib
 if ! dpkg -s stunnel4 >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stunnel4 >/dev/null \
         || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends stunnel4 >/dev/null; }
@@ -82,16 +88,17 @@ warm=$started_pid
 start_sidecar cold --set pool_enabled=false
 cold=$started_pid
 
-request() { # file, port, security, auth
-    python3 - "$1" "$2" "$3" "$4" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" <<'PY'
+request() { # file, port, security, auth[, JSON object of credential fields to add or override]
+    python3 - "$1" "$2" "$3" "$4" "${5:-"{}"}" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" <<'PY'
 import json, sys
-path, port, security, auth, user, password, ca = sys.argv[1:]
+path, port, security, auth, extra, user, password, ca = sys.argv[1:]
 credential = {"id": f"bench-{security}-{port}", "host": "localhost", "port": int(port), "security": security,
               "tls": {"ca_pem": open(ca).read()}}
 if auth == "yes":
     credential.update(username=user, password=password)
 else:
     credential["auth"] = "none"
+credential.update(json.loads(extra))
 json.dump({"workspace_id": "bench", "credential": credential, "from": user, "to": "sink@example.test",
            "subject": "benchmark", "dedup_window_seconds": 0}, open(path, "w"))
 PY
@@ -105,11 +112,10 @@ run() { # label, socket name, daemon pid, request, clients, size, messages
         --clients "$5" --size "$6" --messages "$7" --warmup 5
 }
 
-echo
-echo "== reference: a persistent Python smtplib connection (STARTTLS + AUTH) to the same Postfix"
-python3 - "$SUBMISSION_PORT" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" "$messages" <<'PY'
+smtplib_reference() { # port, messages, label
+    python3 - "$1" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" "$2" "$3" <<'PY'
 import smtplib, ssl, sys, time
-port, user, password, ca, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+port, user, password, ca, count, label = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
 context = ssl.create_default_context(cafile=ca)
 body = "Subject: benchmark\r\n\r\n" + "The quick brown fox jumps over the lazy dog.\r\n" * 45
 server = smtplib.SMTP("localhost", int(port))
@@ -124,8 +130,13 @@ for i in range(count + 5):
 server.quit()
 latencies.sort()
 p = lambda q: latencies[min(len(latencies) - 1, int(q / 100 * len(latencies) + 0.999) - 1)]
-print(f"{'python smtplib persistent':<34} {len(latencies):6d} msgs {1000 / (sum(latencies) / len(latencies)):8.1f} msg/s  p50 {p(50):7.2f} ms  p90 {p(90):7.2f} ms  p99 {p(99):7.2f} ms")
+print(f"{label:<34} {len(latencies):6d} msgs {1000 / (sum(latencies) / len(latencies)):8.1f} msg/s  p50 {p(50):7.2f} ms  p90 {p(90):7.2f} ms  p99 {p(99):7.2f} ms")
 PY
+}
+
+echo
+echo "== reference: a persistent Python smtplib connection (STARTTLS + AUTH) to the same Postfix"
+smtplib_reference "$SUBMISSION_PORT" "$messages" "python smtplib persistent"
 echo "== reference: Postfix's own ceiling (smtp-source, 4 sessions, plain port, 2 KB)"
 start=$(date +%s.%N)
 smtp-source -s 4 -m "$((messages * 4))" -l 2048 -f sink@example.test -t sink@example.test 127.0.0.1:"$PLAIN_PORT"
@@ -144,3 +155,29 @@ run "warm 100 KB"                       warm "$warm" postfix-starttls.json 4  10
 run "warm 5 MB"                         warm "$warm" postfix-starttls.json 2  5000000 20
 run "sink: warm sequential (TLS)"       warm "$warm" sink-tls.json         1  2048   "$messages"
 run "sink: warm 16 clients (TLS)"       warm "$warm" sink-tls.json         16 2048   "$((messages * 4))"
+
+echo
+echo "== round trips: warm sequential sends at 0 and 20 ms RTT (delay proxy)"
+proxy_port=
+start_proxy() { # rtt in ms; sets proxy_port (a delay proxy in front of the submission port)
+    python3 scripts/bench/delay-proxy.py --listen 127.0.0.1:0 --target 127.0.0.1:"$SUBMISSION_PORT" \
+        --rtt-ms "$1" >"$work/proxy-$1.port" 2>"$work/proxy-$1.log" &
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -s "$work/proxy-$1.port" ] && break; sleep 0.05; done
+    proxy_port=$(head -n 1 "$work/proxy-$1.port")
+    [ -n "$proxy_port" ] || { cat "$work/proxy-$1.log" >&2; echo "delay proxy did not start" >&2; exit 1; }
+}
+rtt_messages=$((messages / 4))
+for rtt in 0 20; do
+    start_proxy "$rtt"
+    request "$work/rtt$rtt-both.json"    "$proxy_port" starttls yes "{\"id\": \"bench-rtt$rtt-both\"}"
+    request "$work/rtt$rtt-pipe.json"    "$proxy_port" starttls yes "{\"id\": \"bench-rtt$rtt-pipe\", \"chunking\": false}"
+    request "$work/rtt$rtt-neither.json" "$proxy_port" starttls yes \
+        "{\"id\": \"bench-rtt$rtt-neither\", \"pipelining\": false, \"chunking\": false}"
+    run "rtt $rtt ms: pipelining + chunking" warm "$warm" "rtt$rtt-both.json"    1 2048 "$rtt_messages"
+    run "rtt $rtt ms: pipelining only"       warm "$warm" "rtt$rtt-pipe.json"    1 2048 "$rtt_messages"
+    run "rtt $rtt ms: neither (forced off)"  warm "$warm" "rtt$rtt-neither.json" 1 2048 "$rtt_messages"
+    python3 scripts/bench/aiosmtplib-reference.py localhost "$proxy_port" "$SMTP_USER" "$SMTP_PASSWORD" \
+        "$SMTP_CA_FILE" "$rtt_messages" "rtt $rtt ms: aiosmtplib persistent"
+    smtplib_reference "$proxy_port" "$rtt_messages" "rtt $rtt ms: smtplib persistent"
+done

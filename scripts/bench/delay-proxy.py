@@ -5,8 +5,10 @@ The kernel on the benchmark machines has no `netem` (tc qdisc ... netem delay), 
 benchmark simulates network latency here instead: every chunk read from either side is
 delivered to the other side rtt/2 later (monotonic clock), in order, each at its own due
 time (a chunk that arrives while an earlier one waits is not delayed any further).
-EOF (half-close) is forwarded once the chunks before it are delivered; an error on
-either side closes both. TCP_NODELAY on every socket. At --rtt-ms 0 chunks are written
+EOF (half-close) is forwarded once the chunks before it are delivered; an error (reset)
+on either side closes both, after the chunks that side sent before it (as on a real
+wire). Backpressure: a side is not read while the other is not keeping up. TCP_NODELAY
+on every socket. At --rtt-ms 0 chunks are written
 straight through (no timer), so the proxy's own cost stays in the tens of microseconds.
 
     delay-proxy.py --listen 127.0.0.1:0 --target 127.0.0.1:587 --rtt-ms 20
@@ -105,7 +107,9 @@ class Direction:
 
     def _deliver(self, data):
         transport = self.sink.transport
-        if data is _EOF:
+        if transport is None:  # not connected (cannot happen: the client is paused until then)
+            self.pair.close()
+        elif data is _EOF:
             self.eof_sent = True
             try:
                 if transport.can_write_eof():
@@ -147,9 +151,8 @@ class Direction:
 
 
 class Side(asyncio.Protocol):
-    def __init__(self, pair, name):
+    def __init__(self, pair):
         self.pair = pair
-        self.name = name
         self.transport = None
         self.outbound = None  # Direction fed by this side's reads
         self.inbound = None  # Direction written to this side
@@ -188,8 +191,8 @@ class Pair:
         self.target = target
         self.closed = False
         self.connecting = None  # keeps the connect task referenced
-        self.client = Side(self, "client")
-        self.server = Side(self, "server")
+        self.client = Side(self)
+        self.server = Side(self)
         self.up = Direction(loop, delay, self)  # client -> server
         self.down = Direction(loop, delay, self)  # server -> client
         self.up.source, self.up.sink = self.client, self.server
