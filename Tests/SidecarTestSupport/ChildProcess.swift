@@ -54,6 +54,12 @@ public final class ChildProcess: Sendable {
         pid = process.processIdentifier
     }
 
+    /// The program's own pid (not `timeout`'s), for /proc readings; nil once it ended.
+    public var programID: Int32? {
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return children.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.first
+    }
+
     /// Sends `signal` to the program itself. Not through `timeout`: it inherits the test
     /// runner thread's signal mask, in which SIGTERM may be blocked, so it would never
     /// forward it.

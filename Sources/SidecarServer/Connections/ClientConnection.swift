@@ -68,7 +68,9 @@ final class ClientConnection: Sendable {
     // MARK: Reading
 
     private func readRequests(_ inbound: NIOAsyncChannelInboundStream<InboundFrame>) async {
-        await withTaskGroup(of: Void.self) { requests in
+        // Discarding: a plain task group keeps every finished child until it is awaited,
+        // which on a long-lived connection is memory that grows with every request.
+        await withDiscardingTaskGroup { requests in
             var frames = inbound.makeAsyncIterator()
             while true {
                 await waitForFreeSlot()
@@ -112,7 +114,7 @@ final class ClientConnection: Sendable {
         }
     }
 
-    private func accept(_ payload: ByteBuffer, into requests: inout TaskGroup<Void>) {
+    private func accept(_ payload: ByteBuffer, into requests: inout DiscardingTaskGroup) {
         switch decoder.decode(payload) {
         case .failure(let failure):
             logger.info(
