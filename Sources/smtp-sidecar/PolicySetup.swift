@@ -54,7 +54,8 @@ enum PolicySetup {
     }
 
     static func policy(_ configuration: SidecarConfiguration, logger: Logger) throws(SidecarError) -> MailPolicy {
-        let destinations = DestinationResolver(policy: try egressPolicy(configuration), logger: logger)
+        let destinations = DestinationResolver(
+            policy: try egressPolicy(configuration), resolver: CachingHostNameResolver(SystemHostNameResolver()), logger: logger)
         var fetch = AttachmentFetchConfiguration()
         fetch.maxBytes = configuration.attachmentMaxBytes
         fetch.idleReadTimeout = .seconds(Int64(configuration.attachmentTimeoutSeconds))
