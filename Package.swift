@@ -26,6 +26,10 @@ import PackageDescription
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    // Release builds specialize generics across our modules (the pool's state machine,
+    // the composer's writers and sinks); without it they run through witness tables and
+    // metadata lookups on every byte and event.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -5,6 +5,9 @@ import SidecarSMTP
 /// What makes two sends able to share a connection: the same workspace, credential, secret
 /// (by keyed fingerprint, never the secret itself), server and TLS settings. A changed
 /// password gives a new key, so a new pool; the old one drains by idle expiry.
+///
+/// The hash is computed once, in `init`: the pool looks a key up several times per send,
+/// and the TLS settings can hold kilobytes of CA certificates.
 struct SMTPPoolKey: Hashable, Sendable {
     var route: TransportRoute
     var host: String
@@ -18,6 +21,7 @@ struct SMTPPoolKey: Hashable, Sendable {
     /// A connection's state machine is set up with these; sends asking otherwise need
     /// their own connections.
     var extensions: SMTPExtensionUse
+    private var precomputedHash = 0
 
     init(configuration: SMTPConfiguration, route: TransportRoute, fingerprintKey: SecretFingerprint.Key) {
         self.route = route
@@ -35,6 +39,22 @@ struct SMTPPoolKey: Hashable, Sendable {
         case nil:
             self.secret = nil
         }
+        var hasher = Hasher()
+        hasher.combine(route)
+        hasher.combine(host)
+        hasher.combine(port)
+        hasher.combine(security)
+        hasher.combine(tls)
+        hasher.combine(clientName)
+        hasher.combine(username)
+        hasher.combine(mechanism)
+        hasher.combine(secret)
+        hasher.combine(extensions)
+        precomputedHash = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(precomputedHash)
     }
 
     /// A label for stats and logs; nothing secret.

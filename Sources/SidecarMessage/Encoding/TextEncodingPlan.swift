@@ -17,16 +17,20 @@ struct TextEncodingPlan: Sendable, Hashable {
     let encodedSize: Int
 
     init(content: TextContent) {
-        var tee = Tee(scanner: Scanner(), encoder: QuotedPrintableEncoder())
-        var quotedPrintableSize = ByteCounter()
-        content.encode(with: &tee, into: &quotedPrintableSize)
-        let scanner = tee.scanner
-
+        // Pass 1 only sees the text; most bodies are 7bit-safe and stop here.
+        var scan = Scan()
+        var nothing = ByteCounter()
+        content.encode(with: &scan, into: &nothing)
+        let scanner = scan.scanner
         if scanner.isSevenBitSafe {
             encoding = .sevenBit
             encodedSize = scanner.normalizedSize
             return
         }
+        // Pass 2 sizes the quoted-printable form to compare it with base64.
+        var quotedPrintable = QuotedPrintableEncoder()
+        var quotedPrintableSize = ByteCounter()
+        content.encode(with: &quotedPrintable, into: &quotedPrintableSize)
         let base64Size = Base64Encoder.encodedSize(of: scanner.normalizedSize)
         if quotedPrintableSize.count <= base64Size {
             encoding = .quotedPrintable
@@ -37,24 +41,23 @@ struct TextEncodingPlan: Sendable, Hashable {
         }
     }
 
-    /// Feeds the same events to the scanner and to the quoted-printable encoder.
-    private struct Tee: TransferEncoder {
-        var scanner: Scanner
-        var encoder: QuotedPrintableEncoder
+    /// Feeds the text's events to the scanner; writes nothing.
+    private struct Scan: TransferEncoder {
+        var scanner = Scanner()
 
         mutating func byte<Output: ByteOutput>(_ byte: UInt8, into output: inout Output) {
             scanner.byte(byte)
-            encoder.byte(byte, into: &output)
+        }
+
+        mutating func bytes<Output: ByteOutput>(_ run: UnsafeBufferPointer<UInt8>, into output: inout Output) {
+            scanner.bytes(run)
         }
 
         mutating func lineBreak<Output: ByteOutput>(into output: inout Output) {
             scanner.lineBreak()
-            encoder.lineBreak(into: &output)
         }
 
-        mutating func finish<Output: ByteOutput>(into output: inout Output) {
-            encoder.finish(into: &output)
-        }
+        mutating func finish<Output: ByteOutput>(into output: inout Output) {}
     }
 
     /// Facts about the normalised text.
@@ -78,6 +81,26 @@ struct TextEncodingPlan: Sendable, Hashable {
             if lineLength <= TextEncodingPlan.boundaryLinePrefix.count {
                 lineStart.append(byte)
                 if lineStart == TextEncodingPlan.boundaryLinePrefix { hasBoundaryLikeLine = true }
+            }
+        }
+
+        /// A run of bytes without line breaks: the start of a line byte by byte (for the
+        /// boundary check), the rest at once.
+        mutating func bytes(_ run: UnsafeBufferPointer<UInt8>) {
+            var rest = run[...]
+            while lineLength < TextEncodingPlan.boundaryLinePrefix.count, let first = rest.first {
+                byte(first)
+                rest = rest.dropFirst()
+            }
+            guard !rest.isEmpty else { return }
+            normalizedSize += rest.count
+            lineLength += rest.count
+            maxLineLength = max(maxLineLength, lineLength)
+            if !hasUnsafeByte {
+                for byte in rest where byte != ASCII.tab && (byte < 32 || byte > 126) {
+                    hasUnsafeByte = true
+                    break
+                }
             }
         }
 

@@ -42,4 +42,33 @@ import Testing
         TextContent("", ensuringFinalLineBreak: true).encode(with: &encoder, into: &output)
         #expect(output.isEmpty)
     }
+
+    /// The contiguous fast path (runs handed over whole) and the byte-by-byte path agree
+    /// on every split of inputs full of CR, LF and dots, for the identity and the
+    /// quoted-printable encoders.
+    @Test func theFastPathMatchesByteByByteOnEverySplit() {
+        let alphabet: [UInt8] = Array("ab.\r\n=é ".utf8)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let input = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let split = Int.random(in: 0...input.count, using: &generator)
+            func run<E: TransferEncoder>(_ encoder: E, contiguous: Bool) -> [UInt8] {
+                var encoder = encoder
+                var normalizer = LineBreakNormalizer()
+                var output: [UInt8] = []
+                for chunk in [input[..<split], input[split...]] {
+                    if contiguous {
+                        normalizer.feed(Array(chunk), to: &encoder, into: &output)
+                    } else {
+                        // A lazy map has no contiguous storage: the byte-by-byte path.
+                        normalizer.feed(chunk.lazy.map { $0 }, to: &encoder, into: &output)
+                    }
+                }
+                normalizer.finish(to: &encoder, into: &output)
+                return output
+            }
+            #expect(run(IdentityTransferEncoder(), contiguous: true) == run(IdentityTransferEncoder(), contiguous: false), "\(input) split at \(split)")
+            #expect(run(QuotedPrintableEncoder(), contiguous: true) == run(QuotedPrintableEncoder(), contiguous: false), "\(input) split at \(split)")
+        }
+    }
 }
