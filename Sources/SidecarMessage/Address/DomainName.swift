@@ -30,8 +30,11 @@ struct DomainName: Sendable, Hashable {
             self.ascii = text
             return
         }
-        let normalized = text.precomposedStringWithCanonicalMapping
-        let dotted = String(String.UnicodeScalarView(normalized.unicodeScalars.map { scalar in
+        // ASCII (nearly every domain) is already in normal form and has no ideographic
+        // dots: skip Foundation's Unicode normalisation, which is slow and loads ICU.
+        let isASCII = text.utf8.allSatisfy { $0 < 0x80 }
+        let normalized = isASCII ? text : text.precomposedStringWithCanonicalMapping
+        let dotted = isASCII ? text : String(String.UnicodeScalarView(normalized.unicodeScalars.map { scalar in
             switch scalar.value {
             case 0x3002, 0xFF0E, 0xFF61: "."
             default: scalar

@@ -141,7 +141,16 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// dot-atom-text (RFC 5322 §3.2.3) with RFC 6532's UTF-8 extension.
     static func isDotAtom(_ text: String) -> Bool {
-        guard !text.isEmpty, !text.hasPrefix("."), !text.hasSuffix("."), !text.contains("..") else { return false }
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last, first != UInt8(ascii: "."), last != UInt8(ascii: ".") else {
+            return false
+        }
+        var previousWasDot = false
+        for byte in bytes {
+            let isDot = byte == UInt8(ascii: ".")
+            if isDot && previousWasDot { return false }
+            previousWasDot = isDot
+        }
         return text.unicodeScalars.allSatisfy { $0 == "." || isAtext($0) }
     }
 
