@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOSSL
@@ -120,6 +123,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        requestQuickAcknowledgement(context)
         var incoming = unwrapInboundIn(data)
         if inbound == nil {
             inbound = incoming
@@ -317,6 +321,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .send(let commands, let timer):
             logCommands(commands, phase: timer.phase)
             context.writeAndFlush(wrapOutboundOut(encoder.encode(commands, allocator: context.channel.allocator)), promise: nil)
+            requestQuickAcknowledgement(context)
             arm(timer, context: context)
         case .armTimer(let timer):
             arm(timer, context: context)
@@ -350,6 +355,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 buffer.writeStaticString(".\r\n")
             }
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            requestQuickAcknowledgement(context)
             arm(timer, context: context)
         case .streamBody(let commands, let transfer, let timer):
             if !commands.isEmpty {
@@ -432,6 +438,22 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pending = .none
         }
     }
+
+    /// Asks the kernel to acknowledge the next segments from the server at once instead of
+    /// delaying the ACK (Linux TCP_QUICKACK, which the kernel drops again by itself, hence
+    /// after every write and read). A server with Nagle's algorithm on holds a small reply
+    /// until its previous one is acknowledged: Postfix answers MAIL and RCPT while a large
+    /// BDAT is still arriving, and its reply to BDAT then waited out our delayed ACK
+    /// (about 40 ms per 100 KB message, measured).
+    private func requestQuickAcknowledgement(_ context: ChannelHandlerContext) {
+        #if os(Linux)
+        try? context.channel.syncOptions?.setOption(Self.quickAcknowledgement, value: 1)
+        #endif
+    }
+
+    #if os(Linux)
+    private static let quickAcknowledgement = ChannelOptions.tcpOption(NIOBSDSocket.Option(rawValue: CInt(TCP_QUICKACK)))
+    #endif
 
     private func logCommands(_ commands: [SMTPCommand], phase: SMTPPhase) {
         guard logger.logLevel <= .debug else { return }
