@@ -239,7 +239,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         arm(timer, context: context)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
+        write(buffer, context: context, promise: promise)
         if case .bdat(let size) = transfer, total == size {
             pending = .bodyWritten
             apply(stateMachine.bodyFinished(), context: context)
@@ -320,8 +320,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             break
         case .send(let commands, let timer):
             logCommands(commands, phase: timer.phase)
-            context.writeAndFlush(wrapOutboundOut(encoder.encode(commands, allocator: context.channel.allocator)), promise: nil)
-            requestQuickAcknowledgement(context)
+            write(encoder.encode(commands, allocator: context.channel.allocator), context: context)
             arm(timer, context: context)
         case .armTimer(let timer):
             arm(timer, context: context)
@@ -352,15 +351,14 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 buffer.reserveCapacity(minimumWritableBytes: message.readableBytes + message.readableBytes / 64 + 5)
                 message.withUnsafeReadableBytes { stuffer.stuff($0, into: &buffer) }
                 stuffer.finish(into: &buffer)
-                buffer.writeStaticString(".\r\n")
+                encoder.encode(data: .endOfData, out: &buffer)
             }
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-            requestQuickAcknowledgement(context)
+            write(buffer, context: context)
             arm(timer, context: context)
         case .streamBody(let commands, let transfer, let timer):
             if !commands.isEmpty {
                 logCommands(commands, phase: timer.phase)
-                context.writeAndFlush(wrapOutboundOut(encoder.encode(commands, allocator: context.channel.allocator)), promise: nil)
+                write(encoder.encode(commands, allocator: context.channel.allocator), context: context)
             }
             arm(timer, context: context)
             if case .transaction(let promise) = pending {
@@ -377,7 +375,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let completion { complete(completion) }
             if sendQuit && context.channel.isActive {
                 logger.debug("SMTP command", metadata: ["smtp_phase": "quit", "smtp_command": "QUIT"])
-                context.writeAndFlush(wrapOutboundOut(encoder.encode([.quit], allocator: context.channel.allocator)), promise: nil)
+                write(encoder.encode([.quit], allocator: context.channel.allocator), context: context)
             }
             context.close(promise: nil)
         }
@@ -437,6 +435,13 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise.fail(SMTPFailure(error: error, phase: .reset))
             pending = .none
         }
+    }
+
+    /// Every write to the server: flushed at once (each flight is one write), then quick
+    /// acknowledgements requested for what the server sends back.
+    private func write(_ buffer: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
+        requestQuickAcknowledgement(context)
     }
 
     /// Asks the kernel to acknowledge the next segments from the server at once instead of

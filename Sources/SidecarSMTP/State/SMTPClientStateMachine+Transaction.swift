@@ -42,7 +42,8 @@ extension SMTPClientStateMachine {
         var messageInHand: Bool
         var rcptParameters: [String]
         var step: Step
-        /// Every byte of the message (and with DATA the final dot) is in the channel.
+        /// Every byte of the message (and with DATA the final dot) is in the channel. With
+        /// BDAT this can happen while MAIL and RCPT replies are still due.
         var messageOut = false
         var recipients: [SMTPRecipientResult] = []
 
@@ -83,11 +84,6 @@ extension SMTPClientStateMachine {
 
         /// The server may hold the complete message, so losing the session now leaves the
         /// outcome unknown.
-        var serverMayHaveMessage: Bool {
-            guard decidedFailure == nil else { return false }
-            if isBDAT { return messageOut }
-            if case .dataTermination = step { return true }
-            return false
-        }
+        var serverMayHaveMessage: Bool { decidedFailure == nil && messageOut }
     }
 }

@@ -561,10 +561,11 @@ struct SMTPClientStateMachine {
             guard transaction.anyRecipientAccepted else {
                 return transactionFailed(transaction, recipientsRejected(transaction), repliesStillDue: 0)
             }
-            transaction.step = transaction.isBDAT ? .dataTermination : .dataInitiation
             if case .bdat(let size) = transaction.transfer {
+                transaction.step = .dataTermination
                 return sendBDAT([.bdat(size: size, last: true)], &transaction, awaiting: .dataTermination)
             }
+            transaction.step = .dataInitiation
             state = .transaction(transaction)
             return send([.data], timer(.dataInitiation))
 
