@@ -1,6 +1,7 @@
 import ArgumentParser
 import NIOCore
 import NIOPosix
+import SidecarServer
 
 @main
 struct SMTPSidecarCommand: AsyncParsableCommand {
@@ -24,11 +25,23 @@ struct SMTPSidecarCommand: AsyncParsableCommand {
     /// await on network I/O hops between the event-loop threads and the concurrency pool,
     /// and those thread wake-ups dominated the daemon's CPU time on the warm send path
     /// (perf: context switches, futex and eventfd wake-ups). It must happen before any task
-    /// is scheduled, so it is the first thing `main` does, on the main thread.
+    /// is scheduled, so it is the first thing `main` does after parsing the command line,
+    /// on the main thread. `serve` reads its configuration first for `event_loop_threads`.
     static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        if let serve = command as? ServeCommand, let threads = try? serve.loadConfiguration().eventLoopThreads,
+            threads > 0
+        {
+            NIOSingletons.groupLoopCountSuggestion = threads
+        }
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         do {
-            var command = try parseAsRoot()
+            var command = command
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -82,6 +82,23 @@ import Testing
         _ = try await daemon.process.wait()
     }
 
+    /// `event_loop_threads` decides how many NIO event-loop threads the daemon runs (NIO
+    /// names them `NIO-SGLTN-<group>-#<n>`); by default one, and requests are served on it.
+    @Test(arguments: [(nil, 1), ("2", 2)] as [(String?, Int)])
+    func eventLoopThreadsFollowTheSetting(setting: String?, expected: Int) async throws {
+        let daemon = try await Daemon.start(setting.map { ["--set", "event_loop_threads=\($0)"] } ?? [])
+        let pid = try #require(daemon.process.programID)
+        try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            let pong = try await sidecar.ping(data: "up")
+            #expect(pong.data == "up")
+        }
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        let names = tasks.compactMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8) }
+        #expect(names.filter { $0.hasPrefix("NIO-SGLTN-") }.count == expected, "\(names)")
+        let outcome = try await daemon.stop()
+        #expect(outcome.status == 0, "\(outcome.summary)")
+    }
+
     @Test func sigtermFinishesRequestsInFlightThenExitsZero() async throws {
         let daemon = try await Daemon.start(["--set", "shutdown_timeout_seconds=20"])
         try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in

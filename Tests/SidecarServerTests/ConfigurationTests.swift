@@ -32,6 +32,7 @@ import Testing
             max_connections = 10
             allowed_uids = 0, www-data
             log_level = "debug"
+            event_loop_threads = 0
 
             """
         let configuration = try loader.load(
@@ -42,6 +43,8 @@ import Testing
         #expect(configuration.maxConnections == 20)
         #expect(configuration.allowedUIDs == ["0", "www-data"])
         #expect(configuration.logLevel == "warning")
+        #expect(configuration.eventLoopThreads == 0)
+        #expect(SidecarConfiguration().eventLoopThreads == 1)
     }
 
     @Test(arguments: [
@@ -52,6 +55,8 @@ import Testing
         ("log_target = syslog", "log_target"),
         ("just words", "key = value"),
         ("max_frame_bytes = 99999999999", "at most"),
+        ("event_loop_threads = -1", "one per CPU core"),
+        ("event_loop_threads = many", "event_loop_threads"),
     ])
     func badLinesAreErrorsNamingTheProblem(line: String, expected: String) {
         #expect {

@@ -87,6 +87,11 @@ public struct ConfigurationLoader: Sendable {
             configuration.shutdownTimeoutSeconds = try Self.positive(value, key, source)
         case "status_interval_seconds":
             configuration.statusIntervalSeconds = try Self.positive(value, key, source)
+        case "event_loop_threads":
+            guard let threads = Int(value), (0...1024).contains(threads) else {
+                throw Self.invalid("\(source): event_loop_threads must be 0 (one per CPU core) to 1024")
+            }
+            configuration.eventLoopThreads = threads
         case "log_level":
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else {

@@ -27,6 +27,10 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var shutdownTimeoutSeconds: Int = 25
     /// How often `STATUS=` is sent to systemd.
     public var statusIntervalSeconds: Int = 5
+    /// Event-loop threads, which also run the daemon's Swift concurrency (`event_loop_threads`).
+    /// 0: one per CPU core. Default 1: a send is I/O-bound, and on one thread its steps never
+    /// wait on a wake-up of another thread (perf: about 10% less CPU a send than two loops).
+    public var eventLoopThreads: Int = 1
     /// `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
     public var logLevel: String = "info"
     /// `auto` (journald when present, else stderr), `journald` or `stderr`.
