@@ -1,0 +1,255 @@
+/// A strict RFC 8259 parser for request payloads, the first half of the fast path.
+///
+/// It is deliberately narrower than Foundation's `JSONDecoder`: it gives up
+/// (``Unsupported``) on anything it does not need to handle itself, namely an object with
+/// a repeated key, a string holding a lone surrogate escape, nesting deeper than
+/// ``maximumDepth``, an object of more than ``maximumMembers`` members, and every syntax
+/// error. The request decoder then decodes the payload
+/// with `JSONDecoder`, which gives the documented error or the same request, so giving up
+/// is never wrong, only slower. The input must already be valid UTF-8.
+struct JSONParser {
+    /// The parser gave up; the general decoder decides.
+    struct Unsupported: Error {}
+
+    static let maximumDepth = 64
+    static let maximumMembers = 64
+
+    private let bytes: UnsafeRawBufferPointer
+    private var index = 0
+    private var depth = 0
+
+    private init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    /// The one JSON value of `bytes`, surrounded only by whitespace.
+    static func parse(_ bytes: UnsafeRawBufferPointer) throws(Unsupported) -> JSONNode {
+        var parser = JSONParser(bytes)
+        let value = try parser.value()
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw Unsupported() }
+        return value
+    }
+
+    private mutating func value() throws(Unsupported) -> JSONNode {
+        skipWhitespace()
+        guard index < bytes.count else { throw Unsupported() }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return try object()
+        case UInt8(ascii: "["): return try array()
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default: return try number()
+        }
+    }
+
+    private mutating func object() throws(Unsupported) -> JSONNode {
+        try enter()
+        index += 1
+        var members: [(key: String, value: JSONNode)] = []
+        skipWhitespace()
+        if try peek() == UInt8(ascii: "}") {
+            index += 1
+            depth -= 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard try peek() == UInt8(ascii: "\"") else { throw Unsupported() }
+            let key = try string()
+            // What JSONDecoder makes of a repeated key is its business, and so is a large
+            // object (the repeated-key check is quadratic; requests have small objects).
+            guard members.count < Self.maximumMembers else { throw Unsupported() }
+            for member in members where member.key == key { throw Unsupported() }
+            skipWhitespace()
+            guard try peek() == UInt8(ascii: ":") else { throw Unsupported() }
+            index += 1
+            members.append((key, try value()))
+            skipWhitespace()
+            switch try peek() {
+            case UInt8(ascii: ","):
+                index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                depth -= 1
+                return .object(members)
+            default:
+                throw Unsupported()
+            }
+        }
+    }
+
+    private mutating func array() throws(Unsupported) -> JSONNode {
+        try enter()
+        index += 1
+        var elements: [JSONNode] = []
+        skipWhitespace()
+        if try peek() == UInt8(ascii: "]") {
+            index += 1
+            depth -= 1
+            return .array(elements)
+        }
+        while true {
+            elements.append(try value())
+            skipWhitespace()
+            switch try peek() {
+            case UInt8(ascii: ","):
+                index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                depth -= 1
+                return .array(elements)
+            default:
+                throw Unsupported()
+            }
+        }
+    }
+
+    private mutating func enter() throws(Unsupported) {
+        depth += 1
+        guard depth <= Self.maximumDepth else { throw Unsupported() }
+    }
+
+    /// A string starting at the opening quote. Runs without escapes are copied whole.
+    private mutating func string() throws(Unsupported) -> String {
+        index += 1
+        let start = index
+        // The common case: no escape before the closing quote.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                index += 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            guard byte >= 0x20 else { throw Unsupported() }
+            index += 1
+        }
+        var utf8 = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(decoding: utf8, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                try escape(into: &utf8)
+            case ..<0x20:
+                throw Unsupported()
+            default:
+                utf8.append(byte)
+            }
+        }
+        throw Unsupported()
+    }
+
+    /// One escape sequence after its backslash.
+    private mutating func escape(into utf8: inout [UInt8]) throws(Unsupported) {
+        let byte = try peek()
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(byte)
+        case UInt8(ascii: "b"): utf8.append(0x08)
+        case UInt8(ascii: "f"): utf8.append(0x0C)
+        case UInt8(ascii: "n"): utf8.append(0x0A)
+        case UInt8(ascii: "r"): utf8.append(0x0D)
+        case UInt8(ascii: "t"): utf8.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try hex4()
+            if (0xD800..<0xDC00).contains(scalar) {
+                guard try peek() == UInt8(ascii: "\\") else { throw Unsupported() }
+                index += 1
+                guard try peek() == UInt8(ascii: "u") else { throw Unsupported() }
+                index += 1
+                let low = try hex4()
+                guard (0xDC00..<0xE000).contains(low) else { throw Unsupported() }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00..<0xE000).contains(scalar) {
+                throw Unsupported()
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw Unsupported() }
+            utf8.append(contentsOf: UTF8.encode(unicode)!)
+        default:
+            throw Unsupported()
+        }
+    }
+
+    private mutating func hex4() throws(Unsupported) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw Unsupported() }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            index += 1
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw Unsupported()
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        return value
+    }
+
+    /// A number per the RFC 8259 grammar; an integer when it is a plain one that fits.
+    private mutating func number() throws(Unsupported) -> JSONNode {
+        let negative = try peek() == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let digitsStart = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        let digits = index - digitsStart
+        guard digits > 0 else { throw Unsupported() }
+        if digits > 1 && bytes[digitsStart] == UInt8(ascii: "0") { throw Unsupported() }
+        var plain = true
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            plain = false
+            index += 1
+            try requireDigits()
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            plain = false
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            try requireDigits()
+        }
+        guard plain, digits <= 18 else { return .unsupportedNumber }
+        var value = 0
+        for offset in digitsStart..<(digitsStart + digits) {
+            value = value * 10 + Int(bytes[offset] - UInt8(ascii: "0"))
+        }
+        return .integer(negative ? -value : value)
+    }
+
+    private mutating func requireDigits() throws(Unsupported) {
+        let start = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        guard index > start else { throw Unsupported() }
+    }
+
+    private mutating func literal(_ word: StaticString) throws(Unsupported) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw Unsupported() }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
+            throw Unsupported()
+        }
+        index += count
+    }
+
+    private func peek() throws(Unsupported) -> UInt8 {
+        guard index < bytes.count else { throw Unsupported() }
+        return bytes[index]
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+}
