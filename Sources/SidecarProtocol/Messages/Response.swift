@@ -59,9 +59,13 @@ public struct Response: Sendable, Encodable {
         }
     }
 
-    /// The response as a frame payload (JSON, UTF-8). Falls back to an `internal_error`
-    /// response if the result cannot be encoded, so a request is always answered.
+    /// The response as a frame payload (JSON, UTF-8). A result that is ``JSONWritable`` is
+    /// written with ``JSONWriter``; any other goes through `JSONEncoder`. Falls back to an
+    /// `internal_error` response if the result cannot be encoded, so a request is always answered.
     public func payload(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        if let written = writtenPayload(allocator: allocator) {
+            return written
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         let data: Data
@@ -76,5 +80,44 @@ public struct Response: Sendable, Encodable {
         var buffer = allocator.buffer(capacity: data.count)
         buffer.writeBytes(data)
         return buffer
+    }
+
+    /// The payload written with ``JSONWriter``, with the members `encode(to:)` writes; nil
+    /// when the result is neither absent nor ``JSONWritable``.
+    private func writtenPayload(allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let failure: SidecarError?
+        let encodable: (any Encodable & Sendable)?
+        switch outcome {
+        case .success(let value):
+            failure = nil
+            encodable = value
+        case .failure(let error, let partial):
+            failure = error
+            encodable = partial
+        }
+        let result: (any JSONWritable)?
+        if let encodable {
+            guard let writable = encodable as? any JSONWritable else { return nil }
+            result = writable
+        } else {
+            result = nil
+        }
+
+        var writer = JSONWriter(buffer: allocator.buffer(capacity: 256))
+        writer.beginObject()
+        writer.key("id")
+        switch id {
+        case .string(let value)?: writer.string(value)
+        case .integer(let value)?: writer.int64(value)
+        case nil: writer.null()
+        }
+        writer.member("ok", failure == nil)
+        writer.member("error", failure)
+        if let result {
+            writer.key("result")
+            result.writeJSON(to: &writer)
+        }
+        writer.endObject()
+        return writer.buffer
     }
 }
