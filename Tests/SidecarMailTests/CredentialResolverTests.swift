@@ -28,6 +28,14 @@ import Testing
         #expect(configuration.allowsPlaintextAuthentication == (expectedMode == .plaintext))
     }
 
+    @Test(arguments: [
+        ("smtp.example.com", "smtp.example.com"), (" smtp.example.com", "smtp.example.com"),
+        ("smtp.example.com \t", "smtp.example.com"), ("\t é.example ", "é.example"), ("   ", ""), ("", ""),
+    ])
+    func blanksAroundAPastedHostAreTrimmed(host: String, expected: String) {
+        #expect(CredentialResolver.trimmingBlanks(host) == expected)
+    }
+
     @Test func mechanismsFollowTheCredential() throws {
         let token = try resolver.configuration(for: CredentialParams(
             host: "smtp.gmail.com", username: "me@gmail.com", accessToken: Secret("ya29.token")))

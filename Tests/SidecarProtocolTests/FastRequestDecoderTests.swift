@@ -87,6 +87,7 @@ import Testing
         #"{"id":"x","op":"ping"} x"#,
         #"[{"id":"x","op":"ping"}]"#,
         "{\"id\":\"x\",\"op\":\"ping\",\"params\":{\"data\":\"tab\tinside\"}}",
+        "{\"id\":\"x\",\"op\":\"ping\",\"params\":{\"data\":\"0123456789abcdef\u{1}later\"}}",
         #"{"id":"x","op":"ping","params":{"delay_ms":01}}"#,
         String(repeating: "[", count: 100_000),
         #"{"id":"x","op":"ping","params":"# + String(repeating: #"{"a":"#, count: 70) + "1" + String(repeating: "}", count: 70) + "}",

@@ -116,6 +116,17 @@ struct JSONParser {
     private mutating func string() throws(Unsupported) -> String {
         index += 1
         let start = index
+        // Eight bytes at a time while none is a quote, a backslash or a control character
+        // (the CA certificate and the body are long strings).
+        while index + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if Self.hasByte(below: 0x20, word) || Self.hasZeroByte(word ^ 0x2222_2222_2222_2222)
+                || Self.hasZeroByte(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+            {
+                break
+            }
+            index += 8
+        }
         // The common case: no escape before the closing quote.
         while index < bytes.count {
             let byte = bytes[index]
@@ -228,6 +239,15 @@ struct JSONParser {
         let start = index
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
         guard index > start else { throw Unsupported() }
+    }
+
+    private static func hasZeroByte(_ word: UInt64) -> Bool {
+        (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 != 0
+    }
+
+    /// Whether a byte of `word` is less than `limit` (at most 0x80).
+    private static func hasByte(below limit: UInt8, _ word: UInt64) -> Bool {
+        (word &- 0x0101_0101_0101_0101 &* UInt64(limit)) & ~word & 0x8080_8080_8080_8080 != 0
     }
 
     private mutating func literal(_ word: StaticString) throws(Unsupported) {
