@@ -13,7 +13,8 @@
 #   rtt       warm sequential sends at 0 and 20 ms round-trip time through a delay proxy
 #             (scripts/bench/delay-proxy.py; no netem here) with PIPELINING + CHUNKING,
 #             PIPELINING only and neither, against persistent aiosmtplib (PyPI) and smtplib
-#             connections through the same proxy.
+#             connections through the same proxy, and a cold send (new connection) at
+#             each RTT.
 #
 # Environment: BENCH_MESSAGES (default 400), BENCH_QUICK=1 for a short run.
 set -euo pipefail
@@ -180,4 +181,6 @@ for rtt in 0 20; do
     python3 scripts/bench/aiosmtplib-reference.py localhost "$proxy_port" "$SMTP_USER" "$SMTP_PASSWORD" \
         "$SMTP_CA_FILE" "$rtt_messages" "rtt $rtt ms: aiosmtplib persistent"
     smtplib_reference "$proxy_port" "$rtt_messages" "rtt $rtt ms: smtplib persistent"
+    # What the pool saves where it matters: a new connection costs several round trips.
+    run "rtt $rtt ms: cold, new connection per send" cold "$cold" "rtt$rtt-both.json" 1 2048 20
 done
