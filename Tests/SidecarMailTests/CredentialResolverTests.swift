@@ -32,8 +32,13 @@ import Testing
         ("smtp.example.com", "smtp.example.com"), (" smtp.example.com", "smtp.example.com"),
         ("smtp.example.com \t", "smtp.example.com"), ("\t é.example ", "é.example"), ("   ", ""), ("", ""),
     ])
-    func blanksAroundAPastedHostAreTrimmed(host: String, expected: String) {
-        #expect(CredentialResolver.trimmingBlanks(host) == expected)
+    func blanksAroundAPastedHostAreTrimmed(host: String, expected: String) throws {
+        let credential = CredentialParams(host: host, username: "u", password: Secret("p"))
+        guard !expected.isEmpty else {
+            #expect(throws: SidecarError.self) { try resolver.configuration(for: credential) }
+            return
+        }
+        #expect(try resolver.configuration(for: credential).host == expected)
     }
 
     @Test func mechanismsFollowTheCredential() throws {

@@ -16,14 +16,3 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
         return "\(displayName) <\(address.addressSpec)>"
     }
 }
-
-extension String {
-    /// The string without leading and trailing spaces and tabs.
-    func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }),
-            let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })
-        else { return "" }
-        return String(scalars[first...last])
-    }
-}
