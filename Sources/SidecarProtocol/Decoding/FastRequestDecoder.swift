@@ -114,9 +114,10 @@ enum FastRequestDecoder {
                 serverName: try options.string("server_name"))
         }
         var limits: CredentialParams.Limits?
-        if let object = try object.object("limits") {
+        if let limitsObject = try object.object("limits") {
             limits = CredentialParams.Limits(
-                preset: try object.string("preset"), perMinute: try object.int("per_minute"), daily: try object.int("daily"))
+                preset: try limitsObject.string("preset"), perMinute: try limitsObject.int("per_minute"),
+                daily: try limitsObject.int("daily"))
         }
         return CredentialParams(
             id: try object.string("id"), host: try object.requiredString("host"), port: try object.int("port"),

@@ -211,21 +211,20 @@ struct JSONParser {
         let negative = try peek() == UInt8(ascii: "-")
         if negative { index += 1 }
         let digitsStart = index
-        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
-        let digits = index - digitsStart
+        let digits = skipDigits()
         guard digits > 0 else { throw Unsupported() }
         if digits > 1 && bytes[digitsStart] == UInt8(ascii: "0") { throw Unsupported() }
         var plain = true
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             plain = false
             index += 1
-            try requireDigits()
+            guard skipDigits() > 0 else { throw Unsupported() }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             plain = false
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            try requireDigits()
+            guard skipDigits() > 0 else { throw Unsupported() }
         }
         guard plain, digits <= 18 else { return .unsupportedNumber }
         var value = 0
@@ -235,10 +234,11 @@ struct JSONParser {
         return .integer(negative ? -value : value)
     }
 
-    private mutating func requireDigits() throws(Unsupported) {
+    /// Moves past a run of decimal digits and returns its length.
+    private mutating func skipDigits() -> Int {
         let start = index
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
-        guard index > start else { throw Unsupported() }
+        return index - start
     }
 
     private static func hasZeroByte(_ word: UInt64) -> Bool {

@@ -14,24 +14,22 @@ public struct RequestDecoder: Sendable {
     public init() {}
 
     public func decode(_ payload: ByteBuffer) -> Result<Request, RequestDecodingFailure> {
-        let fast = payload.withUnsafeReadableBytes { bytes -> Result<Request, RequestDecodingFailure>? in
-            // JSON parsers tend to accept invalid UTF-8 inside strings; the protocol does not.
-            guard Self.isValidUTF8(bytes) else {
-                return .failure(.init(id: nil, error: Self.invalidJSON))
-            }
-            return FastRequestDecoder.decode(bytes).map { .success($0) }
-        }
-        return fast ?? decodeWithFoundation(Data(payload.readableBytesView))
+        payload.withUnsafeReadableBytes { decode($0) }
     }
 
     public func decode(_ payload: Data) -> Result<Request, RequestDecodingFailure> {
-        let fast = payload.withUnsafeBytes { bytes -> Result<Request, RequestDecodingFailure>? in
-            guard Self.isValidUTF8(bytes) else {
-                return .failure(.init(id: nil, error: Self.invalidJSON))
-            }
-            return FastRequestDecoder.decode(bytes).map { .success($0) }
+        payload.withUnsafeBytes { decode($0) }
+    }
+
+    private func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Request, RequestDecodingFailure> {
+        // JSON parsers tend to accept invalid UTF-8 inside strings; the protocol does not.
+        guard Self.isValidUTF8(bytes) else {
+            return .failure(.init(id: nil, error: Self.invalidJSON))
         }
-        return fast ?? decodeWithFoundation(payload)
+        if let request = FastRequestDecoder.decode(bytes) {
+            return .success(request)
+        }
+        return decodeWithFoundation(Data(bytes))
     }
 
     /// The reference decoder: every error, and every request the fast path leaves to it.
