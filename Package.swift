@@ -4,7 +4,8 @@
 // on behalf of workflow workers, over a length-prefixed JSON protocol on a Unix socket.
 //
 // Targets are layered by dependency (lowest first):
-//   SidecarCore      errors with codes, the redacting Secret type. Foundation only.
+//   SidecarCore      errors with codes, the redacting Secret type. FoundationEssentials only:
+//                    no module the daemon links imports full Foundation (ICU, about 6 MB RSS).
 //   SidecarMessage   RFC 5322 / MIME composition. No NIO.
 //   CSystemd         libsystemd (pkg-config) for the systemd integration.
 //   SidecarSystemd   listen fds, sd_notify, the journald LogHandler. No NIO.
@@ -42,7 +43,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

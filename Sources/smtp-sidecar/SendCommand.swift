@@ -1,7 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import SidecarClient
 import SidecarCore
+import SidecarMessage
 import SidecarProtocol
 
 struct SendCommand: AsyncParsableCommand {
@@ -57,7 +58,7 @@ struct SendCommand: AsyncParsableCommand {
                 guard let colon = entry.firstIndex(of: ":") else { throw ValidationError("--header expects Name:Value") }
                 return HeaderList.Field(
                     name: String(entry[..<colon]),
-                    value: String(entry[entry.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+                    value: String(entry[entry.index(after: colon)...]).trimmingWhitespace())
             }
             params.headers = HeaderList((params.headers?.fields ?? []) + fields)
         }
@@ -76,7 +77,7 @@ struct SendCommand: AsyncParsableCommand {
     func baseParams() throws -> SendParams {
         guard let json else { return SendParams(workspaceID: credential.workspace) }
         let data =
-            json == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: json))
+            json == "-" ? try StandardStreams.readInput() : try Data(contentsOf: URL(fileURLWithPath: json))
         do {
             return try JSONDecoder().decode(SendParams.self, from: data)
         } catch {

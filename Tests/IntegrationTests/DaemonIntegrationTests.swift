@@ -99,6 +99,28 @@ import Testing
         #expect(outcome.status == 0, "\(outcome.summary)")
     }
 
+    /// The daemon imports FoundationEssentials only: full Foundation would map libFoundation,
+    /// FoundationInternationalization and ICU, about 6 MB of its resident memory (#5's
+    /// target is under 40 MB with 64 clients).
+    @Test func daemonMapsNeitherFoundationNorICU() async throws {
+        let daemon = try await Daemon.start()
+        let pid = try #require(daemon.process.programID)
+        try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            let pong = try await sidecar.ping(data: "up")
+            #expect(pong.data == "up")
+        }
+        // Read to the end: /proc reports a size of zero, and a sized read stops at a page.
+        let file = try #require(FileHandle(forReadingAtPath: "/proc/\(pid)/maps"))
+        let maps = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        try file.close()
+        #expect(maps.contains("libFoundationEssentials.so"), "the check reads the right maps")
+        for library in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so"] {
+            #expect(!maps.contains("/\(library)"), "\(library) is mapped")
+        }
+        let outcome = try await daemon.stop()
+        #expect(outcome.status == 0, "\(outcome.summary)")
+    }
+
     @Test func sigtermFinishesRequestsInFlightThenExitsZero() async throws {
         let daemon = try await Daemon.start(["--set", "shutdown_timeout_seconds=20"])
         try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in

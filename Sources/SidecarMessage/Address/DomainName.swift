@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The domain of an email address, checked and converted to its ASCII form.
 ///
@@ -31,9 +31,10 @@ struct DomainName: Sendable, Hashable {
             return
         }
         // ASCII (nearly every domain) is already in normal form and has no ideographic
-        // dots: skip Foundation's Unicode normalisation, which is slow and loads ICU.
+        // dots. Otherwise normalise to NFC (RFC 5891 section 5.2) with the standard
+        // library's own normaliser, which String comparison uses: Foundation's needs ICU.
         let isASCII = text.utf8.allSatisfy { $0 < 0x80 }
-        let normalized = isASCII ? text : text.precomposedStringWithCanonicalMapping
+        let normalized = isASCII ? text : String(decoding: text._nfcCodeUnits, as: UTF8.self)
         let dotted = isASCII ? text : String(String.UnicodeScalarView(normalized.unicodeScalars.map { scalar in
             switch scalar.value {
             case 0x3002, 0xFF0E, 0xFF61: "."

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A readable plain-text rendering of an HTML body, for the text/plain alternative when
 /// the author gives only HTML.
@@ -96,7 +96,7 @@ enum HTMLPlainText {
 
     private static func attribute(_ name: String, in tag: String) -> String? {
         let lowered = CustomHeader.asciiLowercased(tag)
-        guard let range = lowered.range(of: "\(name)=") else { return nil }
+        guard let range = lowered.firstRange(of: "\(name)=") else { return nil }
         var rest = tag[range.upperBound...]
         guard let quote = rest.first else { return nil }
         if quote == "\"" || quote == "'" {
@@ -111,7 +111,7 @@ enum HTMLPlainText {
     ) -> Substring.UnicodeScalarView {
         let haystack = String(String.UnicodeScalarView(scalars))
         let searched = caseInsensitive ? CustomHeader.asciiLowercased(haystack) : haystack
-        guard let range = searched.range(of: marker) else { return scalars[scalars.endIndex...] }
+        guard let range = searched.firstRange(of: marker) else { return scalars[scalars.endIndex...] }
         let offset = searched.unicodeScalars.distance(from: searched.startIndex, to: range.upperBound)
         return scalars[scalars.index(scalars.startIndex, offsetBy: offset)...]
     }

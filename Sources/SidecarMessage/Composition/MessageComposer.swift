@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SidecarCore
 
 /// Turns a ``MessageDraft`` into a ``ComposedMessage``: validates every field against the

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Formats a `Date:` value (RFC 5322 §3.3) in UTC, independent of locale and time zone:
 /// `Tue, 05 Mar 2024 14:03:09 +0000`.

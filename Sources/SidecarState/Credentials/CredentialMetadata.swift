@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What may be shown about a stored credential: everything but the secret.
 public struct CredentialMetadata: Sendable, Hashable, Codable {

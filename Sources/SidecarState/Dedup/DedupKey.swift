@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// Builds a dedup key: the lowercase hex SHA-256 of everything that makes two send
 /// requests "the same email".

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the waiting ``DedupStore/begin(key:window:)`` says: like ``DedupBegin`` but never
 /// "in progress", because it waits that out.

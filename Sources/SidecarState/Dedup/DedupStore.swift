@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SidecarCore
 
 /// Duplicate suppression for sends: "the same email again within the window returns the

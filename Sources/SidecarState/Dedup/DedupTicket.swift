@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Proof that a `begin` let the caller send: pass it back to ``DedupStore/complete(_:resultJSON:countsAsSent:)``.
 /// Only the ticket's holder can finish or release the record it created.

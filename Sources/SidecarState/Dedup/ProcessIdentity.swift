@@ -1,4 +1,10 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Who wrote a `pending` dedup record, precisely enough to tell later whether that
 /// process is still running.
@@ -40,8 +46,8 @@ public struct ProcessIdentity: Sendable, Hashable {
         guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else {
             return nil
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.isEmpty ? nil : trimmed
+        // One UUID and a newline.
+        return text.split(whereSeparator: \.isWhitespace).first.map(String.init)
     }
 
     /// Field 22 of `/proc/<pid>/stat`, read after the last `)` because the command name

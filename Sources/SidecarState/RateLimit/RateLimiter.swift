@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SidecarCore
 
 /// Per-credential sending rate and rolling daily quota (see ``RateLimits``), counted in the
