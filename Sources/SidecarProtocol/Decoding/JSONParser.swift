@@ -115,9 +115,35 @@ struct JSONParser {
     /// A string starting at the opening quote. Runs without escapes are copied whole.
     private mutating func string() throws(Unsupported) -> String {
         index += 1
-        let start = index
-        // Eight bytes at a time while none is a quote, a backslash or a control character
-        // (the CA certificate and the body are long strings).
+        var runStart = index
+        // Filled only once an escape is met; until then the string is a slice of the input.
+        var unescaped: [UInt8] = []
+        while true {
+            skipPlainBytes()
+            guard index < bytes.count else { throw Unsupported() }
+            let byte = bytes[index]
+            let run = UnsafeRawBufferPointer(rebasing: bytes[runStart..<index])
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                // Every escape adds at least one byte, so empty means none was met.
+                if unescaped.isEmpty { return String(decoding: run, as: UTF8.self) }
+                unescaped.append(contentsOf: run)
+                return String(decoding: unescaped, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                unescaped.append(contentsOf: run)
+                index += 1
+                try escape(into: &unescaped)
+                runStart = index
+            default:
+                throw Unsupported()  // a control character
+            }
+        }
+    }
+
+    /// Moves `index` to the next quote, backslash or control character (or the end): eight
+    /// bytes at a time while none is one (the CA certificate and the body are long strings).
+    private mutating func skipPlainBytes() {
         while index + 8 <= bytes.count {
             let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             if Self.hasByte(below: 0x20, word) || Self.hasZeroByte(word ^ 0x2222_2222_2222_2222)
@@ -127,34 +153,11 @@ struct JSONParser {
             }
             index += 8
         }
-        // The common case: no escape before the closing quote.
         while index < bytes.count {
             let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                index += 1
-                return text
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            guard byte >= 0x20 else { throw Unsupported() }
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return }
             index += 1
         }
-        var utf8 = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
-        while index < bytes.count {
-            let byte = bytes[index]
-            index += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                return String(decoding: utf8, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                try escape(into: &utf8)
-            case ..<0x20:
-                throw Unsupported()
-            default:
-                utf8.append(byte)
-            }
-        }
-        throw Unsupported()
     }
 
     /// One escape sequence after its backslash.
