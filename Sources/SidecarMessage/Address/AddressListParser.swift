@@ -14,6 +14,27 @@ struct AddressListParser {
     }
 
     static func parse(_ text: String) throws(Invalid) -> [Mailbox] {
+        // Nearly every field is one bare address: with no comma, quote, comment, angle
+        // bracket, space or tab there is nothing for the lexer to do, and the general path
+        // would reach the same addr-spec after copying it scalar by scalar three times.
+        if !text.isEmpty, !text.utf8.contains(where: Self.isStructural) {
+            return [Mailbox(displayName: nil, address: try address(text, entry: text))]
+        }
+        return try parseGeneral(text)
+    }
+
+    private static func isStructural(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "\""), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"),
+            UInt8(ascii: ">"), UInt8(ascii: " "), UInt8(ascii: "\t"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// The full parser, for any text (`parse` takes a shortcut for a bare address).
+    static func parseGeneral(_ text: String) throws(Invalid) -> [Mailbox] {
         var mailboxes: [Mailbox] = []
         for entry in try split(text) {
             let trimmed = String(String.UnicodeScalarView(entry)).trimmingWhitespace()

@@ -35,10 +35,16 @@ public struct MessageComposer: Sendable {
     /// 128 random bits from the system's cryptographic generator, as 32 hex digits.
     @Sendable public static func randomUniqueID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in
-            let hex = String(generator.next() as UInt64, radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
+        let high: UInt64 = generator.next()
+        let low: UInt64 = generator.next()
+        return String(unsafeUninitializedCapacity: 32) { digits in
+            for nibble in 0..<32 {
+                let word = nibble < 16 ? high : low
+                let value = UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(nibble % 16))) & 0xF
+                digits[nibble] = value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+            }
+            return 32
+        }
     }
 
     /// Validates `draft` and composes it. `defaultFrom` is the credential's From address,

@@ -17,10 +17,15 @@ enum UnstructuredText {
 
     private static func plainWords(_ text: String, firstLineUsed: Int) -> [String]? {
         let bytes = text.utf8
-        guard bytes.allSatisfy({ (32...126).contains($0) }),
-            bytes.first != ASCII.space, bytes.last != ASCII.space,
-            !text.contains("  "), !text.contains("=?")
-        else { return nil }
+        guard bytes.first != ASCII.space, bytes.last != ASCII.space else { return nil }
+        // Printable ASCII with no double space and no "=?", in one pass over the bytes.
+        var previous: UInt8 = 0
+        for byte in bytes {
+            guard (32...126).contains(byte) else { return nil }
+            if byte == ASCII.space && previous == ASCII.space { return nil }
+            if byte == UInt8(ascii: "?") && previous == ASCII.equals { return nil }
+            previous = byte
+        }
         let words = text.split(separator: " ").map(String.init)
         guard let first = words.first, firstLineUsed + first.utf8.count <= HeaderFolder.maxLineLength,
             words.allSatisfy({ 1 + $0.utf8.count <= HeaderFolder.maxLineLength })

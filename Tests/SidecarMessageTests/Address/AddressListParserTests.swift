@@ -87,6 +87,34 @@ import Testing
         #expect(throws: AddressListParser.Invalid.self) { try parse(input) }
     }
 
+    /// `parse` takes a shortcut for a bare address; for every input it must answer exactly
+    /// as the general parser does, address or error.
+    @Test func bareAddressShortcutAgreesWithTheGeneralParser() {
+        let inputs = [
+            "alice@example.com", "a.b+tag@sub.example.co.uk", "Zoë@exämple.de", "a@xn--exmple-cua.de",
+            "john", "john@", "@example.com", "a@example..com", "a@-example.com", "a..b@example.com",
+            ".a@example.com", "a.@example.com", "a@192.0.2.1", "a@[192.0.2.1]", "a@[192.0.2.1", "a@@example.com",
+            "a\u{0}b@example.com", "a@exam\u{7F}ple.com", "a;b@example.com", "a:b@example.com", "a\\b@example.com",
+            "a@example.com\r\n", "a\u{A0}b@example.com", "user@localhost", "a@b", "a@xn--zz",
+            String(repeating: "l", count: 65) + "@example.com", "a@" + String(repeating: "d", count: 64) + ".com",
+            "a@" + Array(repeating: "label", count: 50).joined(separator: ".") + ".com",
+        ]
+        for input in inputs {
+            let shortcut = outcome { () throws(AddressListParser.Invalid) in try AddressListParser.parse(input) }
+            let general = outcome { () throws(AddressListParser.Invalid) in try AddressListParser.parseGeneral(input) }
+            #expect(shortcut == general, "\(input)")
+        }
+    }
+
+    private func outcome(_ parse: () throws(AddressListParser.Invalid) -> [Mailbox]) -> String {
+        do {
+            return try parse().map { "\($0.displayName ?? "-") \($0.address.localPart) \($0.address.domain) \($0.address.asciiDomain)" }
+                .joined(separator: "|")
+        } catch {
+            return "error: \(error.entry): \(error.reason)"
+        }
+    }
+
     @Test func namesTheOffendingEntryInAList() {
         #expect(throws: AddressListParser.Invalid(entry: "bad@@example.com", reason: "the part before the @ contains a character that is not allowed (quote it if it is intended)")) {
             try parse("good@example.com, bad@@example.com")

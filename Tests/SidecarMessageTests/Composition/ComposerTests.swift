@@ -21,6 +21,20 @@ import Testing
             """)
     }
 
+    /// The default unique ID (Message-ID's left part and the boundary stem): 128 random
+    /// bits as 32 lowercase hex digits, leading zeros kept.
+    @Test func randomUniqueIDsAre32HexDigitsAndDiffer() {
+        let ids = (0..<200).map { _ in MessageComposer.randomUniqueID() }
+        for id in ids {
+            #expect(id.utf8.count == 32 && id.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }, "\(id)")
+        }
+        #expect(Set(ids).count == ids.count)
+        // Every position takes more than one value, so no nibble is stuck (a shift bug).
+        for position in 0..<32 {
+            #expect(Set(ids.map { Array($0.utf8)[position] }).count > 1, "position \(position)")
+        }
+    }
+
     @Test func returnsTheEnvelopeAndMessageID() throws {
         let message = try makeComposer().compose(
             MessageDraft(
