@@ -34,7 +34,8 @@ public struct DestinationResolver: Sendable {
     ///   or is an obfuscated numeric form; `invalid_params` for a malformed host;
     ///   `connection_failed` when the name does not resolve; `timeout` when DNS is too slow.
     public func vet(host: String, port: Int, field: String? = nil) async throws(SidecarError) -> [SocketAddress] {
-        let shown = Self.printable(host)
+        // Only errors show the host; a vetted send should not pay for cleaning it.
+        lazy var shown = Self.printable(host)
         guard (1...65535).contains(port) else {
             throw SidecarError(code: .invalidParams, message: "The port \(port) is not valid.", field: field)
         }
@@ -113,7 +114,7 @@ public struct DestinationResolver: Sendable {
         }
     }
 
-    private func check(_ address: IPAddress, refusal: String, field: String?) throws(SidecarError) {
+    private func check(_ address: IPAddress, refusal: @autoclosure () -> String, field: String?) throws(SidecarError) {
         switch policy.check(address) {
         case .allowed:
             return
@@ -122,7 +123,7 @@ public struct DestinationResolver: Sendable {
         case .forbidden(let kind):
             throw SidecarError(
                 code: .destinationForbidden,
-                message: "\(refusal) \(kind) (\(address)); the sidecar connects only to public addresses.",
+                message: "\(refusal()) \(kind) (\(address)); the sidecar connects only to public addresses.",
                 field: field
             )
         }

@@ -54,14 +54,22 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The address of a resolved socket address; nil for a Unix domain socket.
     public init?(_ address: SocketAddress) {
+        // Read from the socket address's bytes, not its printed form: the address sits in
+        // network order after the family and port (sockaddr_in: 4 bytes from offset 4;
+        // sockaddr_in6: 16 bytes from offset 8, after the flow label). Its members are not
+        // visible here (NIO imports them from an internal C module).
         switch address {
-        case .v4, .v6:
-            // NIO prints the address numerically (inet_ntop); no zone id.
-            guard let text = address.ipAddress, let parsed = IPAddress(text) else { return nil }
-            self = parsed
+        case .v4(let v4):
+            self = .v4(withUnsafeBytes(of: v4.address) { Self.bigEndianNumber($0[4..<8]) })
+        case .v6(let v6):
+            self = .v6(withUnsafeBytes(of: v6.address) { Self.bigEndianNumber($0[8..<24]) })
         case .unixDomainSocket:
             return nil
         }
+    }
+
+    private static func bigEndianNumber<Number: FixedWidthInteger>(_ bytes: Slice<UnsafeRawBufferPointer>) -> Number {
+        bytes.reduce(0) { $0 << 8 | Number($1) }
     }
 
     public var description: String {
