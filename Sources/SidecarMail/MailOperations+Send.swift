@@ -16,10 +16,12 @@ extension MailOperations {
         let clock = ContinuousClock()
         let started = clock.now
         var logger = logger
-        logger[metadataKey: "workspace_id"] = "\(params.workspaceID)"
+        // One merge, not a subscript set per key: each set copies the handler's metadata.
+        var metadata: Logger.Metadata = ["workspace_id": "\(params.workspaceID)"]
         if let id = params.credential?.id ?? params.credentialID {
-            logger[metadataKey: "credential_id"] = "\(id)"
+            metadata["credential_id"] = "\(id)"
         }
+        logger.handler.metadata.merge(metadata) { _, new in new }
 
         let credential: CredentialParams
         var configuration: SMTPConfiguration
@@ -27,9 +29,11 @@ extension MailOperations {
             credential = try self.credential(
                 inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
             configuration = try credentials.configuration(for: credential)
-            logger[metadataKey: "smtp_host"] = "\(configuration.host)"
-            logger[metadataKey: "smtp_port"] = "\(configuration.port)"
-            logger[metadataKey: "smtp_security"] = "\(configuration.resolvedSecurity.rawValue)"
+            logger.handler.metadata.merge([
+                "smtp_host": "\(configuration.host)",
+                "smtp_port": "\(configuration.port)",
+                "smtp_security": "\(configuration.resolvedSecurity.rawValue)",
+            ]) { _, new in new }
             try MailLoopGuard.check(params)
         } catch {
             return refuse(error, params: params, logger: logger)

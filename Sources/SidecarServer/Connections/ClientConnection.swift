@@ -128,8 +128,9 @@ final class ClientConnection: Sendable {
                 stats.requestStarted()
                 requests.addTask {
                     var requestLogger = self.logger
-                    requestLogger[metadataKey: "request_id"] = "\(request.id)"
-                    requestLogger[metadataKey: "operation"] = "\(operation)"
+                    requestLogger.handler.metadata.merge(["request_id": "\(request.id)", "operation": "\(operation)"]) {
+                        _, new in new
+                    }
                     let context = RequestContext(connectionID: self.id, peer: self.peer, logger: requestLogger)
                     let outcome = await self.handler.handle(request, context: context)
                     await self.write(Response(id: request.id, outcome: outcome), operation: operation)
