@@ -66,6 +66,58 @@ import Testing
         #expect(!smtp.channel.isActive)
     }
 
+    /// The phase timer is kept lazily (one scheduled task, rescheduled when it runs early):
+    /// a later deadline must not fire at the earlier task's time.
+    @Test func aTimerReArmedForLaterFiresAtTheLaterDeadline() throws {
+        let smtp = try EmbeddedSMTP(.init(security: .plaintext, timeouts: F.timeouts))
+        let loop = smtp.channel.eventLoop as! EmbeddedEventLoop
+        loop.advanceTime(by: .milliseconds(2500))
+        try smtp.server("220 mx\r\n")
+        #expect(try smtp.client().hasPrefix("EHLO "))
+        loop.advanceTime(by: .milliseconds(3900))  // 6.4 s: past the greeting's 3 s, inside EHLO's 4 s
+        #expect(!smtp.connected.isCompleted)
+        #expect(smtp.channel.isActive)
+        loop.advanceTime(by: .milliseconds(100))
+        do {
+            _ = try smtp.connected.value()
+            Issue.record("connected")
+        } catch let failure as SMTPFailure {
+            #expect(failure.error.code == .timeout)
+            #expect(failure.phase == .ehlo)
+        }
+        #expect(!smtp.channel.isActive)
+    }
+
+    /// ...and a deadline earlier than the scheduled task's must fire on time: after a send
+    /// whose last timer ran to 9 s, the next MAIL times out after its own 5 s.
+    @Test func aTimerReArmedForEarlierFiresAtTheEarlierDeadline() throws {
+        let smtp = try EmbeddedSMTP(.init(security: .plaintext, timeouts: F.timeouts))
+        let loop = smtp.channel.eventLoop as! EmbeddedEventLoop
+        try smtp.server("220 mx\r\n250 mx\r\n")
+        _ = try smtp.connected.value()
+        _ = try smtp.client()
+        let first = smtp.startTransaction(F.request(["a@example.com"], size: nil))
+        try smtp.server("250 ok\r\n250 ok\r\n354 go\r\n")
+        _ = try first.value()
+        _ = try smtp.writeBody("hi\r\n").value()
+        let final = smtp.finishBody()
+        // 3.5 s into the final reply's 9 s: the task first scheduled for the greeting's 3 s
+        // has run and moved to 9 s.
+        loop.advanceTime(by: .milliseconds(3500))
+        try smtp.server("250 2.0.0 Ok: queued as Q1\r\n")
+        guard case .finished(.sent) = try final.value() else {
+            Issue.record("not sent")
+            return
+        }
+        _ = try smtp.client()
+        _ = smtp.startTransaction(F.request(["b@example.com"], size: nil))
+        #expect(try smtp.client().hasPrefix("MAIL FROM:"))
+        loop.advanceTime(by: .milliseconds(4900))
+        #expect(smtp.channel.isActive, "MAIL's 5 s have not passed")
+        loop.advanceTime(by: .milliseconds(100))
+        #expect(!smtp.channel.isActive, "MAIL timed out after 5 s, not at the 9 s task")
+    }
+
     @Test func aMessageIsStreamedDotStuffedAndEndedWithTheFinalDot() throws {
         let smtp = try EmbeddedSMTP(.init(security: .plaintext, timeouts: F.timeouts))
         try smtp.server("220 mx\r\n")
