@@ -12,7 +12,8 @@
 //   SidecarProtocol  wire messages and the frame codec. NIOCore, no server code.
 //   SidecarSMTP      the SMTP client: reply codec, connection state machine, TLS, AUTH. Knows no
 //                    wire protocol.
-//   SidecarPool      a generic connection pool (state machine + async shell). No NIO, no SMTP.
+//   SidecarPool      a generic connection pool (state machine + async shell). No NIO, no SMTP;
+//                    swift-crypto for the keyed fingerprint of a secret.
 //   CSQLite, SidecarState  the state database (SQLite): dedup records, rate counters,
 //                    AES-256-GCM encrypted credentials. No NIO.
 //   SidecarEgress    the SSRF guard (resolve once, refuse private/metadata addresses, pin)
@@ -83,7 +84,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .target(name: "SidecarPool", dependencies: ["SidecarCore"], swiftSettings: strictSettings),
+        .target(
+            name: "SidecarPool", dependencies: ["SidecarCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "SidecarEgress",
             dependencies: [

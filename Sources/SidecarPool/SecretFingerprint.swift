@@ -1,3 +1,4 @@
+import Crypto
 import SidecarCore
 
 /// A keyed fingerprint of a secret (an SMTP password or token), for use inside pool keys.
@@ -26,7 +27,7 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
 
     /// The fingerprint of `secretBytes` under `key`.
     public init(secretBytes: [UInt8], key: SecretFingerprint.Key) {
-        self.bytes = SHA256.hmac(key: key.bytes, message: secretBytes)
+        self.bytes = Array(HMAC<SHA256>.authenticationCode(for: secretBytes, using: key.symmetricKey))
     }
 
     public var description: String {
@@ -40,6 +41,8 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
     /// never printed.
     public struct Key: Sendable, CustomStringConvertible {
         let bytes: [UInt8]
+        /// The same bytes as swift-crypto's key, made once (every send fingerprints its secret).
+        let symmetricKey: SymmetricKey
 
         /// A key of 32 bytes from the system's secure random generator.
         public static func random() -> Key {
@@ -50,6 +53,7 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
         /// A fixed key, for tests and test vectors.
         public init(bytes: [UInt8]) {
             self.bytes = bytes
+            self.symmetricKey = SymmetricKey(data: bytes)
         }
 
         public var description: String { "SecretFingerprint.Key(redacted)" }
