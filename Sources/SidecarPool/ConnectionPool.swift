@@ -137,6 +137,14 @@ where PoolClock.Duration == Duration {
     ) async throws -> Lease<Connection> {
         try Task.checkCancellation()
         let request = PoolRequestID(nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        // A warm connection is handed over without suspending (most sends).
+        if !requireFresh,
+            let lease = apply(claiming: request, { machine, now in
+                machine.leaseIdle(request, key: key, label: label, now: now) ?? Machine.Actions()
+            })
+        {
+            return lease
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 apply(registering: (request, continuation)) { machine, now in
@@ -178,19 +186,26 @@ where PoolClock.Duration == Duration {
     }
 
     /// Applies one event under the lock, then acts on the result outside it.
+    /// Applies an event and carries out its actions. A grant for `claimed` (a request with no
+    /// continuation, leased without waiting) is returned instead of resumed.
+    @discardableResult
     private func apply(
         registering registration: (PoolRequestID, CheckedContinuation<Lease<Connection>, any Error>)? = nil,
+        claiming claimed: PoolRequestID? = nil,
         creationError: (any Error)? = nil,
         _ event: (inout Machine, PoolClock.Instant) -> Machine.Actions
-    ) {
+    ) -> Lease<Connection>? {
         typealias Continuation = CheckedContinuation<Lease<Connection>, any Error>
-        let (actions, grants, rejections, orphans) = state.withLock { state in
+        let (actions, grants, rejections, orphans, claimedLease) = state.withLock { state in
             if let (request, continuation) = registration { state.waiting[request] = continuation }
             let actions = event(&state.machine, clock.now)
             var grants: [(Continuation, Lease<Connection>)] = []
             var orphans: [PoolConnectionID] = []
+            var claimedLease: Lease<Connection>?
             for grant in actions.grant {
-                if let continuation = state.waiting.removeValue(forKey: grant.request) {
+                if grant.request == claimed {
+                    claimedLease = grant.lease
+                } else if let continuation = state.waiting.removeValue(forKey: grant.request) {
                     grants.append((continuation, grant.lease))
                 } else {
                     orphans.append(grant.lease.connectionID)  // cannot happen; never leak a lease
@@ -202,7 +217,7 @@ where PoolClock.Duration == Duration {
                     rejections.append((continuation, rejection.failure))
                 }
             }
-            return (actions, grants, rejections, orphans)
+            return (actions, grants, rejections, orphans, claimedLease)
         }
         for (continuation, lease) in grants { continuation.resume(returning: lease) }
         for (continuation, failure) in rejections {
@@ -213,6 +228,7 @@ where PoolClock.Duration == Duration {
         if let instant = actions.scheduleTimer { workContinuation.yield(.timer(instant)) }
         if actions.shutdownComplete { workContinuation.finish() }
         for id in orphans { release(id, disposition: .reuse) }
+        return claimedLease
     }
 
     private func error(for failure: Machine.Failure, creationError: (any Error)?) -> any Error {

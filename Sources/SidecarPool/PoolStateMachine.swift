@@ -126,6 +126,18 @@ where Instant.Duration == Duration {
         return actions
     }
 
+    /// ``lease(_:key:label:requireFresh:deadline:now:)`` when an idle connection serves the
+    /// request at once; nil, with nothing changed, when the request would wait, be refused
+    /// or find the idle connection expired. The shell then hands a warm connection over
+    /// without suspending the caller.
+    mutating func leaseIdle(_ request: PoolRequestID, key: Key, label: String, now: Instant) -> Actions? {
+        // The connection takeIdle would try first (the most recently used).
+        guard phase == .running, let id = pools[key]?.idle.last, let entry = entries[id],
+            !isExpiredIdle(entry, now: now)
+        else { return nil }
+        return lease(request, key: key, label: label, requireFresh: false, deadline: now, now: now)
+    }
+
     /// The request's task was cancelled: it leaves the queue at once.
     mutating func cancel(_ request: PoolRequestID, now: Instant) -> Actions {
         var actions = Actions()
@@ -394,9 +406,7 @@ where Instant.Duration == Duration {
     /// The most recently idle connection of `key` still fit to lend; closes unfit ones found.
     private mutating func takeIdle(key: Key, now: Instant, actions: inout Actions) -> PoolConnectionID? {
         while let id = pools[key]?.idle.popLast() {
-            let entry = entries[id]!
-            let idleTimeoutApplies = configuration.minimumIdleConnections == 0
-            if isUsedUp(entry, now: now) || (idleTimeoutApplies && isPastIdleTimeout(entry, now: now)) {
+            if isExpiredIdle(entries[id]!, now: now) {
                 pools[key]!.counters.expired += 1
                 close(id, gracefully: true, actions: &actions)
                 continue
@@ -404,6 +414,13 @@ where Instant.Duration == Duration {
             return id
         }
         return nil
+    }
+
+    /// An idle connection that must be closed rather than lent: used up, too old, or idle
+    /// too long (unless a minimum of idle connections is kept warm).
+    private func isExpiredIdle(_ entry: Entry, now: Instant) -> Bool {
+        let idleTimeoutApplies = configuration.minimumIdleConnections == 0
+        return isUsedUp(entry, now: now) || (idleTimeoutApplies && isPastIdleTimeout(entry, now: now))
     }
 
     private func isPastIdleTimeout(_ entry: Entry, now: Instant) -> Bool {

@@ -68,6 +68,37 @@ extension TestMachine {
         #expect(machine.stats("a")?.reuses == 1)
     }
 
+    /// leaseIdle, the shell's way to hand a warm connection over without suspending, grants
+    /// exactly what lease would when an idle connection serves at once, and otherwise
+    /// answers nil and changes nothing.
+    @Test func leaseIdleGrantsAWarmConnectionOrChangesNothing() {
+        var machine = TestMachine(configuration: configuration { $0.idleTimeout = .seconds(30); $0.maxUsesPerConnection = 3 })
+        #expect(machine.leaseIdle(req(1), key: "a", label: "label-a", now: t(0)) == nil, "no pool yet")
+        #expect(machine.stats("a") == nil, "and none made")
+        let first = machine.leaseNew(2)
+        #expect(machine.leaseIdle(req(3), key: "a", label: "label-a", now: t(1)) == nil, "the only connection is leased")
+        _ = machine.release(first.connectionID, disposition: .reuse, now: t(1))
+
+        var twin = machine
+        let granted = machine.leaseIdle(req(4), key: "a", label: "label-a", now: t(2))
+        #expect(granted == twin.lease(4, at: 2), "the same actions as lease")
+        #expect(granted?.grant.map(\.lease) == [Lease(connection: 0, connectionID: conn(0), isReused: true, needsHealthCheck: false, useCount: 2)])
+        _ = machine.release(conn(0), disposition: .reuse, now: t(2))
+
+        // Idle past the timeout, or used up: nil, and the connection is still there for
+        // lease to close.
+        var idleTooLong = machine
+        #expect(idleTooLong.leaseIdle(req(5), key: "a", label: "label-a", now: t(40)) == nil)
+        #expect(idleTooLong.snapshot(now: t(40)) == machine.snapshot(now: t(40)))
+        #expect(idleTooLong.lease(5, at: 40).close.map(\.id) == [conn(0)])
+        _ = machine.release(machine.lease(6, at: 3).grant[0].lease.connectionID, disposition: .reuse, now: t(3))
+        #expect(machine.leaseIdle(req(7), key: "a", label: "label-a", now: t(4)) == nil, "three uses made")
+
+        // Shutting down: nil.
+        _ = machine.shutdown(now: t(5))
+        #expect(machine.leaseIdle(req(8), key: "a", label: "label-a", now: t(5)) == nil)
+    }
+
     @Test func discardedConnectionIsClosedAtOnceAndNeverLentAgain() {
         var machine = TestMachine(configuration: configuration())
         let first = machine.leaseNew(1)
