@@ -23,6 +23,22 @@ struct DomainName: Sendable, Hashable {
     }
 
     init(parsing text: String) throws(Invalid) {
+        // A valid name of ASCII letters, digits, hyphens and dots (nearly every domain) is
+        // its own ASCII form; anything else, errors included, takes the general path.
+        if Self.isPlainHostName(text.utf8) {
+            self.init(unicode: text, ascii: text)
+        } else {
+            try self.init(general: text)
+        }
+    }
+
+    private init(unicode: String, ascii: String) {
+        self.unicode = unicode
+        self.ascii = ascii
+    }
+
+    /// The full parser, for any text (`init(parsing:)` takes a shortcut for a plain name).
+    init(general text: String) throws(Invalid) {
         guard !text.isEmpty else { throw Invalid(reason: "is missing after the @") }
         if text.hasPrefix("[") {
             try Self.checkLiteral(text)
@@ -55,6 +71,31 @@ struct DomainName: Sendable, Hashable {
         }
         self.unicode = normalized
         self.ascii = ascii
+    }
+
+    /// Whether `bytes` is a valid domain that needs no conversion: letters, digits and
+    /// hyphens in dot-separated labels of 1 to 63 octets that neither start nor end with a
+    /// hyphen, 253 octets at most, the last label not all digits. One pass, no copies.
+    private static func isPlainHostName(_ bytes: String.UTF8View) -> Bool {
+        guard !bytes.isEmpty, bytes.count <= maxOctets else { return false }
+        var labelLength = 0
+        var labelIsNumeric = true
+        var previous: UInt8 = UInt8(ascii: ".")
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard labelLength > 0, previous != UInt8(ascii: "-") else { return false }
+                labelLength = 0
+                labelIsNumeric = true
+            } else {
+                guard isLetterDigitHyphen(byte) else { return false }
+                if labelLength == 0 && byte == UInt8(ascii: "-") { return false }
+                labelLength += 1
+                guard labelLength <= maxLabelOctets else { return false }
+                if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { labelIsNumeric = false }
+            }
+            previous = byte
+        }
+        return labelLength > 0 && previous != UInt8(ascii: "-") && !labelIsNumeric
     }
 
     private static func checkLiteral(_ text: String) throws(Invalid) {
