@@ -33,6 +33,46 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses an addr-spec (no display name, no angle brackets).
     init(parsing text: String) throws(Invalid) {
+        if let plain = Self.plain(text) {
+            self = plain
+        } else {
+            try self.init(general: text)
+        }
+    }
+
+    private init(localPart: String, domain: DomainName) {
+        self.localPart = localPart
+        self.domain = domain.unicode
+        self.asciiDomain = domain.ascii
+    }
+
+    /// A valid address whose local part is a plain ASCII dot-atom (nearly every address),
+    /// checked over its bytes; nil for anything else, errors included, which the general
+    /// parser handles.
+    private static func plain(_ text: String) -> EmailAddress? {
+        let bytes = text.utf8
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+        let local = bytes[..<at]
+        guard let first = local.first, let last = local.last, first != UInt8(ascii: "."), last != UInt8(ascii: "."),
+            local.count <= maxLocalPartOctets
+        else { return nil }
+        var previous: UInt8 = 0
+        for byte in local {
+            if byte == UInt8(ascii: ".") {
+                guard previous != UInt8(ascii: ".") else { return nil }
+            } else {
+                guard byte < 0x80, isAtext(Unicode.Scalar(byte)) else { return nil }
+            }
+            previous = byte
+        }
+        guard let domain = try? DomainName(parsing: String(text[bytes.index(after: at)...])),
+            local.count + 1 + domain.ascii.utf8.count <= maxAddressOctets
+        else { return nil }
+        return EmailAddress(localPart: String(text[..<at]), domain: domain)
+    }
+
+    /// The full parser, for any text (`init(parsing:)` takes a shortcut for a plain address).
+    init(general text: String) throws(Invalid) {
         guard let at = Self.lastAtOutsideQuotes(in: text) else {
             throw Invalid(reason: "it has no @")
         }

@@ -1,0 +1,32 @@
+@testable import SidecarMessage
+import Testing
+
+@Suite struct EmailAddressTests {
+    /// `init(parsing:)` takes a shortcut for a plain ASCII dot-atom local part; for every
+    /// input it must answer exactly as the general parser does, address or error.
+    @Test func plainAddressShortcutAgreesWithTheGeneralParser() {
+        let local64 = String(repeating: "l", count: 64)
+        let inputs = [
+            "alice@example.com", "A.B+tag@Example.COM", "x@y", "a!#$%&'*+/=?^_`{|}~-@example.com", "a@b@example.com",
+            "@example.com", "a@", "a", ".a@example.com", "a.@example.com", "a..b@example.com", "a b@example.com",
+            "\"a b\"@example.com", "\"john\"@example.com", "a\\b@example.com", "a(b)@example.com", "a,b@example.com",
+            "zoë@example.com", "a@bücher.example", "a@example..com", "a@-example.com", "a@192.0.2.1", "a@[192.0.2.1]",
+            "a\u{0}b@example.com", "a@exam\u{7F}ple.com", local64 + "@example.com", local64 + "l@example.com",
+            local64 + "@" + [String](repeating: String(repeating: "d", count: 62), count: 3).joined(separator: ".") + ".com",
+            local64 + "@" + [String](repeating: String(repeating: "d", count: 61), count: 3).joined(separator: ".") + ".com",
+        ]
+        for input in inputs {
+            #expect(outcome { () throws(EmailAddress.Invalid) in try EmailAddress(parsing: input) }
+                == outcome { () throws(EmailAddress.Invalid) in try EmailAddress(general: input) }, "\(input)")
+        }
+    }
+
+    private func outcome(_ parse: () throws(EmailAddress.Invalid) -> EmailAddress) -> String {
+        do {
+            let address = try parse()
+            return "\(address.localPart) \(address.domain) \(address.asciiDomain)"
+        } catch {
+            return "error: \(error.reason)"
+        }
+    }
+}
