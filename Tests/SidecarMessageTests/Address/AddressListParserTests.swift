@@ -107,12 +107,10 @@ import Testing
     }
 
     private func outcome(_ parse: () throws(AddressListParser.Invalid) -> [Mailbox]) -> String {
-        do {
-            return try parse().map { "\($0.displayName ?? "-") \($0.address.localPart) \($0.address.domain) \($0.address.asciiDomain)" }
-                .joined(separator: "|")
-        } catch {
-            return "error: \(error.entry): \(error.reason)"
-        }
+        parseOutcome(
+            parse,
+            describe: { $0.map { "\($0.displayName ?? "-") \($0.address.localPart) \($0.address.domain) \($0.address.asciiDomain)" }.joined(separator: "|") },
+            reason: { "\($0.entry): \($0.reason)" })
     }
 
     @Test func namesTheOffendingEntryInAList() {

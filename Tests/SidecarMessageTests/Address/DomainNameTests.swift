@@ -21,11 +21,6 @@ import Testing
     }
 
     private func outcome(_ parse: () throws(DomainName.Invalid) -> DomainName) -> String {
-        do {
-            let name = try parse()
-            return "\(name.unicode) \(name.ascii)"
-        } catch {
-            return "error: \(error.reason)"
-        }
+        parseOutcome(parse, describe: { "\($0.unicode) \($0.ascii)" }, reason: \.reason)
     }
 }

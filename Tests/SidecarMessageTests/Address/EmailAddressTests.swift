@@ -22,11 +22,6 @@ import Testing
     }
 
     private func outcome(_ parse: () throws(EmailAddress.Invalid) -> EmailAddress) -> String {
-        do {
-            let address = try parse()
-            return "\(address.localPart) \(address.domain) \(address.asciiDomain)"
-        } catch {
-            return "error: \(error.reason)"
-        }
+        parseOutcome(parse, describe: { "\($0.localPart) \($0.domain) \($0.asciiDomain)" }, reason: \.reason)
     }
 }
