@@ -25,6 +25,7 @@ extension MailOperations {
 
         let credential: CredentialParams
         var configuration: SMTPConfiguration
+        let limits: RateLimits?
         do {
             credential = try self.credential(
                 inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
@@ -34,6 +35,8 @@ extension MailOperations {
                 "smtp_port": "\(configuration.port)",
                 "smtp_security": "\(configuration.resolvedSecurity.rawValue)",
             ]) { _, new in new }
+            // Checked even when this daemon keeps no rate counters.
+            limits = try credential.limits?.rateLimits()
             try MailLoopGuard.check(params)
         } catch {
             return refuse(error, params: params, logger: logger)
@@ -64,7 +67,8 @@ extension MailOperations {
         }
 
         let outcome = await sendChecked(
-            params, credential: credential, configuration: &configuration, started: started, logger: logger)
+            params, credential: credential, limits: limits, configuration: &configuration, started: started,
+            logger: logger)
         if let ticket, let dedup = policy.dedup {
             let sentOrUnknown = outcome.result.outcome != .notSent
             let json = (try? JSONEncoder().encode(outcome.result)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -78,15 +82,15 @@ extension MailOperations {
 
     /// The send after the request-level checks: rate limit, guard, fetch, compose, SMTP.
     private func sendChecked(
-        _ params: SendParams, credential: CredentialParams, configuration: inout SMTPConfiguration,
-        started: ContinuousClock.Instant, logger: Logger
+        _ params: SendParams, credential: CredentialParams, limits: RateLimits?,
+        configuration: inout SMTPConfiguration, started: ContinuousClock.Instant, logger: Logger
     ) async -> (result: SendResult, error: SidecarError?) {
         let clock = ContinuousClock()
         var logger = logger
         var rateTicket: RateTicket?
         let message: ComposedMessage
         do throws(SidecarError) {
-            if let limiter = policy.rateLimiter, let limits = credential.limits?.rateLimits() {
+            if let limiter = policy.rateLimiter, let limits {
                 let key = params.rateKey(credential: credential)
                 let decision = try Self.state({ try limiter.acquire(key: key, limits: limits, now: Date()) })
                 switch decision {

@@ -1,3 +1,4 @@
+import SidecarCore
 import SidecarProtocol
 import SidecarState
 
@@ -44,11 +45,32 @@ extension SendParams {
 }
 
 extension CredentialParams.Limits {
-    /// The limits to enforce, or nil when none are set. An unknown preset is a request error.
-    func rateLimits() -> RateLimits? {
-        var limits = preset.flatMap(RateLimits.preset(named:)) ?? RateLimits()
-        if let perMinute { limits.rate = .perMinute(perMinute) }
-        if let daily { limits.daily = daily }
+    /// The limits to enforce, or nil when none are set. An unknown preset, or a count below
+    /// 1, is refused, as the protocol's schema says: a typo must not leave a credential
+    /// silently unlimited.
+    func rateLimits(field: String = "params.credential.limits") throws(SidecarError) -> RateLimits? {
+        var limits = RateLimits()
+        if let preset {
+            guard let named = RateLimits.preset(named: preset) else {
+                let known = RateLimits.presets.keys.sorted().joined(separator: ", ")
+                throw SidecarError(
+                    code: .invalidParams, message: "The rate-limit preset \"\(preset.prefix(64))\" is unknown; use one of \(known).",
+                    field: "\(field).preset")
+            }
+            limits = named
+        }
+        if let perMinute {
+            guard perMinute >= 1 else {
+                throw SidecarError(code: .invalidParams, message: "per_minute must be at least 1.", field: "\(field).per_minute")
+            }
+            limits.rate = .perMinute(perMinute)
+        }
+        if let daily {
+            guard daily >= 1 else {
+                throw SidecarError(code: .invalidParams, message: "daily must be at least 1.", field: "\(field).daily")
+            }
+            limits.daily = daily
+        }
         return limits.rate == nil && limits.daily == nil ? nil : limits
     }
 }

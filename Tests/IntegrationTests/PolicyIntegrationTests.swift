@@ -245,11 +245,18 @@ import Testing
         let restarted = try await Daemon.start(stateDirectory: state)
         let fourth = try await call(limited(4), restarted)
         #expect(fourth.error?.code == .rateLimited, "a restart must not reset the counters")
+        // A mistyped preset is refused, not silently ignored.
+        var typo = params(token: "\(token)-typo", subject: "rate typo")
+        typo.credential?.limits = .init(preset: "gmial")
+        let refused = try await call(typo, restarted)
+        #expect(refused.error?.code == .invalidParams)
+        #expect(refused.error?.field == "params.credential.limits.preset")
         _ = try await restarted.stop()
         // The refused sends reached no server.
         let third3 = try await delivered("\(token)-3")
         let fourth4 = try await delivered("\(token)-4")
-        #expect(third3.isEmpty && fourth4.isEmpty)
+        let typoed = try await delivered("\(token)-typo")
+        #expect(third3.isEmpty && fourth4.isEmpty && typoed.isEmpty)
         #expect(try await delivered("\(token)-1").count == 1)
     }
 }
