@@ -50,15 +50,18 @@ public final class PooledTransport: MailTransport {
         deadline: NIODeadline?, logger: Logger
     ) async -> TransportOutcome {
         let key = SMTPPoolKey(configuration: configuration, route: route, fingerprintKey: fingerprintKey)
-        factory.register(configuration, for: key)
         var logger = logger
         logger[metadataKey: "smtp_pool"] = "\(key.label)"
 
-        var outcome = await attempt(message, options: options, key: key, deadline: deadline, fresh: false, logger: logger)
+        var outcome = await attempt(
+            message, options: options, key: key, configuration: configuration, deadline: deadline, fresh: false,
+            logger: logger)
         if outcome.reusedConnection, Self.isStaleConnectionFailure(outcome.result) {
             logger.debug("A reused connection failed before any recipient was accepted; retrying on a fresh one")
             let first = outcome
-            outcome = await attempt(message, options: options, key: key, deadline: deadline, fresh: true, logger: logger)
+            outcome = await attempt(
+                message, options: options, key: key, configuration: configuration, deadline: deadline, fresh: true,
+                logger: logger)
             outcome.connect += first.connect + first.transaction
             outcome.retried = true
         }
@@ -74,14 +77,16 @@ public final class PooledTransport: MailTransport {
     }
 
     private func attempt(
-        _ message: ComposedMessage, options: SMTPSendOptions, key: SMTPPoolKey, deadline: NIODeadline?, fresh: Bool,
-        logger: Logger
+        _ message: ComposedMessage, options: SMTPSendOptions, key: SMTPPoolKey, configuration: SMTPConfiguration,
+        deadline: NIODeadline?, fresh: Bool, logger: Logger
     ) async -> TransportOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         let poolDeadline = deadline.map { clock.now + .nanoseconds(($0 - .now()).nanoseconds) }
         do {
-            return try await pool.withConnection(key: key, label: key.label, deadline: poolDeadline, requireFresh: fresh) {
+            return try await pool.withConnection(
+                key: key, context: configuration, label: key.label, deadline: poolDeadline, requireFresh: fresh
+            ) {
                 lease in
                 let connection = lease.connection
                 if lease.needsHealthCheck {

@@ -7,17 +7,17 @@ import Synchronization
 
 /// Opens pooled SMTP connections (TCP, TLS, EHLO, AUTH) and closes them with QUIT.
 ///
-/// The pool asks by key; the configuration for a key (which holds the secret) is the one
-/// the latest send registered for it: every configuration with the same key connects the
-/// same way.
+/// The pool asks by key, with the configuration (which holds the secret) of the latest
+/// send for that key: every configuration with the same key connects the same way. The
+/// pool forgets it with the key's pool, so a rotated password is not kept.
 final class SMTPConnectionFactory: PoolConnectionFactory {
     typealias Key = SMTPPoolKey
     typealias Connection = SMTPConnection
+    typealias Context = SMTPConfiguration
 
     let eventLoopGroup: any EventLoopGroup
     let tlsContextCache: TLSContextCache
     let logger: Logger
-    private let configurations = Mutex<[SMTPPoolKey: SMTPConfiguration]>([:])
     private let handshakes = Mutex<[String: Int]>([:])
 
     init(eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache, logger: Logger) {
@@ -26,24 +26,12 @@ final class SMTPConnectionFactory: PoolConnectionFactory {
         self.logger = logger
     }
 
-    func register(_ configuration: SMTPConfiguration, for key: SMTPPoolKey) {
-        configurations.withLock { $0[key] = configuration }
-    }
-
-    func forget(_ key: SMTPPoolKey) {
-        configurations.withLock { $0[key] = nil }
-    }
-
     /// TLS handshakes made per pool label.
     func tlsHandshakes(label: String) -> Int {
         handshakes.withLock { $0[label] ?? 0 }
     }
 
-    func makeConnection(for key: SMTPPoolKey) async throws -> SMTPConnection {
-        guard let configuration = configurations.withLock({ $0[key] }) else {
-            throw SMTPFailure(
-                error: .init(code: .internalError, message: "No configuration for a pooled connection."), phase: .connect)
-        }
+    func makeConnection(for key: SMTPPoolKey, context configuration: SMTPConfiguration) async throws -> SMTPConnection {
         var logger = logger
         logger[metadataKey: "smtp_pool"] = "\(key.label)"
         let connection = try await SMTPConnection.open(

@@ -15,11 +15,14 @@ public final class ConnectionPool<Factory: PoolConnectionFactory, PoolClock: Clo
 where PoolClock.Duration == Duration {
     public typealias Key = Factory.Key
     public typealias Connection = Factory.Connection
+    public typealias Context = Factory.Context
     typealias Machine = PoolStateMachine<Key, Connection, PoolClock.Instant>
 
     private struct State: Sendable {
         var machine: Machine
         var waiting: [PoolRequestID: CheckedContinuation<Lease<Connection>, any Error>] = [:]
+        /// The latest lease's context per key with a pool, for the factory.
+        var contexts: [Key: Context] = [:]
     }
 
     private enum Work: Sendable {
@@ -92,13 +95,15 @@ where PoolClock.Duration == Duration {
     ///   factory's error if the connection made for this request failed, or `body`'s error.
     public func withConnection<Value>(
         key: Key,
+        context: Context,
         label: String,
         deadline: PoolClock.Instant? = nil,
         requireFresh: Bool = false,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease<Connection>) async throws -> (Value, ReleaseDisposition)
     ) async throws -> Value {
-        let lease = try await lease(key: key, label: label, deadline: deadline, requireFresh: requireFresh)
+        let lease = try await lease(
+            key: key, context: context, label: label, deadline: deadline, requireFresh: requireFresh)
         let outcome: (Value, ReleaseDisposition)
         do {
             outcome = try await body(lease)
@@ -122,6 +127,11 @@ where PoolClock.Duration == Duration {
         apply { machine, now in machine.shutdown(now: now) }
     }
 
+    /// How many keys' contexts the pool holds (tests: they go with their pools).
+    var storedContextCount: Int {
+        state.withLock { $0.contexts.count }
+    }
+
     /// Figures for every pool and totals.
     public func snapshot() -> PoolSnapshot {
         state.withLock { state in state.machine.snapshot(now: clock.now) }
@@ -131,6 +141,7 @@ where PoolClock.Duration == Duration {
 
     private func lease(
         key: Key,
+        context: Context,
         label: String,
         deadline: PoolClock.Instant?,
         requireFresh: Bool
@@ -139,7 +150,7 @@ where PoolClock.Duration == Duration {
         let request = PoolRequestID(nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue)
         // A warm connection is handed over without suspending (most sends).
         if !requireFresh,
-            let lease = apply(claiming: request, { machine, now in
+            let lease = apply(claiming: request, storing: (key, context), { machine, now in
                 machine.leaseIdle(request, key: key, label: label, now: now) ?? Machine.Actions()
             })
         {
@@ -147,7 +158,7 @@ where PoolClock.Duration == Duration {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                apply(registering: (request, continuation)) { machine, now in
+                apply(registering: (request, continuation), storing: (key, context)) { machine, now in
                     machine.lease(
                         request,
                         key: key,
@@ -173,7 +184,12 @@ where PoolClock.Duration == Duration {
 
     private func create(_ request: Machine.CreateConnection) async {
         do {
-            let connection = try await factory.makeConnection(for: request.key)
+            // Stored by the lease that made the pool; gone only with the pool, which has
+            // this connection in creation.
+            guard let context = state.withLock({ $0.contexts[request.key] }) else {
+                throw SidecarError(code: .internalError, message: "No connection settings for a pooled connection.")
+            }
+            let connection = try await factory.makeConnection(for: request.key, context: context)
             apply { machine, now in machine.connectionCreated(request.id, connection: connection, now: now) }
         } catch {
             apply(creationError: error) { machine, now in machine.connectionCreationFailed(request.id, now: now) }
@@ -187,18 +203,23 @@ where PoolClock.Duration == Duration {
 
     /// Applies one event under the lock, then acts on the result outside it.
     /// Applies an event and carries out its actions. A grant for `claimed` (a request with no
-    /// continuation, leased without waiting) is returned instead of resumed.
+    /// continuation, leased without waiting) is returned instead of resumed. `stored`, a
+    /// lease's key and context, is kept before the event, and retired keys' contexts are
+    /// dropped after it, under the same lock, so a lease never finds its context gone.
     @discardableResult
     private func apply(
         registering registration: (PoolRequestID, CheckedContinuation<Lease<Connection>, any Error>)? = nil,
         claiming claimed: PoolRequestID? = nil,
+        storing stored: (Key, Context)? = nil,
         creationError: (any Error)? = nil,
         _ event: (inout Machine, PoolClock.Instant) -> Machine.Actions
     ) -> Lease<Connection>? {
         typealias Continuation = CheckedContinuation<Lease<Connection>, any Error>
         let (actions, grants, rejections, orphans, claimedLease) = state.withLock { state in
             if let (request, continuation) = registration { state.waiting[request] = continuation }
+            if let (key, context) = stored { state.contexts[key] = context }
             let actions = event(&state.machine, clock.now)
+            for key in actions.retired { state.contexts[key] = nil }
             var grants: [(Continuation, Lease<Connection>)] = []
             var orphans: [PoolConnectionID] = []
             var claimedLease: Lease<Connection>?

@@ -49,6 +49,9 @@ extension PoolStateMachine {
         var scheduleTimer: Instant?
         /// Shutdown has finished: nothing is open, nothing waits. Reported once.
         var shutdownComplete = false
+        /// These keys' pools are gone (nothing open, nothing waiting): forget what the shell
+        /// keeps per key.
+        var retired: [Key] = []
     }
 }
 

@@ -501,6 +501,7 @@ where Instant.Duration == Duration {
         {
             retiredCounters.add(pool.counters)
             pools[key] = nil
+            actions.retired.append(key)
         }
         if phase == .shuttingDown, entries.isEmpty {
             phase = .shutDown

@@ -276,6 +276,27 @@ private final class ConcurrencyGauge: Sendable {
         }
     }
 
+    /// Each creation gets its key's context from the latest lease, and the pool keeps a
+    /// key's context (for SMTP the configuration with the password) only while the key has
+    /// a pool: once its last connection has expired, it is gone.
+    @Test func contextsReachTheFactoryAndGoWithTheirPool() async throws {
+        let clock = MockClock()
+        let factory = MockConnectionFactory()
+        try await withPool(configuration { $0.idleTimeout = .seconds(30) }, factory: factory, clock: clock) { pool in
+            try await pool.withConnection(key: "a", context: "first", label: "a") { _ in ((), .discard) }
+            try await pool.withConnection(key: "a", context: "second", label: "a") { _ in ((), .reuse) }
+            try await pool.withConnection(key: "b", label: "b") { _ in ((), .reuse) }
+            #expect(factory.contexts == ["first", "second", "context-b"])
+            #expect(pool.storedContextCount == 2)
+            try await eventually { clock.nextSleeperDeadline == .seconds(10) }
+            clock.advance(by: .seconds(10))
+            try await eventually { clock.nextSleeperDeadline == .seconds(30) }
+            clock.advance(by: .seconds(20))
+            try await eventually { factory.closes.count == 3 && pool.snapshot().pools.isEmpty }
+            #expect(pool.storedContextCount == 0)
+        }
+    }
+
     @Test func reusedConnectionAfterIdlingNeedsAHealthCheckAndRequireFreshGetsANewOne() async throws {
         let clock = MockClock()
         let factory = MockConnectionFactory()

@@ -11,6 +11,9 @@ struct InjectedFailure: Error, Equatable {}
 /// Counts creations and closes, tracks how many connections are open at once, and fails
 /// or stalls creation on demand.
 final class MockConnectionFactory: PoolConnectionFactory {
+    /// Tests pass a string and read back which one each creation got.
+    typealias Context = String
+
     struct Close: Hashable {
         var connection: MockConnection
         var gracefully: Bool
@@ -26,6 +29,7 @@ final class MockConnectionFactory: PoolConnectionFactory {
         var failuresToInject = 0
         var holdCreations = false
         var heldCreations: [CheckedContinuation<Void, Never>] = []
+        var contexts: [String] = []
     }
 
     private let state = Mutex(State())
@@ -41,6 +45,8 @@ final class MockConnectionFactory: PoolConnectionFactory {
     var maxOpenPerKey: Int { state.withLock { $0.maxOpenPerKey } }
     var closes: [Close] { state.withLock { $0.closes } }
     var heldCreationCount: Int { state.withLock { $0.heldCreations.count } }
+    /// The context each creation was given, in order.
+    var contexts: [String] { state.withLock { $0.contexts } }
 
     func failNextCreations(_ count: Int) { state.withLock { $0.failuresToInject = count } }
 
@@ -55,7 +61,8 @@ final class MockConnectionFactory: PoolConnectionFactory {
         for continuation in held { continuation.resume() }
     }
 
-    func makeConnection(for key: String) async throws -> MockConnection {
+    func makeConnection(for key: String, context: String) async throws -> MockConnection {
+        state.withLock { $0.contexts.append(context) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let hold = state.withLock { state in
                 if state.holdCreations { state.heldCreations.append(continuation) }
@@ -84,5 +91,20 @@ final class MockConnectionFactory: PoolConnectionFactory {
             state.openPerKey[connection.key, default: 0] -= 1
             state.closes.append(Close(connection: connection, gracefully: gracefully))
         }
+    }
+}
+
+extension ConnectionPool where Factory == MockConnectionFactory {
+    /// Leases with the context `context-<key>`.
+    func withConnection<Value>(
+        key: String,
+        label: String,
+        deadline: PoolClock.Instant? = nil,
+        requireFresh: Bool = false,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (Lease<MockConnection>) async throws -> (Value, ReleaseDisposition)
+    ) async throws -> Value {
+        try await withConnection(
+            key: key, context: "context-\(key)", label: label, deadline: deadline, requireFresh: requireFresh, body)
     }
 }
