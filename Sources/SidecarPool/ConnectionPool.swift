@@ -86,6 +86,8 @@ where PoolClock.Duration == Duration {
     ///
     /// - Parameters:
     ///   - key: The pool; a connection made for one key never serves another.
+    ///   - context: What the factory needs to make a connection for `key` (the pool keeps
+    ///     the latest while the key has a pool).
     ///   - label: Non-secret name of the pool in stats.
     ///   - deadline: Wait no longer than this for a connection (also capped by
     ///     `configuration.maxWait`); then fail with `pool_busy`.
