@@ -20,7 +20,7 @@ struct CredentialsCommand: ParsableCommand {
 
     /// The configuration and key options shared by the subcommands.
     struct StoreOptions: ParsableArguments {
-        @Option(name: .shortAndLong, help: "Configuration file (default /etc/smtp-sidecar/smtp-sidecar.conf, if it exists).")
+        @Option(name: .shortAndLong, help: "Configuration file (default \(ServeCommand.defaultConfigPath), if it exists).")
         var config: String?
 
         @Option(help: "State directory (overrides the configuration).")
