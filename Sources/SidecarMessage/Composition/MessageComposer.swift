@@ -34,9 +34,8 @@ public struct MessageComposer: Sendable {
 
     /// 128 random bits from the system's cryptographic generator, as 32 hex digits.
     @Sendable public static func randomUniqueID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high: UInt64 = generator.next()
-        let low: UInt64 = generator.next()
+        let high = BufferedRandom.shared.next()
+        let low = BufferedRandom.shared.next()
         return String(unsafeUninitializedCapacity: 32) { digits in
             for nibble in 0..<32 {
                 let word = nibble < 16 ? high : low
