@@ -27,7 +27,9 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
 
     /// The fingerprint of `secretBytes` under `key`.
     public init(secretBytes: [UInt8], key: SecretFingerprint.Key) {
-        self.bytes = Array(HMAC<SHA256>.authenticationCode(for: secretBytes, using: key.symmetricKey))
+        var authenticator = key.initialAuthenticator
+        authenticator.update(data: secretBytes)
+        self.bytes = Array(authenticator.finalize())
     }
 
     public var description: String {
@@ -41,8 +43,11 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
     /// never printed.
     public struct Key: Sendable, CustomStringConvertible {
         let bytes: [UInt8]
-        /// The same bytes as swift-crypto's key, made once (every send fingerprints its secret).
-        let symmetricKey: SymmetricKey
+        /// An authenticator keyed with these bytes and fed nothing yet, made once and copied
+        /// for each fingerprint: keying HMAC hashes two key blocks, and every send
+        /// fingerprints its secret. (swift-crypto's hash state is copy-on-write, so the
+        /// copies never share it.)
+        let initialAuthenticator: HMAC<SHA256>
 
         /// A key of 32 bytes from the system's secure random generator.
         public static func random() -> Key {
@@ -53,7 +58,7 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
         /// A fixed key, for tests and test vectors.
         public init(bytes: [UInt8]) {
             self.bytes = bytes
-            self.symmetricKey = SymmetricKey(data: bytes)
+            self.initialAuthenticator = HMAC<SHA256>(key: SymmetricKey(data: bytes))
         }
 
         public var description: String { "SecretFingerprint.Key(redacted)" }

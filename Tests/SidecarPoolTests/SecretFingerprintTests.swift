@@ -46,6 +46,19 @@ import Testing
         #expect(Self.hex(SecretFingerprint(secretBytes: data, key: .init(bytes: key)).bytes) == mac)
     }
 
+    /// One key serves every send: each fingerprint starts from the keyed state afresh, so
+    /// an earlier secret never leaks into a later fingerprint (RFC 4231 case 2).
+    @Test func oneKeyFingerprintsSecretsIndependently() {
+        let key = SecretFingerprint.Key(bytes: Array("Jefe".utf8))
+        let data = Array("what do ya want for nothing?".utf8)
+        let mac = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        #expect(Self.hex(SecretFingerprint(secretBytes: data, key: key).bytes) == mac)
+        let other = SecretFingerprint(secretBytes: Array("something else".utf8), key: key)
+        #expect(Self.hex(other.bytes) != mac)
+        #expect(Self.hex(SecretFingerprint(secretBytes: data, key: key).bytes) == mac)
+        #expect(SecretFingerprint(secretBytes: Array("something else".utf8), key: key) == other)
+    }
+
     @Test func fingerprintDependsOnSecretAndKeyAndHidesBoth() {
         let key = SecretFingerprint.Key.random()
         let password = "hunter2-very-secret"
