@@ -310,7 +310,13 @@ public final class SMTPConnection: Sendable {
     ) async -> SMTPClientHandler.TransactionProgress {
         let promise = channel.eventLoop.makePromise(of: SMTPClientHandler.TransactionProgress.self)
         let handler = self.handler
-        channel.eventLoop.execute { body(handler.value, promise) }
+        if channel.eventLoop.inEventLoop {
+            // Swift concurrency runs on the event loops (see SMTPSidecarCommand.main), so
+            // the send usually already is on its channel's loop: no task through the queue.
+            body(handler.value, promise)
+        } else {
+            channel.eventLoop.execute { body(handler.value, promise) }
+        }
         do {
             return try await promise.futureResult.get()
         } catch {
