@@ -65,6 +65,9 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// reply was about 2% of a warm send's CPU.
     private var armed: (timer: SMTPTimer, due: NIODeadline)?
     private var timerTask: (scheduled: Scheduled<Void>, due: NIODeadline)?
+    /// Whether reads and writes ask for quick ACKs (see ``requestQuickAcknowledgement(_:)``).
+    /// Off while a small one-flight transaction is out, until a read leaves it unfinished.
+    private var quickAcknowledgements = true
     private var deadlineTimer: Scheduled<Void>?
     private var initialDeadline: NIODeadline?
     private var connectPromise: EventLoopPromise<SMTPCapabilities>?
@@ -136,6 +139,13 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             inbound!.writeBuffer(&incoming)
         }
         decodeReplies(context: context)
+        if !quickAcknowledgements {
+            // A small flight's replies came in more than one write: the rest may wait on
+            // our ACK of this part (the server's Nagle), so ask for it now, and for quick
+            // ACKs until the transaction ends.
+            quickAcknowledgements = true
+            requestQuickAcknowledgement(context)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -348,6 +358,11 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             self.message = nil
+            // A server that reads a small flight in one go answers it in one write: then no
+            // reply waits on our ACK of an earlier one, and the send needs no setsockopt
+            // (two system calls per send otherwise). When the replies do come split,
+            // channelRead turns quick ACKs back on. A larger flight keeps them throughout.
+            quickAcknowledgements = buffer.readableBytes + message.readableBytes > Self.smallFlightBytes
             switch transfer {
             case .bdat:
                 buffer.writeBuffer(&message)
@@ -373,9 +388,11 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .writeBodyChunk(let timer):
             arm(timer, context: context)
         case .complete(let completion):
+            quickAcknowledgements = true
             finishTransactionTimers()
             complete(completion)
         case .close(let completion, let sendQuit):
+            quickAcknowledgements = true
             cancelTimers()
             if let completion { complete(completion) }
             if sendQuit && context.channel.isActive {
@@ -457,9 +474,14 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// (about 40 ms per 100 KB message, measured).
     private func requestQuickAcknowledgement(_ context: ChannelHandlerContext) {
         #if os(Linux)
+        guard quickAcknowledgements else { return }
         try? context.channel.syncOptions?.setOption(Self.quickAcknowledgement, value: 1)
         #endif
     }
+
+    /// A flight up to this size fits one TLS record (16 KiB of plaintext) and arrives
+    /// whole; the server answers every command in it at once.
+    static let smallFlightBytes = 16 * 1024 - 512
 
     #if os(Linux)
     private static let quickAcknowledgement = ChannelOptions.tcpOption(NIOBSDSocket.Option(rawValue: CInt(TCP_QUICKACK)))
