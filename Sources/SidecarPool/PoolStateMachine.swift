@@ -76,6 +76,12 @@ where Instant.Duration == Duration {
     private var nextConnectionID = 0
     private var nextSequence = 0
     private var armedTimer: Instant?
+    /// The earliest deadline the event in progress added (a waiter, an idle connection, a
+    /// back-off, a prewarm pause). While a timer is armed, it is all `finish` looks at:
+    /// every older deadline is at or after the armed one, and scanning every waiter and
+    /// idle connection on each event cost O(waiters) per send (1% of a send with 64
+    /// clients waiting). When the armed timer fires, `finish` scans everything again.
+    private var addedDeadline: Instant?
     /// Counters of pools that have since emptied and been forgotten.
     private(set) var retiredCounters = PoolCounters()
 
@@ -119,6 +125,7 @@ where Instant.Duration == Duration {
             let waiter = Waiter(request: request, sequence: nextSequence, requireFresh: requireFresh, deadline: deadline)
             nextSequence += 1
             pools[key]!.waiters.append(waiter)
+            deadlineAdded(deadline)
             waiterKeys[request] = key
             serve(key: key, now: now, actions: &actions)
         }
@@ -184,6 +191,7 @@ where Instant.Duration == Duration {
         }
         if configuration.minimumIdleConnections > 0 {
             pools[entry.key]!.prewarmPausedUntil = now.advanced(by: configuration.prewarmRetryDelay)
+            deadlineAdded(pools[entry.key]!.prewarmPausedUntil)
         }
         serveAll(now: now, actions: &actions)
         finish(now: now, actions: &actions)
@@ -243,6 +251,7 @@ where Instant.Duration == Duration {
         )
         pool.counters.backoffs += 1
         pools[key] = pool
+        deadlineAdded(pool.backOff?.until)
         finish(now: now, actions: &actions)
         return actions
     }
@@ -476,7 +485,21 @@ where Instant.Duration == Duration {
 
     private mutating func makeIdle(_ id: PoolConnectionID, now: Instant) {
         entries[id]!.state = .idle(since: now)
-        pools[entries[id]!.key]!.idle.append(id)
+        let key = entries[id]!.key
+        pools[key]!.idle.append(id)
+        deadlineAdded(entries[id]!.createdAt?.advanced(by: configuration.maxConnectionAge))
+        // One more idle connection may bring the idle timeout to all of them (above the
+        // prewarm minimum): the longest idle is due first.
+        if pools[key]!.idle.count > configuration.minimumIdleConnections, let oldest = pools[key]!.idle.first,
+            case .idle(let since)? = entries[oldest]?.state
+        {
+            deadlineAdded(since.advanced(by: configuration.idleTimeout))
+        }
+    }
+
+    private mutating func deadlineAdded(_ instant: Instant?) {
+        guard let instant else { return }
+        if addedDeadline.map({ instant < $0 }) ?? true { addedDeadline = instant }
     }
 
     private mutating func close(_ id: PoolConnectionID, gracefully: Bool, actions: inout Actions) {
@@ -507,7 +530,9 @@ where Instant.Duration == Duration {
             phase = .shutDown
             actions.shutdownComplete = true
         }
-        guard phase == .running, let next = nextDeadline() else { return }
+        let added = addedDeadline
+        addedDeadline = nil
+        guard phase == .running, let next = armedTimer == nil ? nextDeadline() : added else { return }
         if armedTimer.map({ next < $0 }) ?? true {
             armedTimer = next
             actions.scheduleTimer = next
