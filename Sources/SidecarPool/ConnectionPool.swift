@@ -203,11 +203,11 @@ where PoolClock.Duration == Duration {
         apply { machine, now in machine.connectionClosed(request.id, now: now) }
     }
 
-    /// Applies one event under the lock, then acts on the result outside it.
     /// Applies an event and carries out its actions. A grant for `claimed` (a request with no
     /// continuation, leased without waiting) is returned instead of resumed. `stored`, a
-    /// lease's key and context, is kept before the event, and retired keys' contexts are
-    /// dropped after it, under the same lock, so a lease never finds its context gone.
+    /// lease's key and context, is kept before the event, and retired keys' contexts (or
+    /// this lease's, when its key has no pool after the event) are dropped after it, under
+    /// the same lock, so a lease never finds its context gone.
     @discardableResult
     private func apply(
         registering registration: (PoolRequestID, CheckedContinuation<Lease<Connection>, any Error>)? = nil,
@@ -222,6 +222,8 @@ where PoolClock.Duration == Duration {
             if let (key, context) = stored { state.contexts[key] = context }
             let actions = event(&state.machine, clock.now)
             for key in actions.retired { state.contexts[key] = nil }
+            // A lease that made no pool (refused during shutdown) leaves nothing behind.
+            if let (key, _) = stored, state.machine.pools[key] == nil { state.contexts[key] = nil }
             var grants: [(Continuation, Lease<Connection>)] = []
             var orphans: [PoolConnectionID] = []
             var claimedLease: Lease<Connection>?

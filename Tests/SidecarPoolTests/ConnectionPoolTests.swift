@@ -250,6 +250,8 @@ private final class ConcurrencyGauge: Sendable {
             try await pool.withConnection(key: "c", label: "c") { _ in ((), .reuse) }
         }
         #expect(lateError?.code == .shuttingDown)
+        // The refused lease's context is not kept; only the leased pool's ("b" goes once closed).
+        try await eventually { pool.storedContextCount == 1 }
         #expect(pool.snapshot().totals.leased == 1)  // still working
 
         gate.open()
