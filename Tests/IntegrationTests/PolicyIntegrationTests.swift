@@ -131,7 +131,9 @@ import Testing
         let fixture = try TestEnvironment.repositoryRoot()
             .appendingPathComponent("Tests/IntegrationTests/Fixtures/http_fixture.py").path
         let server = try ChildProcess("/usr/bin/env", ["python3", "-u", fixture, log], timeout: .seconds(120))
-        defer { server.signal(SIGTERM) }
+        // SIGKILL: the fixture inherits the test thread's signal mask, in which SIGTERM may
+        // be blocked, and then lingered until its timeout.
+        defer { server.signal(SIGKILL) }
         var port = 0
         for _ in 0..<100 where port == 0 {
             try await Task.sleep(for: .milliseconds(50))
