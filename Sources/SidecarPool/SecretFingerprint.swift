@@ -33,10 +33,7 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "SecretFingerprint(" + bytes.prefix(4).map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined() + "…)"
+        "SecretFingerprint(" + Hex.string(bytes.prefix(4)) + "…)"
     }
 
     /// The HMAC key. Make one per process with ``random()`` and share it; its bytes are

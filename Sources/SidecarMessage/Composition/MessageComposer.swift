@@ -39,8 +39,7 @@ public struct MessageComposer: Sendable {
         return String(unsafeUninitializedCapacity: 32) { digits in
             for nibble in 0..<32 {
                 let word = nibble < 16 ? high : low
-                let value = UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(nibble % 16))) & 0xF
-                digits[nibble] = value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+                digits[nibble] = Hex.digit(UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(nibble % 16))) & 0xF)
             }
             return 32
         }

@@ -1,4 +1,5 @@
 import NIOCore
+import SidecarCore
 
 /// Appends compact JSON text to a `ByteBuffer`, without building an intermediate tree.
 ///
@@ -217,13 +218,9 @@ public struct JSONWriter: Sendable {
         case 0x0C: buffer.writeStaticString(#"\f"#)
         default:
             buffer.writeStaticString(#"\u00"#)
-            buffer.writeInteger(Self.hexDigit(byte >> 4))
-            buffer.writeInteger(Self.hexDigit(byte & 0x0F))
+            buffer.writeInteger(Hex.digit(byte >> 4))
+            buffer.writeInteger(Hex.digit(byte & 0x0F))
         }
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
     /// Writes `value` in decimal digits.

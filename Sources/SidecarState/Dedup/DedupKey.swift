@@ -1,5 +1,6 @@
 import Crypto
 import FoundationEssentials
+import SidecarCore
 
 /// Builds a dedup key: the lowercase hex SHA-256 of everything that makes two send
 /// requests "the same email".
@@ -68,12 +69,6 @@ public struct DedupKey {
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        Hex.string(bytes)
     }
 }
