@@ -16,12 +16,12 @@ extension MailOperations {
         let clock = ContinuousClock()
         let started = clock.now
         var logger = logger
-        // One merge, not a subscript set per key: each set copies the handler's metadata.
+        // One merge, not a subscript set per key, nor one per step: each copies the
+        // handler and its metadata.
         var metadata: Logger.Metadata = ["workspace_id": "\(params.workspaceID)"]
         if let id = params.credential?.id ?? params.credentialID {
             metadata["credential_id"] = "\(id)"
         }
-        logger.handler.metadata.merge(metadata) { _, new in new }
 
         let credential: CredentialParams
         var configuration: SMTPConfiguration
@@ -30,17 +30,17 @@ extension MailOperations {
             credential = try self.credential(
                 inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
             configuration = try credentials.configuration(for: credential)
-            logger.handler.metadata.merge([
-                "smtp_host": "\(configuration.host)",
-                "smtp_port": "\(configuration.port)",
-                "smtp_security": "\(configuration.resolvedSecurity.rawValue)",
-            ]) { _, new in new }
+            metadata["smtp_host"] = "\(configuration.host)"
+            metadata["smtp_port"] = "\(configuration.port)"
+            metadata["smtp_security"] = "\(configuration.resolvedSecurity.rawValue)"
             // Checked even when this daemon keeps no rate counters.
             limits = try credential.limits?.rateLimits()
             try MailLoopGuard.check(params)
         } catch {
+            logger.handler.metadata.merge(metadata) { _, new in new }
             return refuse(error, params: params, logger: logger)
         }
+        logger.handler.metadata.merge(metadata) { _, new in new }
 
         // Duplicate suppression: the first of identical sends proceeds, the others get its
         // result (concurrent ones wait for it).
