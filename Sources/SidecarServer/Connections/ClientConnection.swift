@@ -169,6 +169,8 @@ final class ClientConnection: Sendable {
     // MARK: Backpressure and closing
 
     private func waitForFreeSlot() async {
+        // Usually a slot is free: no continuation to allocate.
+        if locked.withLock({ $0.machine.mayReadNextFrame || $0.machine.readingIsOver }) { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = locked.withLock { locked -> Bool in
                 if locked.machine.mayReadNextFrame || locked.machine.readingIsOver { return true }
