@@ -15,7 +15,8 @@ import Synchronization
 /// the words out under a lock.
 ///
 /// For unique tokens that are not secrets (Message-IDs, MIME boundaries): the bytes sit
-/// in memory until used. Keys come from `SystemRandomNumberGenerator` directly.
+/// in memory until used. Keys come from `SystemRandomNumberGenerator` directly. The
+/// daemon never forks; a forked child would hand out the parent's unused words again.
 public final class BufferedRandom: Sendable {
     /// The process's buffer.
     public static let shared = BufferedRandom()
