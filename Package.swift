@@ -213,7 +213,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SidecarPoolTests", dependencies: ["SidecarPool", "SidecarCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SidecarPoolTests", dependencies: ["SidecarPool", "SidecarCore", "SidecarTestSupport"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "SidecarStateTests", dependencies: ["SidecarState", "SidecarCore", "state-crash-probe"],
             swiftSettings: strictSettings),

@@ -1,3 +1,4 @@
+import SidecarTestSupport
 import Testing
 
 @testable import SidecarPool
@@ -8,21 +9,9 @@ import Testing
 /// the shell would still be sleeping on is due no later than the machine's next deadline:
 /// a deadline added without arming would show up as a timer due too late.
 @Suite struct PoolTimerInvariantTests {
-    /// SplitMix64: deterministic, so a failing seed can be replayed.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: [(UInt64(1), 0), (2, 1), (3, 0), (4, 2), (5, 1), (6, 0)])
     func armedTimerIsNeverLaterThanTheNextDeadline(seed: UInt64, minimumIdle: Int) {
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(seed: seed)
         var configuration = PoolConfiguration()
         configuration.maxConnectionsPerPool = 2
         configuration.maxConnectionsTotal = 3

@@ -1,5 +1,6 @@
 import Foundation
 import SidecarCore
+import SidecarTestSupport
 import Testing
 
 @testable import SidecarProtocol
@@ -162,22 +163,5 @@ import Testing
             #expect(!(ascii + [0xFF] + ascii).withUnsafeBytes { RequestDecoder.isValidUTF8($0) })
             #expect(!(ascii + [0xED, 0xA0, 0x80]).withUnsafeBytes { RequestDecoder.isValidUTF8($0) })
         }
-    }
-}
-
-/// A small deterministic generator, so a failing corruption can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }
