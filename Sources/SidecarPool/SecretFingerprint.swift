@@ -39,8 +39,7 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
     /// The HMAC key. Make one per process with ``random()`` and share it; its bytes are
     /// never printed.
     public struct Key: Sendable, CustomStringConvertible {
-        let bytes: [UInt8]
-        /// An authenticator keyed with these bytes and fed nothing yet, made once and copied
+        /// An authenticator keyed with the key's bytes and fed nothing yet, made once and copied
         /// for each fingerprint: keying HMAC hashes two key blocks, and every send
         /// fingerprints its secret. (swift-crypto's hash state is copy-on-write, so the
         /// copies never share it.)
@@ -54,7 +53,6 @@ public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
 
         /// A fixed key, for tests and test vectors.
         public init(bytes: [UInt8]) {
-            self.bytes = bytes
             self.initialAuthenticator = HMAC<SHA256>(key: SymmetricKey(data: bytes))
         }
 
