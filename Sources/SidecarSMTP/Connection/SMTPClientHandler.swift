@@ -468,7 +468,8 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Asks the kernel to acknowledge the next segments from the server at once instead of
     /// delaying the ACK (Linux TCP_QUICKACK, which the kernel drops again by itself, hence
-    /// after every write and read). A server with Nagle's algorithm on holds a small reply
+    /// after every write and read; skipped while `quickAcknowledgements` is off). A server
+    /// with Nagle's algorithm on holds a small reply
     /// until its previous one is acknowledged: Postfix answers MAIL and RCPT while a large
     /// BDAT is still arriving, and its reply to BDAT then waited out our delayed ACK
     /// (about 40 ms per 100 KB message, measured).
@@ -479,8 +480,9 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         #endif
     }
 
-    /// A flight up to this size fits one TLS record (16 KiB of plaintext) and arrives
-    /// whole; the server answers every command in it at once.
+    /// A flight up to this size fits one TLS record (16 KiB of plaintext). A server that
+    /// reads it whole answers it in one write, as Postfix does a 2 KB flight; it may still
+    /// split its replies (Postfix does at 15 KB), which channelRead then catches.
     static let smallFlightBytes = 16 * 1024 - 512
 
     #if os(Linux)
