@@ -92,7 +92,8 @@ public final class SidecarServer: Service {
                 do {
                     try await serverChannel.executeThenClose { inbound in
                         for try await accepted in inbound {
-                            group.addTask { await self.serve(accepted) }
+                            let executor = EventLoopTaskExecutor(eventLoop: accepted.channel.channel.eventLoop)
+                            group.addTask(executorPreference: executor) { await self.serve(accepted) }
                         }
                     }
                 } catch {
