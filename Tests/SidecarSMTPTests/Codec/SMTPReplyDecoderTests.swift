@@ -134,11 +134,15 @@ import Testing
         let commands: [SMTPCommand] = [
             .ehlo("client.test"), .auth(.plain, initialResponse: payload), .authResponse(Secret("cGFzcw==")),
             .mail(reversePath: "a@b.c", parameters: ["SIZE=10", "SMTPUTF8"]), .rcpt(forwardPath: "d@e.f", parameters: []),
-            .data, .endOfData, .rset, .noop, .quit, .startTLS, .helo("h"),
+            .data, .endOfData, .rset, .noop, .quit, .startTLS, .helo("h"), .bdat(size: 2048, last: false),
+            .bdat(size: 0, last: true), .auth(.login, initialResponse: nil),
         ]
         let wire = String(buffer: encoder.encode(commands, allocator: ByteBufferAllocator()))
         #expect(wire == "EHLO client.test\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\ncGFzcw==\r\nMAIL FROM:<a@b.c> SIZE=10 SMTPUTF8\r\n"
-            + "RCPT TO:<d@e.f>\r\nDATA\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\nSTARTTLS\r\nHELO h\r\n")
+            + "RCPT TO:<d@e.f>\r\nDATA\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\nSTARTTLS\r\nHELO h\r\nBDAT 2048\r\n"
+            + "BDAT 0 LAST\r\nAUTH LOGIN\r\n")
+        // The encoder writes the common commands piece by piece; each line is still wireLine.
+        #expect(wire == commands.map { $0.wireLine + "\r\n" }.joined())
         let logged = commands.map(\.description).joined(separator: "|")
         #expect(!logged.contains("AHVzZXIAcGFzcw==") && !logged.contains("cGFzcw=="))
         #expect(logged.contains("AUTH PLAIN <redacted>|<redacted>|"))
