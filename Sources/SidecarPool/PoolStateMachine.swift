@@ -66,6 +66,12 @@ where Instant.Duration == Duration {
         var backOff: BackOff?
         var prewarmPausedUntil: Instant?
         var counters = PoolCounters()
+
+        /// Nothing open, nobody waiting, no back-off or prewarm pause to remember: the pool
+        /// can be forgotten.
+        var isEmpty: Bool {
+            connections.isEmpty && waiters.isEmpty && backOff == nil && prewarmPausedUntil == nil
+        }
     }
 
     let configuration: PoolConfiguration
@@ -73,6 +79,13 @@ where Instant.Duration == Duration {
     private(set) var pools: [Key: Pool] = [:]
     private(set) var entries: [PoolConnectionID: Entry] = [:]
     private var waiterKeys: [PoolRequestID: Key] = [:]
+    /// Pools with at least one waiter. Without prewarming they are the only pools
+    /// `serveAll` has anything to do for, so a send costs O(1) in the number of pools.
+    private(set) var poolsWithWaiters: Set<Key> = []
+    /// Pools the event in progress may have emptied (created, or lost a connection, a
+    /// waiter, a back-off or a prewarm pause); `finish` retires those that are empty
+    /// instead of scanning every pool.
+    private var touchedPools: Set<Key> = []
     private var nextConnectionID = 0
     private var nextSequence = 0
     private var armedTimer: Instant?
@@ -110,9 +123,12 @@ where Instant.Duration == Duration {
             actions.reject.append(.init(request: request, failure: .shuttingDown))
             return actions
         }
-        var pool = pools[key] ?? Pool(label: label)
-        pool.label = label
-        pools[key] = pool
+        if pools[key] == nil {
+            pools[key] = Pool(label: label)
+            touchedPools.insert(key)
+        } else if pools[key]!.label != label {
+            pools[key]!.label = label
+        }
         let deadline = min(deadline, now.advanced(by: configuration.maxWait))
 
         if !requireFresh, let id = takeIdle(key: key, now: now, actions: &actions) {
@@ -125,6 +141,7 @@ where Instant.Duration == Duration {
             let waiter = Waiter(request: request, sequence: nextSequence, requireFresh: requireFresh, deadline: deadline)
             nextSequence += 1
             pools[key]!.waiters.append(waiter)
+            poolsWithWaiters.insert(key)
             deadlineAdded(deadline)
             waiterKeys[request] = key
             serve(key: key, now: now, actions: &actions)
@@ -152,6 +169,7 @@ where Instant.Duration == Duration {
             let index = pools[key]?.waiters.firstIndex(where: { $0.request == request })
         {
             pools[key]!.waiters.remove(at: index)
+            waitersRemoved(from: key)
             pools[key]!.counters.cancellations += 1
             actions.reject.append(.init(request: request, failure: .cancelled))
         }
@@ -185,6 +203,7 @@ where Instant.Duration == Duration {
         guard let entry = entries[id], entry.state == .creating else { return actions }
         entries[id] = nil
         pools[entry.key]!.connections.remove(id)
+        touchedPools.insert(entry.key)
         pools[entry.key]!.counters.creationFailures += 1
         if phase == .running, let waiter = popWaiter(key: entry.key, offeringReused: false) {
             actions.reject.append(.init(request: waiter.request, failure: .connectionFailed))
@@ -229,6 +248,7 @@ where Instant.Duration == Duration {
         guard let entry = entries[id], entry.state == .closing else { return actions }
         entries[id] = nil
         pools[entry.key]!.connections.remove(id)
+        touchedPools.insert(entry.key)
         serveAll(now: now, actions: &actions)
         finish(now: now, actions: &actions)
         return actions
@@ -241,6 +261,7 @@ where Instant.Duration == Duration {
     /// Waiters keep waiting within their deadlines.
     mutating func backOff(key: Key, until: Instant, now: Instant) -> Actions {
         var actions = Actions()
+        if pools[key] == nil { touchedPools.insert(key) }
         var pool = pools[key] ?? Pool(label: "")
         let open = pool.connections.count { entries[$0]?.state != .closing }
         let cap = max(1, min(effectiveCap(of: pool, now: now) - 1, open))
@@ -261,9 +282,11 @@ where Instant.Duration == Duration {
         var actions = Actions()
         if let armed = armedTimer, armed <= now { armedTimer = nil }
         for key in Array(pools.keys) {
+            touchedPools.insert(key)
             var pool = pools[key]!
             let expiredWaiters = pool.waiters.filter { $0.deadline <= now }
             pool.waiters.removeAll { $0.deadline <= now }
+            if pool.waiters.isEmpty { poolsWithWaiters.remove(key) }
             for waiter in expiredWaiters {
                 waiterKeys[waiter.request] = nil
                 pool.counters.timeouts += 1
@@ -302,11 +325,13 @@ where Instant.Duration == Duration {
                 actions.reject.append(.init(request: waiter.request, failure: .shuttingDown))
             }
             pools[key]!.waiters.removeAll()
+            touchedPools.insert(key)
             for id in pools[key]!.idle {
                 close(id, gracefully: true, actions: &actions)
             }
         }
         waiterKeys.removeAll()
+        poolsWithWaiters.removeAll()
         finish(now: now, actions: &actions)
         return actions
     }
@@ -384,15 +409,19 @@ where Instant.Duration == Duration {
         }
     }
 
-    /// `serve` for every pool, those with the longest-waiting request first (fair use of the
-    /// overall limit), then the rest (prewarming).
+    /// `serve` for every pool with waiters, those with the longest-waiting request first
+    /// (fair use of the overall limit), then, when prewarming, for the rest.
     private mutating func serveAll(now: Instant, actions: inout Actions) {
-        let order = pools.keys.sorted { lhs, rhs in
-            let left = pools[lhs]!.waiters.first?.sequence ?? Int.max
-            let right = pools[rhs]!.waiters.first?.sequence ?? Int.max
-            return left < right
+        if !poolsWithWaiters.isEmpty {
+            let order = poolsWithWaiters.sorted { lhs, rhs in
+                (pools[lhs]?.waiters.first?.sequence ?? .max) < (pools[rhs]?.waiters.first?.sequence ?? .max)
+            }
+            for key in order { serve(key: key, now: now, actions: &actions) }
         }
-        for key in order { serve(key: key, now: now, actions: &actions) }
+        guard configuration.minimumIdleConnections > 0 else { return }
+        for key in Array(pools.keys) where !poolsWithWaiters.contains(key) {
+            serve(key: key, now: now, actions: &actions)
+        }
     }
 
     private enum Room { case available, poolFull, overallFull }
@@ -459,6 +488,7 @@ where Instant.Duration == Duration {
         }
         let waiter = pools[key]!.waiters.remove(at: index)
         waiterKeys[waiter.request] = nil
+        waitersRemoved(from: key)
         return waiter
     }
 
@@ -513,18 +543,27 @@ where Instant.Duration == Duration {
             // Unreachable: only idle and leased connections are closed, and both exist.
             entries[id] = nil
             pools[entry.key]!.connections.remove(id)
+            touchedPools.insert(entry.key)
         }
     }
 
-    /// End of every event: forget empty pools, arm the timer, report the end of shutdown.
+    /// A waiter of `key` has left: the pool may have none now, and may be empty.
+    private mutating func waitersRemoved(from key: Key) {
+        touchedPools.insert(key)
+        if pools[key]?.waiters.isEmpty ?? true { poolsWithWaiters.remove(key) }
+    }
+
+    /// End of every event: forget the pools it emptied, arm the timer, report the end of
+    /// shutdown.
     private mutating func finish(now: Instant, actions: inout Actions) {
-        for (key, pool) in pools
-        where pool.connections.isEmpty && pool.waiters.isEmpty && pool.backOff == nil
-            && pool.prewarmPausedUntil == nil
-        {
-            retiredCounters.add(pool.counters)
-            pools[key] = nil
-            actions.retired.append(key)
+        if !touchedPools.isEmpty {
+            for key in touchedPools {
+                guard let pool = pools[key], pool.isEmpty else { continue }
+                retiredCounters.add(pool.counters)
+                pools[key] = nil
+                actions.retired.append(key)
+            }
+            touchedPools.removeAll(keepingCapacity: true)
         }
         if phase == .shuttingDown, entries.isEmpty {
             phase = .shutDown
