@@ -122,6 +122,15 @@ import Testing
         #expect(written == reference)
     }
 
+    /// The server writes `frame()`: the payload's exact bytes behind their length, as the
+    /// frame encoder would have written them.
+    @Test(arguments: responses)
+    func framesAreTheLengthThenThePayload(sample: Sample<Response>) throws {
+        var expected = ByteBuffer()
+        try FrameEncoder().encode(data: sample.value.payload(), out: &expected)
+        #expect(sample.value.frame() == expected)
+    }
+
     // MARK: Exact bytes
 
     @Test func smallResponsesExactly() {

@@ -63,7 +63,26 @@ public struct Response: Sendable, Encodable {
     /// written with ``JSONWriter``; any other goes through `JSONEncoder`. Falls back to an
     /// `internal_error` response if the result cannot be encoded, so a request is always answered.
     public func payload(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        if let written = writtenPayload(allocator: allocator) {
+        appendingPayload(to: allocator.buffer(capacity: 256))
+    }
+
+    /// The response as one whole frame: the 4-byte big-endian length, then the bytes of
+    /// ``payload(allocator:)``, written into one buffer (no frame encoder copies it again).
+    public func frame(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var header = allocator.buffer(capacity: 256)
+        header.writeInteger(UInt32(0))
+        var frame = appendingPayload(to: header)
+        guard let length = UInt32(exactly: frame.readableBytes - FrameDecoder.headerLength) else {
+            // Results are small; a payload a 32-bit length cannot describe means a bug.
+            let error = SidecarError(code: .internalError, message: "The response is too large to send.")
+            return Response(id: id, outcome: .failure(error)).frame(allocator: allocator)
+        }
+        frame.setInteger(length, at: frame.readerIndex, endianness: .big)
+        return frame
+    }
+
+    private func appendingPayload(to buffer: ByteBuffer) -> ByteBuffer {
+        if let written = writtenPayload(appendingTo: buffer) {
             return written
         }
         let encoder = JSONEncoder()
@@ -77,14 +96,14 @@ public struct Response: Sendable, Encodable {
                 outcome: .failure(SidecarError(code: .internalError, message: "The response could not be encoded.")))
             data = (try? encoder.encode(fallback)) ?? Data(#"{"id":null,"ok":false}"#.utf8)
         }
-        var buffer = allocator.buffer(capacity: data.count)
+        var buffer = buffer
         buffer.writeBytes(data)
         return buffer
     }
 
-    /// The payload written with ``JSONWriter``, with the members `encode(to:)` writes; nil
-    /// when the result is neither absent nor ``JSONWritable``.
-    private func writtenPayload(allocator: ByteBufferAllocator) -> ByteBuffer? {
+    /// The payload written with ``JSONWriter`` after `buffer`'s bytes, with the members
+    /// `encode(to:)` writes; nil when the result is neither absent nor ``JSONWritable``.
+    private func writtenPayload(appendingTo buffer: ByteBuffer) -> ByteBuffer? {
         let failure: SidecarError?
         let encodable: (any Encodable & Sendable)?
         switch outcome {
@@ -103,7 +122,7 @@ public struct Response: Sendable, Encodable {
             result = nil
         }
 
-        var writer = JSONWriter(buffer: allocator.buffer(capacity: 256))
+        var writer = JSONWriter(buffer: buffer)
         writer.beginObject()
         writer.key("id")
         switch id {

@@ -158,7 +158,7 @@ final class ClientConnection: Sendable {
     private func write(_ response: Response, operation: String) async {
         stats.answered(operation: operation, result: response.error?.code.rawValue ?? "ok")
         do {
-            try await channel.channel.writeAndFlush(response.payload(allocator: channel.channel.allocator))
+            try await channel.channel.writeAndFlush(response.frame(allocator: channel.channel.allocator))
         } catch {
             logger.debug(
                 "Could not write a response; the client is gone",

@@ -189,7 +189,7 @@ public final class SidecarServer: Service {
         stats.answered(operation: "connect", result: error.code.rawValue)
         do {
             try await channel.executeThenClose { _, _ in
-                try await channel.channel.writeAndFlush(Response.failure(id: nil, error).payload())
+                try await channel.channel.writeAndFlush(Response.failure(id: nil, error).frame())
             }
         } catch {
             logger.debug("Could not tell a refused client why", metadata: ["error": "\(error)"])
@@ -205,8 +205,8 @@ public final class SidecarServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Accepted> = { channel in
             Self.peerCredentials(of: channel).flatMapThrowing { peer in
+                // Responses are written as whole frames (`Response.frame`): no frame encoder.
                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadLength: maxFrame)))
-                try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
                 let asyncChannel = try NIOAsyncChannel<InboundFrame, Never>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 4)))
