@@ -134,6 +134,19 @@ extension MailOperations {
         let result = Self.result(outcome.result, messageID: message.messageID)
         if result.outcome == .notSent, let rateTicket { try? policy.rateLimiter?.refund(rateTicket) }
 
+        let error: SidecarError?
+        let level: Logger.Level
+        let text: Logger.Message
+        switch outcome.result {
+        case .sent:
+            (error, level, text) = (nil, .info, "Sent")
+        case .notSent(let failure), .mayHaveBeenSent(let failure):
+            (error, level, text) = (
+                failure.error, .warning, result.outcome == .outcomeUnknown ? "Send outcome unknown" : "Send failed"
+            )
+        }
+        // The entry is a dozen formatted values: build it only if it is logged.
+        guard logger.logLevel <= level else { return (result, error) }
         var entry: Logger.Metadata = [
             "outcome": "\(result.outcome.rawValue)",
             "recipients_total": "\(message.envelope.recipients.count)",
@@ -153,15 +166,9 @@ extension MailOperations {
             entry["smtp_reply"] = "\(reply.text.prefix(512))"
         }
         if let phase = result.phase { entry["smtp_phase"] = "\(phase)" }
-        switch outcome.result {
-        case .sent:
-            logger.info("Sent", metadata: entry)
-            return (result, nil)
-        case .notSent(let failure), .mayHaveBeenSent(let failure):
-            entry["error_code"] = "\(failure.error.code)"
-            logger.warning(result.outcome == .outcomeUnknown ? "Send outcome unknown" : "Send failed", metadata: entry)
-            return (result, failure.error)
-        }
+        if let error { entry["error_code"] = "\(error.code)" }
+        logger.log(level: level, text, metadata: entry)
+        return (result, error)
     }
 
     /// A refusal before anything was attempted.

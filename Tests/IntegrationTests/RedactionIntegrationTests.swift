@@ -57,7 +57,10 @@ import Testing
             #expect(Int(entry["DURATION_TOTAL_MS"]?.string ?? "") != nil)
             #expect(Int(entry["DURATION_CONNECT_MS"]?.string ?? "") != nil)
         }
-        #expect(entries.contains { $0["MESSAGE"] == .string("Send failed") && $0["SMTP_PHASE"] == .string("auth") })
+        #expect(entries.contains {
+            $0["MESSAGE"] == .string("Send failed") && $0["SMTP_PHASE"] == .string("auth")
+                && $0["ERROR_CODE"] == .string("auth_failed") && $0["PRIORITY"] == .string("4")
+        })
 
         let user = postfix.user
         let secrets = [postfix.password, wrong, token]
