@@ -36,22 +36,31 @@ public enum JournalFieldName {
     ]
 
     /// The journald field name for a metadata key (or a flattened key path joined with `_`).
+    ///
+    /// Works on the key's UTF-8 bytes (every field of every entry goes through it): a byte
+    /// that starts a scalar beyond ASCII becomes the scalar's one `_`, and its continuation
+    /// bytes are skipped.
     public static func mapping(_ key: String) -> String {
-        var name = ""
-        name.unicodeScalars.reserveCapacity(key.unicodeScalars.count)
-        for scalar in key.unicodeScalars {
-            switch scalar {
-            case "a"..."z": name.unicodeScalars.append(Unicode.Scalar(UInt8(scalar.value - 0x20)))
-            case "A"..."Z", "0"..."9", "_": name.unicodeScalars.append(scalar)
-            default: name.unicodeScalars.append("_")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(key.utf8.count, maxLength) + prefix.utf8.count)
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): bytes.append(byte - 0x20)
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
+                bytes.append(byte)
+            case 0x80..<0xC0: continue  // a continuation byte: its scalar already has its `_`
+            default:
+                // Leading underscores are dropped anyway.
+                if !bytes.isEmpty { bytes.append(UInt8(ascii: "_")) }
             }
+            if bytes.first == UInt8(ascii: "_") { bytes.removeFirst() }
+            if bytes.count > maxLength { break }
         }
-        name = String(name.drop(while: { $0 == "_" }))
-        let startsWithDigit = name.unicodeScalars.first.map { ("0"..."9").contains($0) } ?? false
-        if name.isEmpty || startsWithDigit {
-            name = prefix + name
+        if bytes.isEmpty || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0]) {
+            bytes.insert(contentsOf: prefix.utf8, at: 0)
         }
-        name = String(name.prefix(maxLength))
+        if bytes.count > maxLength { bytes.removeLast(bytes.count - maxLength) }
+        var name = String(decoding: bytes, as: UTF8.self)
         if reserved.contains(name) {
             name = String((prefix + name).prefix(maxLength))
         }

@@ -19,6 +19,7 @@ enum JournalWriter {
     /// `NAME=value` iovec a field. All fields are laid out in one buffer that outlives the call.
     static func send(_ fields: [(name: String, value: String)]) -> Int32 {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(fields.reduce(0) { $0 + $1.name.utf8.count + 1 + $1.value.utf8.count })
         var ranges: [Range<Int>] = []
         ranges.reserveCapacity(fields.count)
         for field in fields {

@@ -40,7 +40,8 @@ extension LogRecord {
         ]
         result.reserveCapacity(result.count + fields.count)
         for field in fields {
-            result.append((JournalFieldName.mapping(field.path.joined(separator: "_")), field.value))
+            let key = field.path.count == 1 ? field.path[0] : field.path.joined(separator: "_")
+            result.append((JournalFieldName.mapping(key), field.value))
         }
         return result
     }

@@ -50,6 +50,36 @@ import Testing
         #expect(JournalFieldName.isValid(name) == valid)
     }
 
+    /// The mapping works on UTF-8 bytes; this is the rule as written (one `_` per Unicode
+    /// scalar, then strip, prefix, cut, reserve), to compare it with on random keys.
+    static func referenceMapping(_ key: String) -> String {
+        var name = String(String.UnicodeScalarView(key.unicodeScalars.map { scalar -> Unicode.Scalar in
+            switch scalar {
+            case "a"..."z": Unicode.Scalar(UInt8(scalar.value - 0x20))
+            case "A"..."Z", "0"..."9", "_": scalar
+            default: "_"
+            }
+        }))
+        name = String(name.drop(while: { $0 == "_" }))
+        if name.isEmpty || name.first!.isNumber { name = JournalFieldName.prefix + name }
+        name = String(name.prefix(JournalFieldName.maxLength))
+        if JournalFieldName.reserved.contains(name) {
+            name = String((JournalFieldName.prefix + name).prefix(JournalFieldName.maxLength))
+        }
+        return name
+    }
+
+    @Test func mappingFollowsTheRuleOnRandomKeys() {
+        let pieces = ["a", "z", "A", "Q", "0", "7", "_", ".", "-", " ", "=", "é", "e\u{301}", "ß", "🙂", "\u{0}", "message",
+                      "code_line", "__", "9"]
+        var random = SplitMix64(seed: 5)
+        for _ in 0..<5000 {
+            let length = Int.random(in: 0...40, using: &random)
+            let key = (0..<length).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }.joined()
+            #expect(JournalFieldName.mapping(key) == Self.referenceMapping(key), "key \(key.debugDescription)")
+        }
+    }
+
     @Test func everyMappedNameIsValidForArbitraryKeys() {
         let keys = ["", " ", "=", "a=b", "\n", "é", "🙂", "0", "_", "-x", "x" + String(repeating: "-", count: 70), "MESSAGE"]
         for key in keys {
