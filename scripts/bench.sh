@@ -10,6 +10,9 @@
 #             p50/p90/p99, the daemon's CPU time per message and peak RSS;
 #   reference a persistent Python smtplib connection to the same Postfix (latency), and
 #             Postfix's smtp-source against the plain port (the server's own ceiling);
+#   logging   the scenarios run at log level warning (nothing logged for a successful
+#             send); two run again at the default, info, writing one entry per send to
+#             a private systemd-journald (scripts/journald-sandbox.sh);
 #   rtt       warm sequential sends at 0 and 20 ms round-trip time through a delay proxy
 #             (scripts/bench/delay-proxy.py; no netem here) with PIPELINING + CHUNKING,
 #             PIPELINING only and neither, against persistent aiosmtplib (PyPI) and smtplib
@@ -164,6 +167,29 @@ run "warm 100 KB"                       warm "$warm" postfix-starttls.json 4  10
 run "warm 5 MB"                         warm "$warm" postfix-starttls.json 2  5000000 20
 run "sink: warm sequential (TLS)"       warm "$warm" sink-tls.json         1  2048   "$messages"
 run "sink: warm 16 clients (TLS)"       warm "$warm" sink-tls.json         16 2048   "$((messages * 4))"
+
+echo
+echo "== the default log level: one journald entry per send (info; a private journald, scripts/journald-sandbox.sh)"
+# The scenarios above run at log level warning, which writes nothing for a successful
+# send; the daemon's default (info) writes one structured journald entry per send.
+cat >"$work/journal-scenario.sh" <<'INNER'
+set -euo pipefail
+bin=$1 bench=$2 work=$3 request=$4 messages=$5
+"$bin" serve --socket "$work/journal.sock" --log-level info --log-target journald \
+    --set state_directory="$work/state-journal" --set egress_allowed_cidrs=127.0.0.1/32,::1/128 \
+    --set max_in_flight_per_connection=64 --set pool_max_connections_per_key=4 2>"$work/journal-daemon.log" &
+pid=$!
+for _ in $(seq 1 100); do [ -S "$work/journal.sock" ] && break; sleep 0.05; done
+"$bench" --label "journald (info): warm sequential" --socket "$work/journal.sock" --daemon-pid "$pid" \
+    --request "$request" --clients 1 --size 2048 --messages "$messages" --warmup 5
+"$bench" --label "journald (info): warm 16 clients" --socket "$work/journal.sock" --daemon-pid "$pid" \
+    --request "$request" --clients 16 --size 2048 --messages "$((messages * 2))" --warmup 5
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+INNER
+scripts/journald-sandbox.sh "$work/journal.json" -- \
+    bash "$work/journal-scenario.sh" "$bin" "$bench" "$work" "$work/postfix-starttls.json" "$messages"
+echo "journald entries \"Sent\": $(grep -c '"MESSAGE":"Sent"' "$work/journal.json" || true)"
 
 echo
 echo "== round trips: warm sequential sends at 0 and 20 ms RTT (delay proxy)"
