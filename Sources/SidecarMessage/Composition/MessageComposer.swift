@@ -59,18 +59,19 @@ public struct MessageComposer: Sendable {
         let messageID = "<\(uniqueID)@\(hostname ?? addresses.from.address.asciiDomain)>"
 
         var headers: [UInt8] = []
-        headers += HeaderFolder.field("Date", [RFC5322Date.string(from: clock())])
-        headers += HeaderFolder.field("From", DisplayName.mailboxTokens(addresses.from))
+        headers.reserveCapacity(512)
+        HeaderFolder.append("Date", [RFC5322Date.string(from: clock())], to: &headers)
+        HeaderFolder.append("From", DisplayName.mailboxTokens(addresses.from), to: &headers)
         if let replyTo = addresses.replyTo {
-            headers += HeaderFolder.field("Reply-To", DisplayName.mailboxTokens(replyTo))
+            HeaderFolder.append("Reply-To", DisplayName.mailboxTokens(replyTo), to: &headers)
         }
-        if !addresses.to.isEmpty { headers += HeaderFolder.field("To", DisplayName.addressListTokens(addresses.to)) }
-        if !addresses.cc.isEmpty { headers += HeaderFolder.field("Cc", DisplayName.addressListTokens(addresses.cc)) }
-        if !subject.isEmpty { headers += HeaderFolder.field("Subject", subject) }
-        headers += HeaderFolder.field("Message-ID", [messageID])
-        headers += HeaderFolder.field("MIME-Version", ["1.0"])
+        if !addresses.to.isEmpty { HeaderFolder.append("To", DisplayName.addressListTokens(addresses.to), to: &headers) }
+        if !addresses.cc.isEmpty { HeaderFolder.append("Cc", DisplayName.addressListTokens(addresses.cc), to: &headers) }
+        if !subject.isEmpty { HeaderFolder.append("Subject", subject, to: &headers) }
+        HeaderFolder.append("Message-ID", [messageID], to: &headers)
+        HeaderFolder.append("MIME-Version", ["1.0"], to: &headers)
         for field in draft.priority?.headerFields ?? [] {
-            headers += HeaderFolder.field(field.name, [field.value])
+            HeaderFolder.append(field.name, [field.value], to: &headers)
         }
         for field in customFields { headers += field }
 

@@ -9,9 +9,23 @@ enum HeaderFolder {
 
     /// `Name: token token ...` followed by CRLF.
     static func field(_ name: String, _ tokens: [String]) -> [UInt8] {
-        var output = Array(name.utf8)
+        var output: [UInt8] = []
+        append(name, tokens, to: &output)
+        return output
+    }
+
+    /// Appends `Name: token token ...` and CRLF to `output` (the composer writes every
+    /// header field into one buffer).
+    static func append(_ name: String, _ tokens: [String], to output: inout [UInt8]) {
+        if output.isEmpty {
+            // One space (or CRLF + space) per token; a fold every 40 bytes is ample. Only
+            // for an empty buffer: reserving per field would defeat the array's growth.
+            let tokenBytes = tokens.reduce(0) { $0 + $1.utf8.count }
+            output.reserveCapacity(name.utf8.count + 1 + tokenBytes + tokens.count + 2 + 2 * (tokenBytes / 40))
+        }
+        output.append(contentsOf: name.utf8)
         output.append(UInt8(ascii: ":"))
-        var lineLength = output.count
+        var lineLength = name.utf8.count + 1
         var lineHasToken = false
         for token in tokens {
             let width = token.utf8.count
@@ -29,6 +43,5 @@ enum HeaderFolder {
             lineHasToken = true
         }
         output.append(contentsOf: ASCII.crlf)
-        return output
     }
 }
