@@ -4,7 +4,7 @@
 /// plainly (`587`, `-3`). Any other number (`1.5`, `1e3`, `99999999999999999999`) is
 /// ``unsupportedNumber``: a field that expects an integer then leaves the request to the
 /// general decoder, which decides whether it is valid.
-indirect enum JSONNode: Sendable {
+enum JSONNode: Sendable {
     case object([(key: String, value: JSONNode)])
     case array([JSONNode])
     case string(String)
