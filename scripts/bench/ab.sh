@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Paired A/B of two daemon builds: which one spends less CPU per warm send?
+#
+#   scripts/bench/ab.sh BINARY_A BINARY_B
+#
+# One Postfix (STARTTLS + AUTH, discard delivery) and both daemons run side by side; the
+# driver alternates batches between them (A, B, A, B, ...), so the drift of this VM's speed
+# (the same binary has measured 0.28 and 0.35 ms per send hours apart) falls on both
+# alike. Each batch's CPU is read from /proc/PID/task/*/schedstat (nanoseconds, not clock
+# ticks), divided by the batch's messages. Prints a line per batch, then the means and the
+# median of the paired B/A ratios. Run after scripts/bench.sh has installed what it needs
+# (or the test suite has); needs root for Postfix.
+#
+# Environment: ROUNDS (pairs of batches, default 12), N (messages per batch, default 800),
+# CLIENTS (default 1), EXTRA_A / EXTRA_B (extra `serve` options for one side, e.g.
+# "--log-level info").
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 BINARY_A BINARY_B" >&2; exit 2; }
+cd "$(dirname "$0")/../.."
+binaries=("$(realpath "$1")" "$(realpath "$2")")
+rounds=${ROUNDS:-12}
+messages=${N:-800}
+clients=${CLIENTS:-1}
+extras=("${EXTRA_A:-}" "${EXTRA_B:-}")
+names=(a b)
+
+swift build -c release --product sidecar-bench >&2
+bench="$(pwd)/.build/release/sidecar-bench"
+
+work=$(mktemp -d /tmp/smtp-sidecar-ab.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    scripts/postfix-harness.sh stop "$work/postfix" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir "$work/postfix"
+scripts/postfix-harness.sh start "$work/postfix" --discard >/dev/null
+# shellcheck disable=SC1091
+source "$work/postfix/ports.env"
+# shellcheck disable=SC1091
+source "$work/postfix/users.env"
+
+daemons=()
+for side in 0 1; do
+    name=${names[$side]}
+    # shellcheck disable=SC2086  # EXTRA_* are option lists
+    "${binaries[$side]}" serve --socket "$work/$name.sock" --log-level warning --log-target stderr \
+        --set state_directory="$work/state-$name" --set egress_allowed_cidrs=127.0.0.1/32,::1/128 \
+        --set max_in_flight_per_connection=64 --set pool_max_connections_per_key=4 ${extras[$side]} \
+        2>"$work/$name.log" &
+    daemons+=($!)
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -S "$work/$name.sock" ] && break; sleep 0.05; done
+done
+
+python3 - "$work/request.json" "$SUBMISSION_PORT" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" <<'PY'
+import json, sys
+path, port, user, password, ca = sys.argv[1:]
+json.dump({"workspace_id": "ab", "credential": {"id": "ab", "host": "localhost", "port": int(port),
+           "security": "starttls", "tls": {"ca_pem": open(ca).read()}, "username": user, "password": password},
+           "from": user, "to": "sink@example.test", "subject": "benchmark", "dedup_window_seconds": 0},
+          open(path, "w"))
+PY
+
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%.0f\n", ns}'; }
+for side in 0 1; do
+    "$bench" --socket "$work/${names[$side]}.sock" --request "$work/request.json" --daemon-pid "${daemons[$side]}" \
+        --clients 1 --messages 200 --label warm-up >/dev/null
+done
+for _ in $(seq 1 "$rounds"); do
+    for side in 0 1; do
+        pid=${daemons[$side]}
+        before=$(cpu_ns "$pid")
+        line=$("$bench" --socket "$work/${names[$side]}.sock" --request "$work/request.json" --daemon-pid "$pid" \
+            --clients "$clients" --messages "$messages" --warmup 0 --label "${names[$side]}")
+        after=$(cpu_ns "$pid")
+        echo "$line  cpu_ns/msg $(((after - before) / messages))"
+    done
+done | tee "$work/batches.txt"
+
+python3 - "$work/batches.txt" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    fields = line.split()
+    runs.setdefault(fields[0], []).append(
+        (int(fields[fields.index("cpu_ns/msg") + 1]) / 1000, float(fields[fields.index("p50") + 1])))
+a, b = runs["a"], runs["b"]
+for name, batches in (("A", a), ("B", b)):
+    print(f"{name}: CPU per send mean {statistics.mean(c for c, _ in batches):.1f} us, "
+          f"p50 mean {statistics.mean(p for _, p in batches):.3f} ms ({len(batches)} batches)")
+ratios = [y[0] / x[0] for x, y in zip(a, b)]
+print(f"paired B/A CPU ratio: median {statistics.median(ratios):.3f}, mean {statistics.mean(ratios):.3f}")
+PY
