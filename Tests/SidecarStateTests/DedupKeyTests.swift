@@ -1,3 +1,4 @@
+import SidecarCore
 import Testing
 
 @testable import SidecarState
@@ -42,8 +43,10 @@ struct DedupKeyTests {
         #expect(DedupKey.idempotency(workspace: "w1", key: "k") != DedupKey.idempotency(workspace: "w2", key: "k"))
     }
 
+    /// Keys are written with `Hex.string`: lower case, two digits per byte.
     @Test("hex encoding")
     func hex() {
-        #expect(DedupKey.hex([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+        #expect(Hex.string([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+        #expect(DedupKey().finalize().utf8.allSatisfy { Array("0123456789abcdef".utf8).contains($0) })
     }
 }

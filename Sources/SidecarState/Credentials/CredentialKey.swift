@@ -37,7 +37,7 @@ public struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStrin
         self.bytes = Array(bytes)
         let key = SymmetricKey(data: self.bytes)
         let mac = HMAC<SHA256>.authenticationCode(for: Array("smtp-sidecar credential key id v1".utf8), using: key)
-        self.id = DedupKey.hex(Array(mac).prefix(8))
+        self.id = Hex.string(Array(mac).prefix(8))
     }
 
     /// A new random key.

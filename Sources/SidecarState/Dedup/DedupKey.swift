@@ -46,7 +46,7 @@ public struct DedupKey {
 
     /// The key: 64 lowercase hex digits.
     public func finalize() -> String {
-        Self.hex(hasher.finalize())
+        Hex.string(hasher.finalize())
     }
 
     /// The key for a request that carries an explicit idempotency key: scoped to the
@@ -66,9 +66,5 @@ public struct DedupKey {
         hasher.update(data: [marker])
         hasher.update(data: withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { Array($0) })
         hasher.update(data: bytes)
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        Hex.string(bytes)
     }
 }
