@@ -5,31 +5,7 @@ struct SMTPCommandEncoder: MessageToByteEncoder {
     typealias OutboundIn = SMTPCommand
 
     func encode(data: SMTPCommand, out: inout ByteBuffer) {
-        // The transaction's commands go straight into the buffer; only the rare ones
-        // (EHLO, AUTH) build their line as a string first.
-        switch data {
-        case .mail(let path, let parameters):
-            out.writeStaticString("MAIL FROM:<")
-            out.writeString(path)
-            out.writeStaticString(">")
-            write(parameters, to: &out)
-        case .rcpt(let path, let parameters):
-            out.writeStaticString("RCPT TO:<")
-            out.writeString(path)
-            out.writeStaticString(">")
-            write(parameters, to: &out)
-        case .bdat(let size, let last):
-            out.writeStaticString("BDAT ")
-            out.writeString(String(size))
-            if last { out.writeStaticString(" LAST") }
-        case .data: out.writeStaticString("DATA")
-        case .endOfData: out.writeStaticString(".")
-        case .rset: out.writeStaticString("RSET")
-        case .noop: out.writeStaticString("NOOP")
-        case .quit: out.writeStaticString("QUIT")
-        case .ehlo, .helo, .startTLS, .auth, .authResponse:
-            out.writeString(data.wireLine)
-        }
+        out.writeString(data.wireLine)
         out.writeStaticString("\r\n")
     }
 
@@ -38,12 +14,5 @@ struct SMTPCommandEncoder: MessageToByteEncoder {
         var buffer = allocator.buffer(capacity: commands.count * 64)
         for command in commands { encode(data: command, out: &buffer) }
         return buffer
-    }
-
-    private func write(_ parameters: [String], to out: inout ByteBuffer) {
-        for parameter in parameters {
-            out.writeStaticString(" ")
-            out.writeString(parameter)
-        }
     }
 }

@@ -141,7 +141,7 @@ import Testing
         #expect(wire == "EHLO client.test\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\ncGFzcw==\r\nMAIL FROM:<a@b.c> SIZE=10 SMTPUTF8\r\n"
             + "RCPT TO:<d@e.f>\r\nDATA\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\nSTARTTLS\r\nHELO h\r\nBDAT 2048\r\n"
             + "BDAT 0 LAST\r\nAUTH LOGIN\r\n")
-        // The encoder writes the common commands piece by piece; each line is still wireLine.
+        // Each command is its wireLine and CRLF, in order.
         #expect(wire == commands.map { $0.wireLine + "\r\n" }.joined())
         let logged = commands.map(\.description).joined(separator: "|")
         #expect(!logged.contains("AHVzZXIAcGFzcw==") && !logged.contains("cGFzcw=="))
