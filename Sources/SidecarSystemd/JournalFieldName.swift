@@ -46,14 +46,13 @@ public enum JournalFieldName {
         for byte in key.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"): bytes.append(byte - 0x20)
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 bytes.append(byte)
             case 0x80..<0xC0: continue  // a continuation byte: its scalar already has its `_`
             default:
-                // Leading underscores are dropped anyway.
+                // `_` itself, or a character that becomes one; leading ones are dropped.
                 if !bytes.isEmpty { bytes.append(UInt8(ascii: "_")) }
             }
-            if bytes.first == UInt8(ascii: "_") { bytes.removeFirst() }
             if bytes.count > maxLength { break }
         }
         if bytes.isEmpty || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0]) {
