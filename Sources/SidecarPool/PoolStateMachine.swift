@@ -556,15 +556,13 @@ where Instant.Duration == Duration {
     /// End of every event: forget the pools it emptied, arm the timer, report the end of
     /// shutdown.
     private mutating func finish(now: Instant, actions: inout Actions) {
-        if !touchedPools.isEmpty {
-            for key in touchedPools {
-                guard let pool = pools[key], pool.isEmpty else { continue }
-                retiredCounters.add(pool.counters)
-                pools[key] = nil
-                actions.retired.append(key)
-            }
-            touchedPools.removeAll(keepingCapacity: true)
+        for key in touchedPools {
+            guard let pool = pools[key], pool.isEmpty else { continue }
+            retiredCounters.add(pool.counters)
+            pools[key] = nil
+            actions.retired.append(key)
         }
+        touchedPools.removeAll(keepingCapacity: true)
         if phase == .shuttingDown, entries.isEmpty {
             phase = .shutDown
             actions.shutdownComplete = true
