@@ -41,22 +41,9 @@ swift build -c release --product sidecar-bench >&2
 bin="$root/.build/release/smtp-sidecar"
 bench="$root/.build/release/sidecar-bench"
 
-work=$(mktemp -d /tmp/smtp-sidecar-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    scripts/postfix-harness.sh stop "$work/postfix" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-mkdir "$work/postfix"
-POSTFIX_PROCESS_LIMIT=200 scripts/postfix-harness.sh start "$work/postfix" --discard >/dev/null
-# shellcheck disable=SC1091
-source "$work/postfix/ports.env"
-# shellcheck disable=SC1091
-source "$work/postfix/users.env"
+# shellcheck source=scripts/bench/common.sh
+source scripts/bench/common.sh
+bench_start_postfix smtp-sidecar-bench
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sink_port=$(free_port)
@@ -77,37 +64,11 @@ stunnel4 "$work/stunnel.conf" >/dev/null 2>&1 &
 pids+=($!)
 sleep 1
 
-started_pid=
-start_sidecar() { # name, extra settings...; sets started_pid
-    local name=$1
-    shift
-    "$bin" serve --socket "$work/$name.sock" --log-target stderr --log-level warning \
-        --set state_directory="$work/state-$name" --set egress_allowed_cidrs=127.0.0.1/32,::1/128 \
-        --set max_in_flight_per_connection=64 "$@" >/dev/null 2>"$work/$name.log" &
-    started_pid=$!
-    pids+=("$started_pid")
-    for _ in $(seq 1 100); do [ -S "$work/$name.sock" ] && break; sleep 0.05; done
-}
-start_sidecar warm --set pool_max_connections_per_key=4
+start_sidecar "$bin" warm --set pool_max_connections_per_key=4
 warm=$started_pid
-start_sidecar cold --set pool_enabled=false
+start_sidecar "$bin" cold --set pool_enabled=false
 cold=$started_pid
 
-request() { # file, port, security, auth[, JSON object of credential fields to add or override]
-    python3 - "$1" "$2" "$3" "$4" "${5:-"{}"}" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" <<'PY'
-import json, sys
-path, port, security, auth, extra, user, password, ca = sys.argv[1:]
-credential = {"id": f"bench-{security}-{port}", "host": "localhost", "port": int(port), "security": security,
-              "tls": {"ca_pem": open(ca).read()}}
-if auth == "yes":
-    credential.update(username=user, password=password)
-else:
-    credential["auth"] = "none"
-credential.update(json.loads(extra))
-json.dump({"workspace_id": "bench", "credential": credential, "from": user, "to": "sink@example.test",
-           "subject": "benchmark", "dedup_window_seconds": 0}, open(path, "w"))
-PY
-}
 request "$work/postfix-starttls.json" "$SUBMISSION_PORT" starttls yes
 request "$work/postfix-tls.json" "$SMTPS_PORT" tls yes
 request "$work/sink-tls.json" "$sink_tls_port" tls no
@@ -177,11 +138,10 @@ echo "== the default log level: one journald entry per send (info; a private jou
 cat >"$work/journal-scenario.sh" <<'INNER'
 set -euo pipefail
 bin=$1 bench=$2 work=$3 request=$4 messages=$5
-"$bin" serve --socket "$work/journal.sock" --log-level info --log-target journald \
-    --set state_directory="$work/state-journal" --set egress_allowed_cidrs=127.0.0.1/32,::1/128 \
-    --set max_in_flight_per_connection=64 --set pool_max_connections_per_key=4 2>"$work/journal-daemon.log" &
-pid=$!
-for _ in $(seq 1 100); do [ -S "$work/journal.sock" ] && break; sleep 0.05; done
+# shellcheck source=scripts/bench/common.sh
+source scripts/bench/common.sh
+start_sidecar "$bin" journal --log-level info --log-target journald --set pool_max_connections_per_key=4
+pid=$started_pid
 "$bench" --label "journald (info): warm sequential" --socket "$work/journal.sock" --daemon-pid "$pid" \
     --request "$request" --clients 1 --size 2048 --messages "$messages" --warmup 5
 "$bench" --label "journald (info): warm 16 clients" --socket "$work/journal.sock" --daemon-pid "$pid" \

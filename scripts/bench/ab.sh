@@ -27,44 +27,17 @@ names=(a b)
 swift build -c release --product sidecar-bench >&2
 bench="$(pwd)/.build/release/sidecar-bench"
 
-work=$(mktemp -d /tmp/smtp-sidecar-ab.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    scripts/postfix-harness.sh stop "$work/postfix" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-mkdir "$work/postfix"
-scripts/postfix-harness.sh start "$work/postfix" --discard >/dev/null
-# shellcheck disable=SC1091
-source "$work/postfix/ports.env"
-# shellcheck disable=SC1091
-source "$work/postfix/users.env"
+# shellcheck source=scripts/bench/common.sh
+source scripts/bench/common.sh
+POSTFIX_PROCESS_LIMIT=100 bench_start_postfix smtp-sidecar-ab
 
 daemons=()
 for side in 0 1; do
-    name=${names[$side]}
     # shellcheck disable=SC2086  # EXTRA_* are option lists
-    "${binaries[$side]}" serve --socket "$work/$name.sock" --log-level warning --log-target stderr \
-        --set state_directory="$work/state-$name" --set egress_allowed_cidrs=127.0.0.1/32,::1/128 \
-        --set max_in_flight_per_connection=64 --set pool_max_connections_per_key=4 ${extras[$side]} \
-        2>"$work/$name.log" &
-    daemons+=($!)
-    pids+=($!)
-    for _ in $(seq 1 100); do [ -S "$work/$name.sock" ] && break; sleep 0.05; done
+    start_sidecar "${binaries[$side]}" "${names[$side]}" --set pool_max_connections_per_key=4 ${extras[$side]}
+    daemons+=("$started_pid")
 done
-
-python3 - "$work/request.json" "$SUBMISSION_PORT" "$SMTP_USER" "$SMTP_PASSWORD" "$SMTP_CA_FILE" <<'PY'
-import json, sys
-path, port, user, password, ca = sys.argv[1:]
-json.dump({"workspace_id": "ab", "credential": {"id": "ab", "host": "localhost", "port": int(port),
-           "security": "starttls", "tls": {"ca_pem": open(ca).read()}, "username": user, "password": password},
-           "from": user, "to": "sink@example.test", "subject": "benchmark", "dedup_window_seconds": 0},
-          open(path, "w"))
-PY
+request "$work/request.json" "$SUBMISSION_PORT" starttls yes
 
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%.0f\n", ns}'; }
 for side in 0 1; do
