@@ -71,7 +71,7 @@ extension MailOperations {
             logger: logger)
         if let ticket, let dedup = policy.dedup {
             let sentOrUnknown = outcome.result.outcome != .notSent
-            let json = (try? JSONEncoder().encode(outcome.result)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            let json = outcome.result.jsonText
             _ = try? dedup.complete(ticket, resultJSON: json, countsAsSent: sentOrUnknown)
         }
         if let error = outcome.error {

@@ -115,6 +115,14 @@ import Testing
         #expect(written == reference)
     }
 
+    /// The dedup store keeps a send's result as `jsonText` and replays it to duplicates
+    /// through `JSONDecoder`: it must come back the same.
+    @Test(arguments: [fullSend, bareSend, unknownSend])
+    func sendResultTextDecodesToTheSameResult(result: SendResult) throws {
+        #expect(result.jsonText == String(buffer: Self.written(result)))
+        #expect(try JSONDecoder().decode(SendResult.self, from: Data(result.jsonText.utf8)) == result)
+    }
+
     @Test(arguments: responses)
     func responsesMatchTheEncoder(sample: Sample<Response>) throws {
         let written = try Self.parse(sample.value.payload())
