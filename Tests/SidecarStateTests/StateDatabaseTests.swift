@@ -57,6 +57,37 @@ struct StateDatabaseTests {
         }
     }
 
+    @Test("a relaxed commit runs at synchronous=NORMAL, keeps its data, and puts FULL back, also when it throws")
+    func relaxedCommit() throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        func level(_ connection: SQLiteConnection) throws -> Int? { try connection.queryFirst("PRAGMA synchronous")?.int(0) }
+        let during = try database.withTransaction(synchronous: .normal) { connection in
+            try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 1, 1)")
+            return try level(connection)
+        }
+        #expect(during == 1)  // NORMAL
+        #expect(try database.withConnection(level) == 2)  // FULL again
+        #expect(try database.withConnection { try $0.query("SELECT * FROM rate_minute").count } == 1)
+
+        struct Abort: Error {}
+        #expect(throws: Abort.self) {
+            try database.withTransaction(synchronous: .normal) { connection in
+                try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 2, 1)")
+                throw Abort()
+            }
+        }
+        #expect(try database.withConnection(level) == 2)
+        #expect(try database.withConnection { try $0.query("SELECT * FROM rate_minute").count } == 1)
+
+        // Asking for the configured level changes nothing.
+        let unchanged = try database.withTransaction(synchronous: .full) { try level($0) }
+        #expect(unchanged == 2)
+        database.close()
+        let reopened = try directory.open()
+        #expect(try reopened.withConnection { try $0.query("SELECT * FROM rate_minute").count } == 1)
+    }
+
     @Test("a throwing transaction rolls back; SQL errors become internal_error without bound values")
     func rollback() throws {
         let directory = try TemporaryStateDirectory()

@@ -105,7 +105,9 @@ public final class DedupStore: Sendable {
     public func complete(_ ticket: DedupTicket, resultJSON: String, countsAsSent: Bool) throws -> Bool {
         guard let token = ticket.token else { return false }
         defer { waiters.notify(key: ticket.key) }
-        return try database.withTransaction { connection -> Bool in
+        // Not synced to disk at once: lost to an OS crash, the record stays `pending` and
+        // answers "may have been sent" (outcome_unknown), never a second send.
+        return try database.withTransaction(synchronous: .normal) { connection -> Bool in
             if countsAsSent {
                 return try connection.run(
                     "UPDATE dedup SET state = 'done', result_json = ? WHERE key = ? AND token = ? AND state = 'pending'",
