@@ -10,6 +10,8 @@
 #             p50/p90/p99, the daemon's CPU time per message and peak RSS;
 #   reference a persistent Python smtplib connection to the same Postfix (latency), and
 #             Postfix's smtp-source against the plain port (the server's own ceiling);
+#   dedup     the scenarios send with duplicate suppression off; two run again with the
+#             daemon's default (a state-database record per send);
 #   logging   the scenarios run at log level warning (nothing logged for a successful
 #             send); two run again at the default, info, writing one entry per send to
 #             a private systemd-journald (scripts/journald-sandbox.sh);
@@ -73,9 +75,9 @@ request "$work/postfix-starttls.json" "$SUBMISSION_PORT" starttls yes
 request "$work/postfix-tls.json" "$SMTPS_PORT" tls yes
 request "$work/sink-tls.json" "$sink_tls_port" tls no
 
-run() { # label, socket name, daemon pid, request, clients, size, messages
+run() { # label, socket name, daemon pid, request, clients, size, messages, [bench options]
     "$bench" --label "$1" --socket "$work/$2.sock" --daemon-pid "$3" --request "$work/$4" \
-        --clients "$5" --size "$6" --messages "$7" --warmup 5
+        --clients "$5" --size "$6" --messages "$7" --warmup 5 "${@:8}"
 }
 
 smtplib_reference() { # port, messages, label
@@ -130,6 +132,14 @@ run "warm 100 KB"                       warm "$warm" postfix-starttls.json 4  10
 run "warm 5 MB"                         warm "$warm" postfix-starttls.json 2  5000000 20
 run "sink: warm sequential (TLS)"       warm "$warm" sink-tls.json         1  2048   "$messages"
 run "sink: warm 16 clients (TLS)"       warm "$warm" sink-tls.json         16 2048   "$((messages * 4))"
+
+echo
+echo "== duplicate suppression on, as a request that does not mention it gets (one hour)"
+# The rows above send dedup_window_seconds 0. By default every send also writes a dedup
+# record to the state database before it goes out (synced to disk: a power cut must not
+# let a retry send twice) and its outcome after.
+run "dedup on: warm sequential"         warm "$warm" postfix-starttls.json 1  2048   "$messages" --dedup-window default
+run "dedup on: warm 16 clients"         warm "$warm" postfix-starttls.json 16 2048   "$((messages * 2))" --dedup-window default
 
 echo
 echo "== the default log level: one journald entry per send (info; a private journald, scripts/journald-sandbox.sh)"

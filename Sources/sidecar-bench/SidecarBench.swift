@@ -3,10 +3,12 @@
 // daemon's pid) the daemon's CPU time per message and peak RSS.
 //
 //   sidecar-bench --socket PATH --request FILE [--clients N] [--messages M] [--warmup W]
-//                 [--size BYTES] [--daemon-pid PID] [--label TEXT]
+//                 [--size BYTES] [--daemon-pid PID] [--label TEXT] [--dedup-window SECONDS|default]
 //
 // FILE holds `send` params (JSON, as in proto-spec/); each message gets a unique
-// idempotency key and, with --size, a text body of that many bytes.
+// idempotency key and, with --size, a text body of that many bytes. Duplicate
+// suppression is off (a window of 0) unless --dedup-window sets one; `default` leaves it
+// to the daemon, as a caller that does not mention it does (one hour, a record per send).
 import Foundation
 import SidecarClient
 import SidecarCore
@@ -21,6 +23,8 @@ struct Options {
     var size = 2048
     var daemonPID: Int32?
     var label = "run"
+    /// The `dedup_window_seconds` sent; nil omits it.
+    var dedupWindow: Int? = 0
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -35,6 +39,7 @@ struct Options {
             case "--size": size = Int(value) ?? size
             case "--daemon-pid": daemonPID = Int32(value)
             case "--label": label = value
+            case "--dedup-window": dedupWindow = value == "default" ? nil : (Int(value) ?? 0)
             default:
                 FileHandle.standardError.write(Data("unknown option \(flag)\n".utf8))
                 exit(2)
@@ -84,7 +89,7 @@ enum SidecarBench {
             exit(2)
         }
         template.text = String(repeating: "The quick brown fox jumps over the lazy dog.\n", count: max(1, options.size / 45))
-        template.dedupWindowSeconds = 0
+        template.dedupWindowSeconds = options.dedupWindow
 
         let request = template
         let clock = ContinuousClock()

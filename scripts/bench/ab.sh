@@ -13,7 +13,8 @@
 #
 # Environment: ROUNDS (pairs of batches, default 12), N (messages per batch, default 800),
 # CLIENTS (default 1), EXTRA_A / EXTRA_B (extra `serve` options for one side, e.g.
-# "--log-level info").
+# "--log-level info"), BENCH_EXTRA (extra sidecar-bench options for both, e.g.
+# "--dedup-window default").
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 BINARY_A BINARY_B" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
@@ -22,6 +23,7 @@ rounds=${ROUNDS:-12}
 messages=${N:-800}
 clients=${CLIENTS:-1}
 extras=("${EXTRA_A:-}" "${EXTRA_B:-}")
+read -r -a bench_extra <<<"${BENCH_EXTRA:-}"
 names=(a b)
 
 swift build -c release --product sidecar-bench >&2
@@ -49,7 +51,7 @@ for _ in $(seq 1 "$rounds"); do
         pid=${daemons[$side]}
         before=$(cpu_ns "$pid")
         line=$("$bench" --socket "$work/${names[$side]}.sock" --request "$work/request.json" --daemon-pid "$pid" \
-            --clients "$clients" --messages "$messages" --warmup 0 --label "${names[$side]}")
+            --clients "$clients" --messages "$messages" --warmup 0 --label "${names[$side]}" "${bench_extra[@]}")
         after=$(cpu_ns "$pid")
         echo "$line  cpu_ns/msg $(((after - before) / messages))"
     done
