@@ -44,7 +44,7 @@ request "$work/request.json" "$SUBMISSION_PORT" starttls yes
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ns += $1} END {printf "%.0f\n", ns}'; }
 for side in 0 1; do
     "$bench" --socket "$work/${names[$side]}.sock" --request "$work/request.json" --daemon-pid "${daemons[$side]}" \
-        --clients 1 --messages 200 --label warm-up >/dev/null
+        --clients 1 --messages 200 --label warm-up "${bench_extra[@]}" >/dev/null
 done
 for _ in $(seq 1 "$rounds"); do
     for side in 0 1; do
