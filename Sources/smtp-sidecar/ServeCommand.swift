@@ -120,6 +120,13 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            guard server.isShuttingDown else {
+                // Nothing asked the daemon to stop (a socket that cannot be bound, say):
+                // a failure, so that Restart=on-failure restarts it.
+                let message = (error as? SidecarError)?.message ?? "The daemon stopped unexpectedly: \(error)"
+                logger.critical("\(message)")
+                throw CLIFailure(message)
+            }
             // The drain deadline passed and the rest was cancelled: still a clean stop.
             logger.warning("Stopped after the shutdown deadline", metadata: [
                 "error": "\(error)", "requests_abandoned": "\(stats.inFlight)",

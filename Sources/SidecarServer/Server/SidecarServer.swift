@@ -107,6 +107,12 @@ public final class SidecarServer: Service {
         logger.info("Server stopped")
     }
 
+    /// Whether a graceful shutdown was asked for: an error after that is part of the stop,
+    /// one before it is a failure.
+    public var isShuttingDown: Bool {
+        registry.withLock { $0.admission.isShuttingDown }
+    }
+
     /// Stops accepting and asks every connection to drain.
     func beginShutdown() {
         notifier.stopping()
@@ -214,15 +220,38 @@ public final class SidecarServer: Service {
             }
         }
         switch settings.listener {
-        case .inherited(let fd, _):
-            return try await bootstrap.bind(fd, childChannelInitializer: initializer)
+        case .inherited(let fd, let name):
+            do {
+                return try await bootstrap.bind(fd, childChannelInitializer: initializer)
+            } catch {
+                throw SidecarError(
+                    code: .invalidConfiguration,
+                    message: "Cannot serve the socket systemd passed (fd \(fd), \(name)): \(Self.reason(error)).")
+            }
         case .path(let path, let mode, let group):
             try UnixSocketFile.prepare(path: path)
-            let channel = try await bootstrap.bind(
-                unixDomainSocketPath: path, cleanupExistingSocketFile: false, childChannelInitializer: initializer)
+            let channel: NIOAsyncChannel<Accepted, Never>
+            do {
+                channel = try await bootstrap.bind(
+                    unixDomainSocketPath: path, cleanupExistingSocketFile: false, childChannelInitializer: initializer)
+            } catch {
+                throw SidecarError(code: .invalidConfiguration, message: "Cannot listen on \(path): \(Self.reason(error)).")
+            }
             boundPath.withLock { $0 = path }
             try UnixSocketFile.setPermissions(path: path, mode: mode, group: group)
             return channel
+        }
+    }
+
+    /// Why binding failed, in words an operator can act on (not NIO's description).
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case let error as IOError:
+            String(cString: strerror(error.errnoCode))
+        case SocketAddressError.unixDomainSocketPathTooLong:
+            "the path is longer than a Unix socket address holds (107 bytes)"
+        default:
+            "\(type(of: error))"
         }
     }
 
