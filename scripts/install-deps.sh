@@ -11,6 +11,7 @@ packages=(
     systemd          # systemd-journald, systemd-socket-activate, systemd-analyze, journalctl
     util-linux       # unshare, for the private journald of the tests
     python3          # round-trip and schema checks in the tests
+    strace           # the syscalls the daemon makes, checked against the unit's SystemCallFilter=
     ca-certificates
 )
 
