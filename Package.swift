@@ -23,6 +23,7 @@
 //   SidecarMail      the `send` and `verify` operations: request → draft → SMTP → result.
 //   smtp-sidecar     the executable: `serve`, `ping`, `stats`.
 //   journald-probe, sidecar-message-bench: a test helper and a benchmark program.
+//   SidecarFuzz      the libFuzzer target of the frame and request decoders (scripts/fuzz.sh).
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
@@ -142,6 +143,13 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
+        ),
+        // The fuzz target of the frame and request decoders: a library here (compiled with
+        // every build, so it stays in step), linked with libFuzzer by scripts/fuzz.sh.
+        .target(
+            name: "SidecarFuzz",
+            dependencies: ["SidecarProtocol", "SidecarCore", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz", swiftSettings: strictSettings
         ),
         .executableTarget(name: "sidecar-message-bench", dependencies: ["SidecarMessage"], swiftSettings: strictSettings),
         .executableTarget(

@@ -11,14 +11,16 @@ enum MailLoopGuard {
             try Mailbox.parseList(trigger, field: "params.context.trigger_email").map(\.address.caseInsensitiveKey))
         let fields: [(String, AddressList?)] = [("to", params.to), ("cc", params.cc), ("bcc", params.bcc)]
         for (name, list) in fields {
-            for entry in list?.entries ?? [] {
-                for mailbox in try Mailbox.parseList(entry, field: "params.\(name)")
+            for (index, entry) in (list?.entries ?? []).enumerated() {
+                // An entry of an array is named by its 0-based index.
+                let field = list?.isArray == true ? "params.\(name)[\(index)]" : "params.\(name)"
+                for mailbox in try Mailbox.parseList(entry, field: field)
                 where triggers.contains(mailbox.address.caseInsensitiveKey) {
                     throw SidecarError(
                         code: .mailLoop,
-                        message: "\(mailbox.address) in \(name) sent the email that triggered this workflow; "
-                            + "sending to it could start a mail loop, so nothing was sent.",
-                        field: "params.\(name)")
+                        message: "\(mailbox.address) in \(field.dropFirst("params.".count)) sent the email that "
+                            + "triggered this workflow; sending to it could start a mail loop, so nothing was sent.",
+                        field: field)
                 }
             }
         }

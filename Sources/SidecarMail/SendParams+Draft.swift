@@ -10,7 +10,16 @@ extension SendParams {
             subject: subject, bodyFormat: bodyFormat == .html ? .html : .text, text: text, html: html,
             priority: priority.map { MessagePriority(rawValue: $0.rawValue) ?? .normal },
             headers: (headers?.fields ?? []).map { CustomHeader(name: $0.name, value: $0.value) },
-            attachments: (attachments ?? []).map(\.draft))
+            attachments: (attachments ?? []).map(\.draft), arrayAddressFields: arrayAddressFields)
+    }
+
+    /// The recipient fields given as arrays, whose entries errors name by index.
+    private var arrayAddressFields: Set<AddressField> {
+        var fields: Set<AddressField> = []
+        if to?.isArray == true { fields.insert(.to) }
+        if cc?.isArray == true { fields.insert(.cc) }
+        if bcc?.isArray == true { fields.insert(.bcc) }
+        return fields
     }
 
     /// The DSN request, in the SMTP client's terms.

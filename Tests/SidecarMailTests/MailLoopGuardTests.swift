@@ -5,11 +5,12 @@ import Testing
 @testable import SidecarMail
 
 @Suite struct MailLoopGuardTests {
+    /// Each list is given as a wire string when it has one entry, as an array otherwise.
     func params(to: [String] = [], cc: [String] = [], bcc: [String] = [], trigger: String?) -> SendParams {
         var params = SendParams(workspaceID: "w")
-        params.to = to.isEmpty ? nil : AddressList(to)
-        params.cc = cc.isEmpty ? nil : AddressList(cc)
-        params.bcc = bcc.isEmpty ? nil : AddressList(bcc)
+        params.to = to.isEmpty ? nil : AddressList(to, isArray: to.count > 1)
+        params.cc = cc.isEmpty ? nil : AddressList(cc, isArray: cc.count > 1)
+        params.bcc = bcc.isEmpty ? nil : AddressList(bcc, isArray: bcc.count > 1)
         params.context = .init(triggerEmail: trigger)
         return params
     }
@@ -19,6 +20,7 @@ import Testing
         (["other@x.org, Customer <Customer@Example.ORG>"], [], [], "params.to"),
         (["other@x.org"], ["\"Doe, Jane\" <customer@example.org>"], [], "params.cc"),
         (["other@x.org"], [], ["CUSTOMER@EXAMPLE.ORG"], "params.bcc"),
+        (["other@x.org", "x@y.org", "customer@example.org"], [], [], "params.to[2]"),
     ])
     func triggerAddressIsRefusedInEveryFieldAndForm(to: [String], cc: [String], bcc: [String], field: String) {
         #expect {

@@ -53,14 +53,14 @@ import Testing
         #expect(!"\(request)".contains("p@ss w0rd"))
     }
 
-    @Test func headersAsAnObject() throws {
-        let request = try decode(#"{"id":1,"op":"send","params":{"workspace_id":"w","headers":{"X-B":"2","X-A":"1"}}}"#).get()
+    @Test func headersAsAnObjectKeepTheirOrder() throws {
+        let request = try decode(#"{"id":1,"op":"send","params":{"workspace_id":"w","credential_id":"c","headers":{"X-B":"2","X-A":"1"}}}"#).get()
         guard case .send(let params) = request.operation else { return }
-        #expect(params.headers?.fields == [.init(name: "X-A", value: "1"), .init(name: "X-B", value: "2")])
+        #expect(params.headers?.fields == [.init(name: "X-B", value: "2"), .init(name: "X-A", value: "1")])
     }
 
     @Test func wrongTypeDeepInsideNamesThePath() {
-        let result = decode(#"{"id":"d","op":"send","params":{"workspace_id":"w","attachments":[{"filename":"a"},{"filename":7}]}}"#)
+        let result = decode(#"{"id":"d","op":"send","params":{"workspace_id":"w","credential_id":"c","attachments":[{"filename":"a","url":"https://x.test/a"},{"filename":7}]}}"#)
         guard case .failure(let failure) = result else {
             Issue.record("decoded")
             return
@@ -78,6 +78,59 @@ import Testing
         }
         #expect(failure.error.field == "params.credential.password")
         #expect(!failure.error.message.contains("12345678"))
+    }
+
+    /// Item 8: entries of lists and headers are named by their 0-based index.
+    @Test(arguments: [
+        (#""to":["a@x.test",5]"#, "params.to[1]"),
+        (#""cc":["a@x.test","b@x.test",null]"#, "params.cc[2]"),
+        (#""to":7"#, "params.to"),
+        (#""headers":[{"name":"A","value":"1"},{"name":"B","value":"2"},{"name":"C","value":3}]"#, "params.headers[2].value"),
+        (#""headers":[{"name":"A","value":"1"},{"value":"2"}]"#, "params.headers[1].name"),
+        (#""headers":{"A":"1","B":"2","C":false}"#, "params.headers[2].value"),
+        (#""attachments":[{"filename":"a","url":"u"},{"filename":"b"}]"#, "params.attachments[1].content_base64"),
+        (#""attachments":[{"filename":"a","url":"u","content_base64":"YQ=="}]"#, "params.attachments[0].url"),
+        (#""dsn":{"notify":["success","sometimes"]}"#, "params.dsn.notify[1]"),
+    ])
+    func entriesAreNamedByTheirIndex(member: String, field: String) {
+        let result = decode(#"{"id":"i","op":"send","params":{"workspace_id":"w","credential_id":"c",\#(member)}}"#)
+        guard case .failure(let failure) = result else {
+            Issue.record("decoded")
+            return
+        }
+        #expect(failure.error.code == .invalidParams)
+        #expect(failure.error.field == field)
+    }
+
+    @Test(arguments: [
+        (#""credential":{"host":"h"},"credential_id":"c""#, "params.credential_id"),
+        (#""to":"a@x.test""#, "params.credential"),
+        (#""credential_id":"""#, "params.credential_id"),
+        (#""credential":{"host":""}"#, "params.credential.host"),
+    ])
+    func exactlyOneCredentialIsRequired(members: String, field: String) {
+        for op in ["send", "verify"] {
+            let result = decode(#"{"id":"c","op":"\#(op)","params":{"workspace_id":"w",\#(members)}}"#)
+            guard case .failure(let failure) = result else {
+                Issue.record("decoded")
+                return
+            }
+            #expect(failure.error.code == .invalidParams)
+            #expect(failure.error.field == field)
+        }
+    }
+
+    /// Lengths are Unicode code points, as JSON Schema's maxLength counts: 64 "é" written
+    /// as e + U+0301 are 64 characters but 128 code points.
+    @Test func idLengthCountsCodePoints() throws {
+        let decomposed = String(repeating: "e\u{301}", count: 64)
+        #expect(try decode(#"{"id":"\#(decomposed)","op":"ping"}"#).get().id == .string(decomposed))
+        guard case .failure(let failure) = decode(#"{"id":"\#(decomposed)a","op":"ping"}"#) else {
+            Issue.record("129 code points accepted")
+            return
+        }
+        #expect(failure.error.code == .missingID)
+        #expect(failure.id == nil)
     }
 
     @Test(arguments: [String(repeating: "i", count: 128)])

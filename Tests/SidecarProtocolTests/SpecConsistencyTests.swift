@@ -29,11 +29,36 @@ import Testing
     @Test func errorSchemaListsExactlyTheRegisteredCodes() throws {
         let data = try Data(contentsOf: Self.spec.appendingPathComponent("schema/error.schema.json"))
         let schema = try JSONValue.parse(data)
-        guard case .array(let values)? = schema["properties"]?["code"]?["enum"] else {
-            Issue.record("error.schema.json has no code enum")
+        guard case .array(let values)? = schema["$defs"]?["known_code"]?["enum"] else {
+            Issue.record("error.schema.json has no $defs/known_code enum")
             return
         }
         #expect(Set(values.compactMap(\.string)) == Set(ErrorCode.registry.map(\.rawValue)))
+        // Open for additive codes (§4): the code member itself is any string.
+        #expect(schema["properties"]?["code"]?["enum"] == nil)
+        #expect(schema["properties"]?["code"]?["type"] == .string("string"))
+    }
+
+    /// Item 9a/9b of issue 21: §4 promises additive members, codes and phases, so no
+    /// response schema may be closed, and requests ignore unknown members at every level.
+    @Test func noSchemaIsClosedToAdditions() throws {
+        let directory = Self.spec.appendingPathComponent("schema")
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".json") {
+            let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            #expect(!text.contains(#""additionalProperties": false"#), "\(name) is closed")
+        }
+        let send = try JSONValue.parse(Data(contentsOf: directory.appendingPathComponent("send.schema.json")))
+        #expect(send["$defs"]?["result"]?["properties"]?["phase"]?["enum"] == nil)
+        guard case .array(let phases)? = send["$defs"]?["known_phase"]?["enum"] else {
+            Issue.record("send.schema.json has no $defs/known_phase")
+            return
+        }
+        // Every known phase is documented in §5.4.
+        let readme = try String(contentsOf: Self.spec.appendingPathComponent("README.md"), encoding: .utf8)
+        for phase in phases.compactMap(\.string) {
+            #expect(readme.contains("`\(phase)`"), "phase \(phase) is not in README.md")
+        }
+        #expect(phases.compactMap(\.string).contains("reset") && phases.compactMap(\.string).contains("quit"))
     }
 
     @Test func requestSchemaListsEveryOperation() throws {

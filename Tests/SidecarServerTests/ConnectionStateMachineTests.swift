@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func shutdownDrainsInFlightAndAnswersNewFramesShuttingDown() {
-        var machine = machine()
+        var machine = machine(maxInFlight: 3)
         _ = machine.requestDecoded(.integer(1))
         _ = machine.requestDecoded(.integer(2))
         #expect(machine.shutdownRequested() == .closeWhenDrained)
@@ -46,9 +46,59 @@ import Testing
         #expect(machine.mayReadNextFrame)
         #expect(!machine.readingIsOver)
         #expect(machine.requestDecoded(.integer(3)) == .rejectShuttingDown)
-        #expect(machine.requestCompleted(.integer(1), now: start) == .none)
-        #expect(machine.requestCompleted(.integer(2), now: start) == .close)
+        // The refusal holds the last slot until it is written.
+        #expect(!machine.mayReadNextFrame)
+        #expect(machine.requestCompleted(.integer(1), now: start) == .resumeReading)
+        #expect(machine.requestCompleted(.integer(2), now: start) == .none)
+        #expect(!machine.readingIsOver)
+        #expect(machine.refusalAnswered(now: start) == .close)
         #expect(machine.readingIsOver)
+    }
+
+    /// Issue 21 item 2: a malformed frame's answer holds a slot until written, so a client
+    /// that floods refusals and never reads stops being read, exactly as with requests.
+    @Test func refusalsTakeSlotsAndReadingPausesAtTheLimit() {
+        var machine = machine(maxInFlight: 3)
+        machine.frameRefused()
+        machine.frameRefused()
+        #expect(machine.slotsTaken == 2)
+        #expect(machine.mayReadNextFrame)
+        machine.frameRefused()
+        #expect(!machine.mayReadNextFrame)
+        #expect(machine.refusalAnswered(now: start) == .resumeReading)
+        #expect(machine.mayReadNextFrame)
+        #expect(machine.refusalAnswered(now: start) == .none)
+        #expect(machine.refusalAnswered(now: start) == .none)
+        #expect(machine.slotsTaken == 0)
+    }
+
+    @Test func duplicateAndShuttingDownRefusalsTakeSlotsToo() {
+        var machine = machine(maxInFlight: 2)
+        #expect(machine.requestDecoded(.string("a")) == .dispatch)
+        #expect(machine.requestDecoded(.string("a")) == .rejectDuplicateID)
+        #expect(!machine.mayReadNextFrame)
+        #expect(machine.inFlightCount == 1 && machine.slotsTaken == 2)
+        #expect(machine.refusalAnswered(now: start) == .resumeReading)
+        #expect(machine.requestCompleted(.string("a"), now: start) == .none)
+    }
+
+    @Test func requestsAndRefusalsShareTheSlots() {
+        var machine = machine(maxInFlight: 2)
+        #expect(machine.requestDecoded(.integer(1)) == .dispatch)
+        machine.frameRefused()
+        #expect(!machine.mayReadNextFrame)
+        #expect(machine.requestCompleted(.integer(1), now: start) == .resumeReading)
+        #expect(machine.requestDecoded(.integer(2)) == .dispatch)
+        #expect(!machine.mayReadNextFrame)
+    }
+
+    @Test func aPendingRefusalKeepsTheConnectionOpenUntilWrittenAndIsNotIdle() {
+        var machine = machine()
+        machine.frameRefused()
+        #expect(machine.idleTimerFired(now: start + .seconds(30)) == .checkAgain(at: start + .seconds(40)))
+        #expect(machine.inputClosed() == .closeWhenDrained)
+        #expect(machine.readingIsOver)
+        #expect(machine.refusalAnswered(now: start) == .none)
     }
 
     @Test func brokenFramingStopsReadingButLetsInFlightFinish() {

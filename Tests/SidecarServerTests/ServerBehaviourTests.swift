@@ -96,6 +96,10 @@ import Testing
             try await client.writeFrame(#"{"id":"same","op":"ping","params":{"data":"second"}}"#)
             let refusal = try await client.responses(1)
             #expect(refusal.first?.errorCode == "duplicate_id")
+            // Not the in-flight request's id: the refusal can never pass for its answer.
+            #expect(refusal.first?["id"] == .null)
+            #expect(refusal.first?["error"]?["field"] == .string("id"))
+            #expect(refusal.first?["error"]?["message"]?.string?.contains(#""same""#) == true)
             gate.open()
             let first = try await client.responses(1)
             #expect(first.first?["result"]?["data"] == .string("first"))

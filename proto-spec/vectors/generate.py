@@ -124,9 +124,54 @@ add("send-missing-workspace", "send needs params.workspace_id.",
     [{"error": {"id": "s2", "code": "invalid_params", "field": "params.workspace_id"}}],
     [err("invalid_params", "s2", "params.workspace_id")])
 add("send-bad-enum", "An enum field with a value outside its set.",
-    frame(obj({"id": "s3", "op": "send", "params": {"workspace_id": "w", "priority": "urgent"}})),
+    frame(obj({"id": "s3", "op": "send", "params": {"workspace_id": "w", "credential_id": "c", "priority": "urgent"}})),
     [{"error": {"id": "s3", "code": "invalid_params", "field": "params.priority"}}],
     [err("invalid_params", "s3", "params.priority")])
+
+def invalid(name, description, id, op, params, field):
+    add(name, description, frame(obj({"id": id, "op": op, "params": params})),
+        [{"error": {"id": id, "code": "invalid_params", "field": field}}], [err("invalid_params", id, field)])
+
+
+# Bounds of the schemas, enforced before anything is done with a request.
+invalid("send-dedup-window-too-large", "dedup_window_seconds beyond 30 days (2^62 here) is refused.", "b1", "send",
+        {"workspace_id": "w", "credential_id": "c", "dedup_window_seconds": 2 ** 62}, "params.dedup_window_seconds")
+invalid("send-dedup-window-negative", "A negative dedup_window_seconds is refused.", "b2", "send",
+        {"workspace_id": "w", "credential_id": "c", "dedup_window_seconds": -1}, "params.dedup_window_seconds")
+invalid("send-timeout-zero", "timeout_ms is at least 1.", "b3", "send",
+        {"workspace_id": "w", "credential_id": "c", "timeout_ms": 0}, "params.timeout_ms")
+invalid("send-empty-workspace", "workspace_id has at least one character.", "b4", "send",
+        {"workspace_id": "", "credential_id": "c"}, "params.workspace_id")
+invalid("verify-empty-workspace", "workspace_id has at least one character.", "b5", "verify",
+        {"workspace_id": "", "credential": {"host": "smtp.example.com"}}, "params.workspace_id")
+invalid("send-no-credential", "Exactly one of credential and credential_id: neither names credential.", "b6", "send",
+        {"workspace_id": "w", "to": "a@example.com"}, "params.credential")
+invalid("send-both-credentials", "Exactly one of credential and credential_id: both name credential_id.", "b7", "send",
+        {"workspace_id": "w", "credential": {"host": "smtp.example.com"}, "credential_id": "c"}, "params.credential_id")
+invalid("send-attachment-without-content", "An attachment needs content_base64 or url.", "b8", "send",
+        {"workspace_id": "w", "credential_id": "c", "attachments": [{"filename": "a.txt"}]},
+        "params.attachments[0].content_base64")
+invalid("send-attachment-with-both-contents", "An attachment has content_base64 or url, not both.", "b9", "send",
+        {"workspace_id": "w", "credential_id": "c",
+         "attachments": [{"filename": "a.txt", "content_base64": "YQ==", "url": "https://example.com/a.txt"}]},
+        "params.attachments[0].url")
+invalid("send-to-entry-wrong-type", "An entry of a list is named by its 0-based index.", "b10", "send",
+        {"workspace_id": "w", "credential_id": "c", "to": ["a@example.com", 5]}, "params.to[1]")
+invalid("send-header-value-wrong-type", "A header entry is named by its index and member.", "b11", "send",
+        {"workspace_id": "w", "credential_id": "c", "headers": [{"name": "X-A", "value": "1"}, {"name": "X-B", "value": 2}]},
+        "params.headers[1].value")
+invalid("ping-delay-not-integer", "An integer member given a fraction.", "b12", "ping", {"delay_ms": 1.5}, "params.delay_ms")
+add("id-too-many-code-points", "An id of 129 code points (64 characters of e + U+0301, and one more) is refused: lengths count code points.",
+    frame(obj({"id": "e\u0301" * 64 + "a", "op": "ping"})),
+    [{"error": {"id": None, "code": "missing_id", "field": "id"}}], [err("missing_id", None, "id")])
+add("nesting-513", "513 opening brackets: refused as too deep, like any nesting beyond 64 levels.", frame(b"[" * 513),
+    [{"error": {"id": None, "code": "invalid_json"}}], [err("invalid_json")])
+deep = "[" * 70 + "]" * 70
+add("nesting-too-deep-in-params", "Nesting beyond 64 levels anywhere, even in a member the server ignores, is invalid_json.",
+    frame('{"id":"n","op":"ping","params":{"x":' + deep + '}}'),
+    [{"error": {"id": None, "code": "invalid_json"}}], [err("invalid_json")])
+add("repeated-member", "An object that repeats a member name is invalid_json.", frame('{"id":"a","id":"b","op":"ping"}'),
+    [{"error": {"id": None, "code": "invalid_json"}}], [err("invalid_json")])
 
 # --- Broken framing (server answers, then closes) --------------------------------------
 add("oversized-frame", "A header announcing more than max_frame_bytes: refused before any payload is read; the server closes.",

@@ -26,9 +26,9 @@ extension MessageComposer {
             replyTo = try single(given, field: "params.reply_to")
         }
 
-        let to = try list(draft.to, field: "params.to")
-        let cc = try list(draft.cc, field: "params.cc")
-        let bcc = try list(draft.bcc, field: "params.bcc")
+        let to = try list(draft.to, field: "params.to", indexed: draft.arrayAddressFields.contains(.to))
+        let cc = try list(draft.cc, field: "params.cc", indexed: draft.arrayAddressFields.contains(.cc))
+        let bcc = try list(draft.bcc, field: "params.bcc", indexed: draft.arrayAddressFields.contains(.bcc))
 
         // Each mailbox once, first occurrence wins: To, then Cc, then Bcc.
         var seen: Set<String> = []
@@ -54,9 +54,11 @@ extension MessageComposer {
             requiresSMTPUTF8: everyAddress.contains(where: \.requiresSMTPUTF8))
     }
 
-    private func list(_ values: [String], field: String) throws(SidecarError) -> [Mailbox] {
+    /// `indexed`: the values are the entries of a wire array, named `field[i]` in errors.
+    private func list(_ values: [String], field listField: String, indexed: Bool = false) throws(SidecarError) -> [Mailbox] {
         var mailboxes: [Mailbox] = []
-        for value in values {
+        for (index, value) in values.enumerated() {
+            let field = indexed ? "\(listField)[\(index)]" : listField
             try Self.checkNoLineBreaks(value, field: field, what: "An address in \(field.dropFirst("params.".count))")
             do {
                 mailboxes += try AddressListParser.parse(value)

@@ -24,7 +24,7 @@ extension MessageComposer {
     ) throws(SidecarError) -> ResolvedAttachment {
         let filename = attachment.filename
         try Self.checkNoLineBreaks(
-            filename, field: "params.attachments[\(index)].filename", what: "The filename of attachment \(index + 1)")
+            filename, field: "params.attachments[\(index)].filename", what: "The filename of attachments[\(index)]")
         guard !filename.trimmingWhitespace().isEmpty else {
             throw .attachmentInvalid(index: index, key: "filename", reason: "the filename is empty. Give the file a name, like report.pdf.")
         }
@@ -41,7 +41,7 @@ extension MessageComposer {
         if let given = attachment.contentType, !given.trimmingWhitespace().isEmpty {
             try Self.checkNoLineBreaks(
                 given, field: "params.attachments[\(index)].content_type",
-                what: "The content type of attachment \(index + 1)")
+                what: "The content type of attachments[\(index)]")
             do {
                 mediaType = try MediaType(parsing: given)
             } catch {
@@ -111,7 +111,7 @@ extension MessageComposer {
     /// RFC 2392, leniently also without `@`), at most 250 characters.
     private func checkedContentID(_ given: String, index: Int) throws(SidecarError) -> String {
         try Self.checkNoLineBreaks(
-            given, field: "params.attachments[\(index)].content_id", what: "The content_id of attachment \(index + 1)")
+            given, field: "params.attachments[\(index)].content_id", what: "The content_id of attachments[\(index)]")
         var id = given.trimmingWhitespace()
         if id.hasPrefix("<"), id.hasSuffix(">"), id.count >= 2 { id = String(id.dropFirst().dropLast()) }
         let valid =

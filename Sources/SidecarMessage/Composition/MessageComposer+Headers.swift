@@ -19,9 +19,10 @@ extension MessageComposer {
         }
         var fields: [[UInt8]] = []
         for (index, header) in headers.enumerated() {
-            let nameHasLineBreak = header.name.utf8.contains { $0 == ASCII.cr || $0 == ASCII.lf }
-            let field = nameHasLineBreak ? "params.headers[\(index)]" : "params.headers.\(header.name)"
-            try Self.checkNoLineBreaks(header.name, field: field, what: "The name of custom header \(index + 1)")
+            // Entry `index` of the array, or the index-th member of the object form.
+            let field = "params.headers[\(index)].name"
+            let valueField = "params.headers[\(index)].value"
+            try Self.checkNoLineBreaks(header.name, field: field, what: "The name of custom header headers[\(index)]")
             guard CustomHeader.isValidName(header.name) else {
                 throw .headerNameInvalid(name: header.name, field: field)
             }
@@ -31,10 +32,10 @@ extension MessageComposer {
             if priority != nil, MessagePriority.headerNames.contains(CustomHeader.asciiLowercased(header.name)) {
                 throw .headerConflictsWithPriority(name: header.name, field: field)
             }
-            try Self.checkNoLineBreaks(header.value, field: field, what: "The value of custom header \"\(header.name)\"")
+            try Self.checkNoLineBreaks(header.value, field: valueField, what: "The value of custom header \"\(header.name)\"")
             let valueBytes = header.value.utf8.count
             guard valueBytes <= limits.maxHeaderValueBytes else {
-                throw .headerValueTooLong(name: header.name, bytes: valueBytes, limit: limits.maxHeaderValueBytes, field: field)
+                throw .headerValueTooLong(name: header.name, bytes: valueBytes, limit: limits.maxHeaderValueBytes, field: valueField)
             }
             fields.append(HeaderFolder.field(header.name, UnstructuredText.tokens(header.value, fieldName: header.name)))
         }

@@ -10,6 +10,9 @@ public struct MessageDraft: Sendable {
     public var to: [String]
     public var cc: [String]
     public var bcc: [String]
+    /// Which of `to`, `cc`, `bcc` were arrays on the wire: an error about one of their
+    /// entries names it by its 0-based index (`params.to[1]`), else the field (`params.to`).
+    public var arrayAddressFields: Set<AddressField> = []
     /// `params.reply_to`: one address.
     public var replyTo: String?
     /// `params.subject`.
@@ -40,8 +43,10 @@ public struct MessageDraft: Sendable {
         html: String? = nil,
         priority: MessagePriority? = nil,
         headers: [CustomHeader] = [],
-        attachments: [AttachmentDraft] = []
+        attachments: [AttachmentDraft] = [],
+        arrayAddressFields: Set<AddressField> = []
     ) {
+        self.arrayAddressFields = arrayAddressFields
         self.from = from
         self.to = to
         self.cc = cc
@@ -55,6 +60,11 @@ public struct MessageDraft: Sendable {
         self.headers = headers
         self.attachments = attachments
     }
+}
+
+/// A recipient field of the draft.
+public enum AddressField: String, Sendable, Hashable {
+    case to, cc, bcc
 }
 
 /// `params.body_format`.

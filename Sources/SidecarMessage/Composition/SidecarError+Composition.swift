@@ -82,7 +82,7 @@ extension SidecarError {
 
     static let noSender = SidecarError(
         code: .noSender,
-        message: "The message has no sender. Set from, or configure a From address on the credential.",
+        message: "The message has no sender. Set from.",
         field: "params.from")
 
     static let noRecipients = SidecarError(
@@ -119,7 +119,7 @@ extension SidecarError {
             }
         return SidecarError(
             code: .attachmentInvalidBase64,
-            message: "The content of attachment \(index + 1) (\"\(excerpt(filename))\") is not valid base64: \(detail). "
+            message: "The content of attachments[\(index)] (\"\(excerpt(filename))\") is not valid base64: \(detail). "
                 + "Pass the file's bytes encoded as standard base64, without a data: URL prefix.",
             field: "params.attachments[\(index)].content_base64")
     }
@@ -127,21 +127,21 @@ extension SidecarError {
     static func attachmentInvalid(index: Int, key: String, reason: String) -> SidecarError {
         SidecarError(
             code: .attachmentInvalid,
-            message: "Attachment \(index + 1): \(reason)",
+            message: "attachments[\(index)]: \(reason)",
             field: "params.attachments[\(index)].\(key)")
     }
 
     static func attachmentTooLarge(index: Int, limit: Int) -> SidecarError {
         SidecarError(
             code: .attachmentTooLarge,
-            message: "Attachment \(index + 1) is larger than \(limit) bytes (\(megabytes(limit))), the limit for one attachment.",
+            message: "attachments[\(index)] is larger than \(limit) bytes (\(megabytes(limit))), the limit for one attachment.",
             field: "params.attachments[\(index)]")
     }
 
     static func attachmentSizeMismatch(index: Int, expected: Int) -> SidecarError {
         SidecarError(
             code: .attachmentInvalid,
-            message: "Attachment \(index + 1) did not have the \(expected) bytes its source announced.",
+            message: "attachments[\(index)] did not have the \(expected) bytes its source announced.",
             field: "params.attachments[\(index)]")
     }
 

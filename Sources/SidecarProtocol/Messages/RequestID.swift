@@ -1,10 +1,10 @@
 /// The client-chosen id of a request, echoed in its response: a string of 1 to 128
-/// characters, or an integer. It is echoed back in the form it was sent.
+/// Unicode code points, or a 64-bit integer. It is echoed back in the form it was sent.
 public enum RequestID: Hashable, Sendable, Codable, CustomStringConvertible {
     case string(String)
     case integer(Int64)
 
-    public static let maxStringLength = 128
+    public static let maxStringLength = RequestBounds.idLength.upperBound
 
     public var description: String {
         switch self {
@@ -16,7 +16,7 @@ public enum RequestID: Hashable, Sendable, Codable, CustomStringConvertible {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let value = try? container.decode(String.self) {
-            guard (1...Self.maxStringLength).contains(value.count) else {
+            guard (1...Self.maxStringLength).contains(value.unicodeScalars.count) else {
                 throw DecodingError.dataCorruptedError(
                     in: container, debugDescription: "id must be 1 to \(Self.maxStringLength) characters")
             }

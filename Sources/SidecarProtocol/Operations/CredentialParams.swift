@@ -19,7 +19,7 @@ public struct CredentialParams: Sendable, Equatable, Codable {
     }
 
     public struct TLSOptions: Sendable, Equatable, Codable {
-        public enum MinimumVersion: String, Sendable, Codable {
+        public enum MinimumVersion: String, Sendable, Codable, CaseIterable {
             case tls12 = "1.2"
             case tls13 = "1.3"
         }
@@ -49,6 +49,9 @@ public struct CredentialParams: Sendable, Equatable, Codable {
 
     /// Sending limits of the credential's provider, enforced by the sidecar across restarts.
     public struct Limits: Sendable, Equatable, Codable {
+        /// The presets the daemon knows.
+        public static let presets = ["gmail", "ses-sandbox"]
+
         /// `gmail` (500 a day) or `ses-sandbox` (1 a second, 200 a day).
         public var preset: String?
         /// Sends per minute.

@@ -1,5 +1,6 @@
-/// Custom headers as sent on the wire: an array of `{"name", "value"}` objects (order kept)
-/// or a JSON object of name to value (order not guaranteed).
+/// Custom headers as sent on the wire: an array of `{"name", "value"}` objects or a JSON
+/// object of name to value, in the order written either way. Entry `i` (0-based) is named
+/// `params.headers[i]` in errors, whichever form it came in.
 public struct HeaderList: Sendable, Equatable, Codable {
     public struct Field: Sendable, Equatable, Codable {
         public var name: String

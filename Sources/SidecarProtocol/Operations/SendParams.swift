@@ -47,11 +47,11 @@ public struct SendParams: Sendable, Equatable, Codable {
 
     /// Delivery status notification request (RFC 3461), when the server offers DSN.
     public struct DSN: Sendable, Equatable, Codable {
-        public enum Notify: String, Sendable, Codable {
+        public enum Notify: String, Sendable, Codable, CaseIterable {
             case never, success, failure, delay
         }
 
-        public enum Return: String, Sendable, Codable {
+        public enum Return: String, Sendable, Codable, CaseIterable {
             case full, headers
         }
 

@@ -120,7 +120,9 @@ final class ClientConnection: Sendable {
             logger.info(
                 "Refused a malformed request",
                 metadata: ["error_code": "\(failure.error.code)", "request_id": "\(failure.id?.description ?? "")"])
-            requests.addTask { await self.write(.failure(id: failure.id, failure.error), operation: "unknown") }
+            // The answer holds a slot until written, like a request (backpressure).
+            locked.withLock { $0.machine.frameRefused() }
+            requests.addTask { await self.writeRefusal(.failure(id: failure.id, failure.error), operation: "unknown") }
         case .success(let request):
             let operation = request.operation.name.rawValue
             switch locked.withLock({ $0.machine.requestDecoded(request.id) }) {
@@ -139,17 +141,35 @@ final class ClientConnection: Sendable {
                     self.perform(action)
                 }
             case .rejectDuplicateID:
+                // Answered with `id: null`: echoing the id would make this answer
+                // indistinguishable from the answer to the request in flight with that id.
                 let error = SidecarError(
                     code: .duplicateID,
-                    message: "A request with id \"\(request.id)\" is still in flight on this connection; ids must be unique among requests in flight.",
+                    message: "A request with id \(Self.quoted(request.id)) is still in flight on this connection; "
+                        + "ids must be unique among requests in flight. This request was not run.",
                     field: "id")
-                requests.addTask { await self.write(.failure(id: request.id, error), operation: operation) }
+                requests.addTask { await self.writeRefusal(.failure(id: nil, error), operation: operation) }
             case .rejectShuttingDown:
                 let error = SidecarError(
                     code: .shuttingDown, message: "The sidecar is shutting down and takes no new requests. Retry shortly.",
                     retryable: true)
-                requests.addTask { await self.write(.failure(id: request.id, error), operation: operation) }
+                requests.addTask { await self.writeRefusal(.failure(id: request.id, error), operation: operation) }
             }
+        }
+    }
+
+    /// Writes a refusal's answer, then frees the slot it held.
+    private func writeRefusal(_ response: Response, operation: String) async {
+        await write(response, operation: operation)
+        let action = locked.withLock { $0.machine.refusalAnswered(now: .now) }
+        perform(action)
+    }
+
+    /// An id as JSON shows it: a string quoted (at most 128 code points), an integer bare.
+    static func quoted(_ id: RequestID) -> String {
+        switch id {
+        case .string(let value): "\"\(value)\""
+        case .integer(let value): String(value)
         }
     }
 

@@ -4,11 +4,18 @@ import SidecarProtocol
 /// when to stop reading, when to close. The shell (``ClientConnection``) feeds it events
 /// and carries out the actions; it never sleeps, locks or writes.
 ///
+/// Every frame the connection answers holds one of its `maxInFlight` slots until the answer
+/// is written: a request while it runs, and a refusal (a malformed request, a duplicate id,
+/// `shutting_down`) too. So a client that writes and never reads stops being read once
+/// `maxInFlight` answers wait for it (backpressure), whatever it sends; the daemon holds at
+/// most `maxInFlight` unwritten answers per connection.
+///
 /// States:
-/// - `reading`: frames are read while fewer than `maxInFlight` requests run.
+/// - `reading`: frames are read while fewer than `maxInFlight` slots are taken.
 ///   → `draining` on shutdown, on broken framing, or when the client closes its side.
-/// - `draining(reason)`: no further frame is taken up as a request; once the last request
-///   in flight is answered the connection closes. → `closed`.
+/// - `draining(reason)`: no further frame is taken up as a request (while shutting down,
+///   frames are still read, within the slots, and refused); once the last slot is free the
+///   connection closes. → `closed`.
 /// - `closed`: terminal.
 public struct ConnectionStateMachine: Sendable {
     public enum DrainReason: Sendable, Equatable {
@@ -67,6 +74,8 @@ public struct ConnectionStateMachine: Sendable {
     public let idleTimeout: Duration
     private(set) var state: State = .reading
     private(set) var inFlight: Set<RequestID> = []
+    /// Refusals whose answer is not written yet; each holds a slot like a request.
+    private(set) var refusalsInFlight = 0
     private(set) var lastActivity: ContinuousClock.Instant
 
     public init(maxInFlight: Int, idleTimeout: Duration, now: ContinuousClock.Instant) {
@@ -79,12 +88,14 @@ public struct ConnectionStateMachine: Sendable {
     /// Requests running now.
     public var inFlightCount: Int { inFlight.count }
 
+    /// Slots taken: requests running and refusals not yet written.
+    public var slotsTaken: Int { inFlight.count + refusalsInFlight }
+
     /// Whether the reader may take the next frame now. `false` while all slots are taken
     /// (backpressure: the socket is not read, the client's writes wait in the kernel).
     public var mayReadNextFrame: Bool {
         switch state {
-        case .reading: inFlight.count < maxInFlight
-        case .draining(.shutdown): true
+        case .reading, .draining(.shutdown): slotsTaken < maxInFlight
         case .draining(.framingBroken), .draining(.inputClosed), .draining(.idle), .closed: false
         }
     }
@@ -101,28 +112,56 @@ public struct ConnectionStateMachine: Sendable {
         lastActivity = now
     }
 
+    /// A request was decoded. `dispatch` takes a slot until ``requestCompleted(_:now:)``;
+    /// a rejection takes one until ``refusalAnswered(now:)``.
     public mutating func requestDecoded(_ id: RequestID) -> RequestAction {
         switch state {
         case .reading:
-            guard !inFlight.contains(id) else { return .rejectDuplicateID }
+            guard !inFlight.contains(id) else {
+                refusalsInFlight += 1
+                return .rejectDuplicateID
+            }
             inFlight.insert(id)
             return .dispatch
         case .draining(.shutdown):
+            refusalsInFlight += 1
             return .rejectShuttingDown
         case .draining(.framingBroken), .draining(.inputClosed), .draining(.idle), .closed:
+            refusalsInFlight += 1
             return .rejectShuttingDown
         }
     }
 
+    /// A frame is answered with an error without becoming a request (it is not a valid
+    /// request): its answer takes a slot until ``refusalAnswered(now:)``.
+    public mutating func frameRefused() {
+        refusalsInFlight += 1
+    }
+
+    /// The answer to a refused frame has been written (or the client is gone).
+    public mutating func refusalAnswered(now: ContinuousClock.Instant) -> CompletionAction {
+        precondition(refusalsInFlight > 0, "a refusal answered that never took a slot")
+        let wasFull = slotsTaken >= maxInFlight
+        refusalsInFlight -= 1
+        return slotFreed(wasFull: wasFull, now: now)
+    }
+
     public mutating func requestCompleted(_ id: RequestID, now: ContinuousClock.Instant) -> CompletionAction {
-        let wasFull = inFlight.count >= maxInFlight
+        let wasFull = slotsTaken >= maxInFlight
         inFlight.remove(id)
+        return slotFreed(wasFull: wasFull, now: now)
+    }
+
+    private mutating func slotFreed(wasFull: Bool, now: ContinuousClock.Instant) -> CompletionAction {
         lastActivity = now
         switch state {
         case .reading:
             return wasFull ? .resumeReading : .none
+        case .draining(.shutdown) where slotsTaken > 0:
+            // Still reading (and refusing) frames: a reader waiting for a slot goes on.
+            return wasFull ? .resumeReading : .none
         case .draining(let reason):
-            guard inFlight.isEmpty else { return .none }
+            guard slotsTaken == 0 else { return .none }
             state = .closed
             // The reader of a connection draining for shutdown is still waiting for frames.
             return reason == .shutdown ? .close : .none
@@ -146,7 +185,7 @@ public struct ConnectionStateMachine: Sendable {
     public mutating func idleTimerFired(now: ContinuousClock.Instant) -> IdleAction {
         switch state {
         case .reading:
-            guard inFlight.isEmpty else { return .checkAgain(at: now + idleTimeout) }
+            guard slotsTaken == 0 else { return .checkAgain(at: now + idleTimeout) }
             let deadline = lastActivity + idleTimeout
             guard now >= deadline else { return .checkAgain(at: deadline) }
             state = .closed
@@ -159,7 +198,7 @@ public struct ConnectionStateMachine: Sendable {
     private mutating func drain(_ reason: DrainReason) -> CloseAction {
         switch state {
         case .reading:
-            if inFlight.isEmpty {
+            if slotsTaken == 0 {
                 state = .closed
                 return .closeInputNow
             }
@@ -167,8 +206,8 @@ public struct ConnectionStateMachine: Sendable {
             return .closeWhenDrained
         case .draining(.shutdown) where reason != .shutdown:
             // The framing broke or the client left while draining for shutdown: stop reading.
-            state = inFlight.isEmpty ? .closed : .draining(reason)
-            return inFlight.isEmpty ? .closeInputNow : .closeWhenDrained
+            state = slotsTaken == 0 ? .closed : .draining(reason)
+            return slotsTaken == 0 ? .closeInputNow : .closeWhenDrained
         case .draining, .closed:
             return .none
         }
