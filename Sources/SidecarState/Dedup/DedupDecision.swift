@@ -25,7 +25,7 @@ enum DedupDecision: Sendable, Equatable {
             if nowMs >= record.expiresMs { return .proceed }
             return .duplicate(resultJSON: record.resultJSON ?? "null")
         case .pending:
-            let stale = nowMs - record.createdMs >= staleAfterMs
+            let stale = nowMs.saturatingSubtracting(record.createdMs) >= staleAfterMs
             // An owner we cannot check is presumed alive until the stale limit.
             let alive = ownerIsAlive ?? true
             if alive && !stale { return .inProgress }

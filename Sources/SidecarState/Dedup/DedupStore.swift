@@ -65,7 +65,7 @@ public final class DedupStore: Sendable {
     public func begin(key: String, window: Duration = DedupStore.defaultWindow, now: Date) throws -> DedupBegin {
         guard window > .zero else { return .proceed(DedupTicket(key: key, token: nil)) }
         let nowMs = now.millisecondsSince1970
-        let expiresMs = nowMs + window.milliseconds
+        let expiresMs = nowMs.saturatingAdding(window.milliseconds)
         let staleAfterMs = staleAfter.milliseconds
         let identity = identity
         return try database.withTransaction { connection -> DedupBegin in
@@ -130,7 +130,7 @@ public final class DedupStore: Sendable {
     @discardableResult
     public func purgeExpired(now: Date) throws -> Int {
         let nowMs = now.millisecondsSince1970
-        let staleBeforeMs = nowMs - staleAfter.milliseconds
+        let staleBeforeMs = nowMs.saturatingSubtracting(staleAfter.milliseconds)
         return try database.withTransaction { connection in
             try connection.run(
                 "DELETE FROM dedup WHERE expires_ms <= ? AND (state = 'done' OR created_ms <= ?)",
@@ -174,22 +174,5 @@ extension DedupStore {
                 await waiters.wait(key: key, since: generation, timeout: pollInterval)
             }
         }
-    }
-}
-
-extension Date {
-    var millisecondsSince1970: Int64 {
-        Int64((timeIntervalSince1970 * 1000).rounded(.down))
-    }
-
-    init(millisecondsSince1970 milliseconds: Int64) {
-        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

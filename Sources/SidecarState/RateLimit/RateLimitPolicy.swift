@@ -20,7 +20,7 @@ struct RateLimitPolicy: Sendable {
     static func tokens(of bucket: Bucket?, rate: RateLimits.Rate, nowMs: Int64) -> Double {
         let capacity = Double(max(rate.count, 0))
         guard let bucket else { return capacity }
-        let elapsed = Double(max(nowMs - bucket.updatedMs, 0))
+        let elapsed = Double(max(nowMs.saturatingSubtracting(bucket.updatedMs), 0))
         return min(capacity, bucket.tokens + elapsed * refillPerMs(rate))
     }
 
@@ -44,23 +44,24 @@ struct RateLimitPolicy: Sendable {
                 newBucket = Bucket(tokens: tokens - 1, updatedMs: nowMs)
             } else {
                 let refill = refillPerMs(rate)
-                let wait = refill > 0 ? Int64(((1 - tokens) / refill).rounded(.up)) : windowMinutes * minuteMs
+                let wait = refill > 0 ? Int64(clampingDouble: ((1 - tokens) / refill).rounded(.up)) : windowMinutes * minuteMs
                 retryAfterMs = max(retryAfterMs, max(wait, 1))
                 reason = .rate
             }
         }
 
         if let daily = limits.daily {
-            let used = minuteCounts.reduce(0) { $0 + $1.sends }
-            if used >= daily {
+            let used = minuteCounts.reduce(Int64(0)) { $0.saturatingAdding(Int64($1.sends)) }
+            if used >= Int64(daily) {
                 // Sends must age out until used < daily: find the bucket whose expiry gets there.
-                let mustExpire = used - daily + 1
-                var expired = 0
+                let mustExpire = used.saturatingSubtracting(Int64(daily)).saturatingAdding(1)
+                var expired: Int64 = 0
                 var wait = windowMinutes * minuteMs
                 for entry in minuteCounts {
-                    expired += entry.sends
+                    expired = expired.saturatingAdding(Int64(entry.sends))
                     if expired >= mustExpire {
-                        wait = (entry.minute + windowMinutes) * minuteMs - nowMs
+                        wait = entry.minute.saturatingAdding(windowMinutes).saturatingMultiplied(by: minuteMs)
+                            .saturatingSubtracting(nowMs)
                         break
                     }
                 }

@@ -81,7 +81,7 @@ public final class RateLimiter: Sendable {
         let dayMs = RateLimitPolicy.windowMinutes * RateLimitPolicy.minuteMs
         return try database.withTransaction { connection in
             try connection.run("DELETE FROM rate_minute WHERE minute <= ?", [.integer(oldestMinute)])
-                + connection.run("DELETE FROM rate_bucket WHERE updated_ms <= ?", [.integer(nowMs - dayMs)])
+                + connection.run("DELETE FROM rate_bucket WHERE updated_ms <= ?", [.integer(nowMs.saturatingSubtracting(dayMs))])
         }
     }
 
