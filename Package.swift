@@ -15,7 +15,8 @@
 //   SidecarPool      a generic connection pool (state machine + async shell). No NIO, no SMTP;
 //                    swift-crypto for the keyed fingerprint of a secret.
 //   CSQLite, SidecarState  the state database (SQLite): dedup records, rate counters,
-//                    AES-256-GCM encrypted credentials. No NIO.
+//                    AES-256-GCM encrypted credentials. NIOPosix only for the NIOThreadPool
+//                    the database runs on, off the event loops.
 //   SidecarEgress    the SSRF guard (resolve once, refuse private/metadata addresses, pin)
 //                    and the URL attachment fetcher (NIOHTTP1, no redirects, 2xx, capped).
 //   SidecarClient    a small async client for the wire protocol (CLI, tests, benchmarks).
@@ -104,7 +105,11 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "SidecarState",
-            dependencies: ["CSQLite", "SidecarCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CSQLite", "SidecarCore", .product(name: "Crypto", package: "swift-crypto"),
+                // NIOThreadPool: the thread the database runs on, off the event loops.
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "state-crash-probe", dependencies: ["SidecarState"], swiftSettings: strictSettings),
@@ -225,7 +230,11 @@ let package = Package(
             name: "SidecarPoolTests", dependencies: ["SidecarPool", "SidecarCore", "SidecarTestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "SidecarStateTests", dependencies: ["SidecarState", "SidecarCore", "state-crash-probe"],
+            name: "SidecarStateTests",
+            dependencies: [
+                "SidecarState", "SidecarCore", "state-crash-probe", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SidecarMailTests",

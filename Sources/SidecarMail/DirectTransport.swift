@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SidecarCore
 import SidecarMessage
 import SidecarSMTP
 
@@ -15,7 +16,7 @@ public struct DirectTransport: MailTransport {
 
     public func send(
         _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
-        deadline: NIODeadline?, logger: Logger
+        deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
         let clock = ContinuousClock()
         let started = clock.now
@@ -28,6 +29,16 @@ public struct DirectTransport: MailTransport {
             return TransportOutcome(
                 result: .notSent(SMTPSendFailure(error: error.error, phase: error.phase)),
                 connect: clock.now - started, transaction: .zero)
+        }
+        if let beforeTransaction {
+            do throws(SidecarError) {
+                try await beforeTransaction()
+            } catch {
+                await connection.quit()
+                return TransportOutcome(
+                    result: .notSent(SMTPSendFailure(error: error, phase: .mail)), connect: clock.now - started,
+                    transaction: .zero)
+            }
         }
         let connected = clock.now
         let result = await connection.send(message, options: options, deadline: deadline)

@@ -43,13 +43,14 @@ extension MailOperations {
         logger.handler.metadata.merge(metadata) { _, new in new }
 
         // Duplicate suppression: the first of identical sends proceeds, the others get its
-        // result (concurrent ones wait for it).
+        // result (concurrent ones wait for it, until their own deadline).
         var ticket: DedupTicket?
         let window = params.dedupWindowSeconds.map { Duration.seconds($0) } ?? policy.defaultDedupWindow
         if let dedup = policy.dedup, window > .zero {
             let key = params.dedupKey(credential: credential)
+            let deadline = params.timeoutMs.map { started + .milliseconds($0) }
             do {
-                switch try await dedup.begin(key: key, window: window) {
+                switch try await dedup.begin(key: key, window: window, deadline: deadline) {
                 case .proceed(let granted):
                     ticket = granted
                 case .duplicate(let json):
@@ -60,6 +61,13 @@ extension MailOperations {
                         message: "An identical send started at \(since) was interrupted (the sidecar stopped) and may "
                             + "have been delivered; it is not sent again within the duplicate window.")
                     return refuse(error, params: params, logger: logger, outcome: .outcomeUnknown)
+                case .inProgressAtDeadline:
+                    let error = SidecarError(
+                        code: .requestTimeout,
+                        message: "An identical send was still in progress when this request's timeout_ms passed; "
+                            + "this request sent nothing (a retry gets the identical send's result).",
+                        retryable: true)
+                    return refuse(error, params: params, logger: logger)
                 }
             } catch {
                 return refuse(Self.stateError(error), params: params, logger: logger)
@@ -68,11 +76,22 @@ extension MailOperations {
 
         let outcome = await sendChecked(
             params, credential: credential, limits: limits, configuration: &configuration, started: started,
+            beforeTransaction: ticket.flatMap { Self.markPending($0, dedup: policy.dedup, logger: logger) },
             logger: logger)
         if let ticket, let dedup = policy.dedup {
             let sentOrUnknown = outcome.result.outcome != .notSent
             let json = outcome.result.jsonText
-            _ = try? dedup.complete(ticket, resultJSON: json, countsAsSent: sentOrUnknown)
+            let outcomeName = outcome.result.outcome.rawValue
+            let logger = logger
+            // Not awaited: it commits without waiting for the disk, and the database's work runs
+            // in order, so any later request of this process sees it.
+            dedup.completeLater(ticket, resultJSON: json, countsAsSent: sentOrUnknown) { error in
+                // Waiting identical sends in this process are answered from memory; another
+                // process, or this one after a restart, sees the record as possibly sent.
+                logger.error("Recording a send's outcome for duplicate suppression failed", metadata: [
+                    "outcome": "\(outcomeName)", "error": "\(Self.stateError(error).message)",
+                ])
+            }
         }
         if let error = outcome.error {
             return finish(outcome.result, error: error, params: params)
@@ -80,10 +99,49 @@ extension MailOperations {
         return .success(outcome.result)
     }
 
+    /// Marks the dedup record "may have been sent", just before the transaction's first
+    /// byte: a send that cannot record that does not go out.
+    static func markPending(_ ticket: DedupTicket, dedup: DedupStore?, logger: Logger) -> BeforeTransaction? {
+        guard let dedup else { return nil }
+        return { () async throws(SidecarError) in
+            let marked: Bool
+            do {
+                marked = try await dedup.markPending(ticket)
+            } catch {
+                let failure = stateError(error)
+                logger.error("Recording that a send may go out failed; it was not sent", metadata: [
+                    "error": "\(failure.message)",
+                ])
+                throw failure
+            }
+            guard marked else {
+                logger.error("This send's duplicate-suppression record was given up and taken over; it was not sent")
+                throw SidecarError(
+                    code: .internalError,
+                    message: "This send waited so long that an identical send took over its duplicate-suppression "
+                        + "record; it was not sent.")
+            }
+        }
+    }
+
+    /// Gives a send that did not go out back to its rate limit; a failure is logged (the
+    /// send then stays counted, the safe side).
+    private func refund(_ ticket: RateTicket?, logger: Logger) async {
+        guard let ticket, let limiter = policy.rateLimiter else { return }
+        do {
+            try await limiter.refund(ticket)
+        } catch {
+            logger.error("Refunding a send that did not go out to its rate limit failed; it stays counted", metadata: [
+                "error": "\(Self.stateError(error).message)",
+            ])
+        }
+    }
+
     /// The send after the request-level checks: rate limit, guard, fetch, compose, SMTP.
     private func sendChecked(
         _ params: SendParams, credential: CredentialParams, limits: RateLimits?,
-        configuration: inout SMTPConfiguration, started: ContinuousClock.Instant, logger: Logger
+        configuration: inout SMTPConfiguration, started: ContinuousClock.Instant,
+        beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> (result: SendResult, error: SidecarError?) {
         let clock = ContinuousClock()
         var logger = logger
@@ -92,7 +150,12 @@ extension MailOperations {
         do throws(SidecarError) {
             if let limiter = policy.rateLimiter, let limits {
                 let key = params.rateKey(credential: credential)
-                let decision = try Self.state({ try limiter.acquire(key: key, limits: limits, now: Date()) })
+                let decision: RateDecision
+                do {
+                    decision = try await limiter.acquire(key: key, limits: limits, now: Date())
+                } catch {
+                    throw Self.stateError(error)
+                }
                 switch decision {
                 case .allowed(let granted):
                     rateTicket = granted
@@ -118,7 +181,7 @@ extension MailOperations {
             }
             message = try composer.compose(draft)
         } catch {
-            if let rateTicket { try? policy.rateLimiter?.refund(rateTicket) }
+            await refund(rateTicket, logger: logger)
             Self.logRefusal(error, outcome: .notSent, logger: logger)
             return (SendResult(outcome: .notSent, messageID: nil), error)
         }
@@ -130,9 +193,9 @@ extension MailOperations {
         let route = TransportRoute(workspaceID: params.workspaceID, credentialID: credential.id ?? "")
         let outcome = await transport.send(
             message, options: params.smtpOptions, configuration: configuration, route: route, deadline: deadline,
-            logger: logger)
+            beforeTransaction: beforeTransaction, logger: logger)
         let result = Self.result(outcome.result, messageID: message.messageID)
-        if result.outcome == .notSent, let rateTicket { try? policy.rateLimiter?.refund(rateTicket) }
+        if result.outcome == .notSent { await refund(rateTicket, logger: logger) }
 
         let error: SidecarError?
         let level: Logger.Level
@@ -234,15 +297,6 @@ extension MailOperations {
             return SendResult(
                 outcome: .outcomeUnknown, messageID: messageID, smtp: failure.error.smtp,
                 phase: failure.phase.rawValue, recipients: recipients)
-        }
-    }
-
-    /// Runs a state-store call, turning its failures into coded errors.
-    static func state<T>(_ body: () throws -> T) throws(SidecarError) -> T {
-        do {
-            return try body()
-        } catch {
-            throw stateError(error)
         }
     }
 

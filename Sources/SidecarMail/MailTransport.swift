@@ -1,19 +1,28 @@
 import Logging
 import NIOCore
+import SidecarCore
 import SidecarMessage
 import SidecarSMTP
 
 /// How a composed message reaches an SMTP server: the seam where connection pooling plugs
 /// in. ``DirectTransport`` opens a new connection per message.
 public protocol MailTransport: Sendable {
+    /// Sends `message`. `beforeTransaction`, if given, is awaited once the connection is
+    /// ready and before the transaction's first byte (MAIL FROM) is written — once per
+    /// connection the send is tried on. If it throws, nothing is written and the send ends
+    /// `not_sent` with its error.
     func send(
         _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
-        deadline: NIODeadline?, logger: Logger
+        deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome
 
     func verify(configuration: SMTPConfiguration, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
 }
+
+/// What a send does before its SMTP transaction may put bytes on the wire (the dedup
+/// record's "may have been sent" mark). See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
+public typealias BeforeTransaction = @Sendable () async throws(SidecarError) -> Void
 
 /// Whose send this is: pools never share a connection across workspaces or credentials.
 public struct TransportRoute: Sendable, Hashable {

@@ -47,7 +47,7 @@ public final class PooledTransport: MailTransport {
 
     public func send(
         _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
-        deadline: NIODeadline?, logger: Logger
+        deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
         let key = SMTPPoolKey(configuration: configuration, route: route, fingerprintKey: fingerprintKey)
         var logger = logger
@@ -55,13 +55,13 @@ public final class PooledTransport: MailTransport {
 
         var outcome = await attempt(
             message, options: options, key: key, configuration: configuration, deadline: deadline, fresh: false,
-            logger: logger)
+            beforeTransaction: beforeTransaction, logger: logger)
         if outcome.reusedConnection, Self.isStaleConnectionFailure(outcome.result) {
             logger.debug("A reused connection failed before any recipient was accepted; retrying on a fresh one")
             let first = outcome
             outcome = await attempt(
                 message, options: options, key: key, configuration: configuration, deadline: deadline, fresh: true,
-                logger: logger)
+                beforeTransaction: beforeTransaction, logger: logger)
             outcome.connect += first.connect + first.transaction
             outcome.retried = true
         }
@@ -78,7 +78,7 @@ public final class PooledTransport: MailTransport {
 
     private func attempt(
         _ message: ComposedMessage, options: SMTPSendOptions, key: SMTPPoolKey, configuration: SMTPConfiguration,
-        deadline: NIODeadline?, fresh: Bool, logger: Logger
+        deadline: NIODeadline?, fresh: Bool, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
         let clock = ContinuousClock()
         let started = clock.now
@@ -99,6 +99,20 @@ public final class PooledTransport: MailTransport {
                                 result: .notSent(failure), connect: clock.now - started, transaction: .zero,
                                 reusedConnection: true),
                             .discard
+                        )
+                    }
+                }
+                if let beforeTransaction {
+                    do throws(SidecarError) {
+                        try await beforeTransaction()
+                    } catch {
+                        // Nothing was written: the connection is as good as before.
+                        let failure = SMTPSendFailure(error: error, phase: .mail)
+                        return (
+                            TransportOutcome(
+                                result: .notSent(failure), connect: clock.now - started, transaction: .zero,
+                                reusedConnection: lease.isReused),
+                            .reuse
                         )
                     }
                 }

@@ -3,7 +3,10 @@
 // can SIGKILL it at a known point and check what the next process finds.
 //
 //   state-crash-probe DB dedup-begin KEY WINDOW_SECONDS
-//       begins a dedup record (it stays `pending`: the "send" never finishes)
+//       begins a dedup record (it stays `reserved`: the "send" never reaches its server)
+//   state-crash-probe DB dedup-send KEY WINDOW_SECONDS
+//       begins a dedup record and marks it `pending`, as just before MAIL FROM (the "send"
+//       never finishes)
 //   state-crash-probe DB rate-acquire KEY COUNT PER_MINUTE DAILY
 //       acquires COUNT sends under the given limits (0 = no such limit)
 //   state-crash-probe DB hold-transaction KEY
@@ -27,11 +30,15 @@ guard arguments.count >= 3 else { fail("usage: state-crash-probe DB dedup-begin|
 do {
     let database = try StateDatabase(path: arguments[1])
     switch arguments[2] {
-    case "dedup-begin":
-        guard arguments.count == 5, let seconds = Int(arguments[4]) else { fail("dedup-begin KEY WINDOW_SECONDS") }
+    case "dedup-begin", "dedup-send":
+        guard arguments.count == 5, let seconds = Int(arguments[4]) else { fail("\(arguments[2]) KEY WINDOW_SECONDS") }
         let store = DedupStore(database: database)
         switch try store.begin(key: arguments[3], window: .seconds(seconds), now: Date()) {
-        case .proceed: say("ready proceed")
+        case .proceed(let ticket):
+            if arguments[2] == "dedup-send" {
+                guard try store.markPending(ticket) else { fail("the record was not this probe's") }
+            }
+            say("ready proceed")
         case .duplicate: say("ready duplicate")
         case .inProgress: say("ready in_progress")
         case .abandoned: say("ready abandoned")

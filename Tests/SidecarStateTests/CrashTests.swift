@@ -12,7 +12,7 @@ struct CrashTests {
         let directory = try TemporaryStateDirectory()
         // Create the schema first, so the probe only writes the record.
         try directory.open().close()
-        let line = try CrashProbe.runAndKill([directory.databasePath, "dedup-begin", "key-1", "3600"])
+        let line = try CrashProbe.runAndKill([directory.databasePath, "dedup-send", "key-1", "3600"])
         #expect(line == "ready proceed")
 
         let database = try directory.open()
@@ -27,6 +27,26 @@ struct CrashTests {
         guard case .proceed = try store.begin(key: "key-1", now: Date().addingTimeInterval(3601)) else {
             throw TestFailure("after the window the key is free")
         }
+    }
+
+    // Issue 21 item 16: a send killed while it waited for a connection (its record still
+    // `reserved`) sent nothing; on d967eb0 the record was `pending` at once and the next
+    // identical send got outcome_unknown for the whole window.
+    @Test("a send killed before its transaction began leaves a reservation the next identical send takes over")
+    func dedupReservedFreedByKill() throws {
+        let directory = try TemporaryStateDirectory()
+        try directory.open().close()
+        let line = try CrashProbe.runAndKill([directory.databasePath, "dedup-begin", "key-2", "3600"])
+        #expect(line == "ready proceed")
+
+        let database = try directory.open()
+        let row = try database.withConnection { try $0.queryFirst("SELECT state FROM dedup WHERE key = 'key-2'") }
+        #expect(try row?.text(0) == "reserved")
+        let store = DedupStore(database: database)
+        guard case .proceed(let ticket) = try store.begin(key: "key-2", now: Date()) else {
+            throw TestFailure("a reservation of a killed process must not block the next identical send")
+        }
+        #expect(try store.markPending(ticket))
     }
 
     @Test("tokens and quota consumed by a process killed right after are still consumed")

@@ -43,6 +43,26 @@ struct DedupDecisionTests {
         #expect(DedupDecision.decide(record: record(.pending), nowMs: 3_601_000, staleAfterMs: stale, ownerIsAlive: false) == .proceed)
     }
 
+    // Issue 21 item 16: a record becomes "may have been sent" only when its transaction
+    // may have begun. Before that it is `reserved`, and a dead owner's reservation frees the key.
+    @Test("reserved with a live or unknown owner, not stale: in progress", arguments: [true, nil] as [Bool?])
+    func reservedLive(alive: Bool?) {
+        #expect(DedupDecision.decide(record: record(.reserved), nowMs: 2_000, staleAfterMs: stale, ownerIsAlive: alive) == .inProgress)
+    }
+
+    @Test("reserved whose owner died: proceed at once (nothing was sent); pending whose owner died: abandoned")
+    func reservedDead() {
+        #expect(DedupDecision.decide(record: record(.reserved), nowMs: 2_000, staleAfterMs: stale, ownerIsAlive: false) == .proceed)
+        #expect(
+            DedupDecision.decide(record: record(.pending), nowMs: 2_000, staleAfterMs: stale, ownerIsAlive: false)
+                == .abandoned(createdMs: 1_000))
+    }
+
+    @Test("reserved older than the stale limit: proceed even if the owner runs")
+    func reservedStale() {
+        #expect(DedupDecision.decide(record: record(.reserved), nowMs: 1_000 + stale, staleAfterMs: stale, ownerIsAlive: true) == .proceed)
+    }
+
     @Test("pending older than the stale limit: abandoned even if the owner runs")
     func pendingStale() {
         #expect(

@@ -64,7 +64,8 @@ struct DedupStoreTests {
             let store = DedupStore(database: database, identity: ProcessIdentity(owner: "test:first"))
             guard case .proceed(let done) = try store.begin(key: "done", now: t0) else { throw TestFailure("proceed") }
             try store.complete(done, resultJSON: sent, countsAsSent: true)
-            guard case .proceed = try store.begin(key: "pending", now: t0) else { throw TestFailure("proceed") }
+            guard case .proceed(let pending) = try store.begin(key: "pending", now: t0) else { throw TestFailure("proceed") }
+            #expect(try store.markPending(pending))
             database.close()
         }
         let store = DedupStore(database: try directory.open(), identity: ProcessIdentity(owner: "test:second"))
@@ -86,9 +87,9 @@ struct DedupStoreTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         // pid 1 exists, but not with this start time: a reused pid is not mistaken for the owner.
         let dead = ProcessIdentity(owner: "linux:\(boot):1:1")
-        guard case .proceed = try DedupStore(database: database, identity: dead).begin(key: "k", now: t0) else {
-            throw TestFailure("proceed")
-        }
+        let deadStore = DedupStore(database: database, identity: dead)
+        guard case .proceed(let ticket) = try deadStore.begin(key: "k", now: t0) else { throw TestFailure("proceed") }
+        #expect(try deadStore.markPending(ticket))
         let store = DedupStore(database: database)
         #expect(try store.begin(key: "k", now: t0.addingTimeInterval(1)) == .abandoned(since: t0))
     }
@@ -160,12 +161,14 @@ struct DedupStoreTests {
                     switch try await store.begin(key: "k") {
                     case .proceed(let ticket):
                         try await Task.sleep(for: .milliseconds(100))
-                        try store.complete(ticket, resultJSON: sent, countsAsSent: true)
+                        try await store.complete(ticket, resultJSON: sent, countsAsSent: true)
                         return "sent"
                     case .duplicate(let json):
                         return json
                     case .abandoned:
                         return "abandoned"
+                    case .inProgressAtDeadline:
+                        return "deadline"
                     }
                 }
             }
@@ -196,7 +199,7 @@ struct DedupStoreTests {
         let waiter = Task { try await mine.begin(key: "k") }
         try await Task.sleep(for: .milliseconds(100))
         // `other` is a separate store: its completion cannot wake `mine` in-process.
-        try other.complete(ticket, resultJSON: sent, countsAsSent: true)
+        try await other.complete(ticket, resultJSON: sent, countsAsSent: true)
         #expect(try await waiter.value == .duplicate(resultJSON: sent))
     }
 
@@ -209,5 +212,92 @@ struct DedupStoreTests {
         try await Task.sleep(for: .milliseconds(50))
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
+    }
+
+    // Issue 21 item 5: an outcome that cannot be written must still answer the identical
+    // sends waiting on it. On d967eb0 the failure was swallowed and the waiter sat until
+    // the stale limit, then got "abandoned" (outcome_unknown) for a send that succeeded.
+    @Test("a waiter is answered from memory when the first send's outcome cannot be written", arguments: [true, false])
+    func unrecordedOutcomeAnswersWaiters(countsAsSent: Bool) async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        // A stale limit far above how long the steps can take on a loaded machine: on d967eb0
+        // the waiter got "abandoned" only when it ran out.
+        let store = DedupStore(database: database, staleAfter: .seconds(30), pollInterval: .seconds(5))
+        guard case .proceed(let ticket) = try await store.begin(key: "k") else { throw TestFailure("proceed") }
+        #expect(try await store.markPending(ticket))
+        // The database refuses to record any outcome; reads (and reservations) still work.
+        try database.withConnection { connection in
+            try connection.execute(
+                """
+                CREATE TRIGGER refuse_done BEFORE UPDATE ON dedup WHEN NEW.state = 'done'
+                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+                CREATE TRIGGER refuse_delete BEFORE DELETE ON dedup
+                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+                """)
+        }
+        let waiter = Task { try await store.begin(key: "k") }
+        await #expect(throws: SidecarError.self) {
+            try await store.complete(ticket, resultJSON: sent, countsAsSent: countsAsSent)
+        }
+        let answer = try await waiter.value
+        if countsAsSent {
+            #expect(answer == .duplicate(resultJSON: sent))
+        } else {
+            guard case .proceed = answer else { throw TestFailure("a send that did not go out frees the key: \(answer)") }
+        }
+    }
+
+    @Test("completeLater reports a failed write and still answers the waiters")
+    func unrecordedOutcomeInBackground() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        // A stale limit far above how long the steps can take on a loaded machine: on d967eb0
+        // the waiter got "abandoned" only when it ran out.
+        let store = DedupStore(database: database, staleAfter: .seconds(30), pollInterval: .seconds(5))
+        guard case .proceed(let ticket) = try await store.begin(key: "k") else { throw TestFailure("proceed") }
+        #expect(try await store.markPending(ticket))
+        try database.withConnection { connection in
+            try connection.execute(
+                """
+                CREATE TRIGGER refuse_done BEFORE UPDATE ON dedup WHEN NEW.state = 'done'
+                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+                """)
+        }
+        let waiter = Task { try await store.begin(key: "k") }
+        let (failures, continuation) = AsyncStream.makeStream(of: String.self)
+        store.completeLater(ticket, resultJSON: sent, countsAsSent: true) { error in
+            continuation.yield("\(error)")
+            continuation.finish()
+        }
+        var iterator = failures.makeAsyncIterator()
+        let failure = await iterator.next()
+        #expect(failure?.contains("injected failure") == true)
+        #expect(try await waiter.value == .duplicate(resultJSON: sent))
+    }
+
+    @Test("completeLater's outcome is seen by every request queued after it")
+    func completeLaterIsOrdered() async throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open(), pollInterval: .seconds(30))
+        guard case .proceed(let ticket) = try await store.begin(key: "k") else { throw TestFailure("proceed") }
+        store.completeLater(ticket, resultJSON: sent, countsAsSent: true) { _ in }
+        // The very next request sees the outcome at once: with a deadline already passed it
+        // would answer inProgressAtDeadline had it read the record before the outcome.
+        #expect(try await store.begin(key: "k", deadline: .now) == .duplicate(resultJSON: sent))
+    }
+
+    // Issue 21 item 2c: a waiting duplicate honours its own deadline.
+    @Test("a waiter whose deadline passes while an identical send runs is told so")
+    func waiterDeadline() async throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open(), pollInterval: .seconds(30))
+        guard case .proceed = try await store.begin(key: "k") else { throw TestFailure("proceed") }
+        #expect(try await store.begin(key: "k", deadline: .now + .milliseconds(100)) == .inProgressAtDeadline)
+        #expect(try await store.begin(key: "k", deadline: .now - .seconds(1)) == .inProgressAtDeadline)
+        // Without contention a deadline changes nothing.
+        guard case .proceed = try await store.begin(key: "other", deadline: .now - .seconds(1)) else {
+            throw TestFailure("a free key proceeds")
+        }
     }
 }

@@ -133,7 +133,7 @@ struct RateLimiterTests {
         let granted = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<50 {
                 group.addTask {
-                    if case .allowed = try? limiter.acquire(key: "c", limits: limits, now: now) { return true }
+                    if case .allowed = try? await limiter.acquire(key: "c", limits: limits, now: now) { return true }
                     return false
                 }
             }

@@ -2,7 +2,7 @@
 /// (if any) and the time, what `begin` does. No I/O; ``DedupStore`` runs it inside a
 /// transaction and applies the action.
 enum DedupDecision: Sendable, Equatable {
-    /// Write a new `pending` record (replacing an expired one) and let the caller send.
+    /// Write a new `reserved` record (replacing an expired one) and let the caller send.
     case proceed
     /// A finished send counts as sent and has not expired: return its result.
     case duplicate(resultJSON: String)
@@ -15,12 +15,19 @@ enum DedupDecision: Sendable, Equatable {
     /// - Parameters:
     ///   - record: the stored record for the key, if any.
     ///   - nowMs: the current time in ms since the epoch.
-    ///   - staleAfterMs: how old a `pending` record may be before it is abandoned even if
-    ///     its owner still runs.
+    ///   - staleAfterMs: how old a `reserved` or `pending` record may be before it is given
+    ///     up (free, or abandoned) even if its owner still runs.
     ///   - ownerIsAlive: whether the record's owner process runs (nil: cannot tell).
     static func decide(record: DedupRecord?, nowMs: Int64, staleAfterMs: Int64, ownerIsAlive: Bool?) -> DedupDecision {
         guard let record else { return .proceed }
         switch record.state {
+        case .reserved:
+            // Nothing of that send left the process: if its owner is gone (or it sat past the
+            // stale limit, longer than any send takes), the key is free.
+            let stale = nowMs.saturatingSubtracting(record.createdMs) >= staleAfterMs
+            let alive = ownerIsAlive ?? true
+            if alive && !stale { return .inProgress }
+            return .proceed
         case .done:
             if nowMs >= record.expiresMs { return .proceed }
             return .duplicate(resultJSON: record.resultJSON ?? "null")

@@ -1,7 +1,11 @@
 /// One row of the `dedup` table.
 struct DedupRecord: Sendable, Hashable {
     enum State: String, Sendable {
-        /// A send holding this key is running (or its process died mid-send).
+        /// A send holds this key but has written nothing to a server yet (it may be waiting
+        /// for a connection). If its process dies, nothing was sent: the key is free.
+        case reserved
+        /// A send holding this key may have started its SMTP transaction: its bytes may have
+        /// left (or its process died while they might have).
         case pending
         /// The send finished with a result that counts as sent; `resultJSON` holds it.
         case done

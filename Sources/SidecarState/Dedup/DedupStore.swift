@@ -1,48 +1,66 @@
 import FoundationEssentials
 import SidecarCore
+import Synchronization
 
 /// Duplicate suppression for sends: "the same email again within the window returns the
 /// earlier result instead of sending twice". Records live in the ``StateDatabase`` and so
 /// survive restarts.
 ///
 /// ## Life of a key
-/// ``begin(key:window:now:)`` writes a `pending` record and answers ``DedupBegin/proceed(_:)``;
-/// the caller sends, then calls ``complete(_:resultJSON:countsAsSent:)``:
+/// ``begin(key:window:deadline:)`` writes a `reserved` record and answers
+/// ``DedupResolution/proceed(_:)``. Just before the send's SMTP transaction writes its first
+/// byte (MAIL FROM), the caller calls ``markPending(_:)``: from then on the email may have
+/// left. When the send ends, the caller calls ``complete(_:resultJSON:countsAsSent:)``:
 /// - an outcome that counts as sent (`sent`, and `outcome_unknown` — it may have been
 ///   delivered) turns the record `done` with the result JSON, replayed to duplicates until
 ///   it expires `window` after the first `begin`;
 /// - `not_sent` deletes the record, so a retry sends.
 ///
-/// A second identical request while the first is `pending` gets ``DedupBegin/inProgress``;
-/// the async ``begin(key:window:)`` waits for the first to finish, woken in-process, or by
-/// polling the database when another process wrote the record.
+/// A second identical request while the first is `reserved` or `pending` waits for the
+/// first to finish, woken in-process, or by polling the database when another process
+/// wrote the record, until its own deadline.
 ///
-/// ## A pending record whose sender died (decision)
-/// After `kill -9` in the middle of a send nobody can know whether the server accepted
-/// the message. We treat such a record as **"may have been sent"**: within its window,
-/// identical requests get ``DedupBegin/abandoned(since:)``, which the send operation
-/// reports as `outcome_unknown` (not retryable) — the same answer the live request would
-/// have given had its connection dropped after DATA. Sending again could deliver the
-/// email twice, which the one-hour promise exists to prevent; a caller who knows better
-/// sends with a new idempotency key or a window of 0. After the window the key is free.
+/// ## A record whose sender died (decision)
+/// After `kill -9` nobody can know whether the server accepted a message whose
+/// transaction had begun. Such a `pending` record is treated as **"may have been sent"**:
+/// within its window, identical requests get ``DedupResolution/abandoned(since:)``, which
+/// the send operation reports as `outcome_unknown` (not retryable) — the same answer the
+/// live request would have given had its connection dropped after DATA. Sending again
+/// could deliver the email twice, which the one-hour promise exists to prevent; a caller
+/// who knows better sends with a new idempotency key or a window of 0. After the window the
+/// key is free. A `reserved` record of a dead sender (it was still waiting for a connection,
+/// or still connecting) sent nothing: the next identical send proceeds.
 ///
-/// A record is abandoned when its owner process is known dead (Linux: boot id, pid and
-/// start time in ``ProcessIdentity``, so a restarted daemon decides at once), or when it
-/// is older than `staleAfter` (default 10 minutes, longer than any send may take) even if
-/// its owner still runs.
+/// A record's sender is dead when its owner process is known dead (Linux: boot id, pid and
+/// start time in ``ProcessIdentity``, so a restarted daemon decides at once), or when the
+/// record is older than `staleAfter` (default 10 minutes, longer than any send may take)
+/// even if its owner still runs.
+///
+/// ## Durability
+/// One `fsync` a send: the `pending` mark is a full commit (lost to a power cut, a retry
+/// could send twice). The reservation and the outcome commit without waiting for the disk:
+/// a lost reservation means nothing was sent; a lost outcome leaves `pending`, which
+/// answers "may have been sent", never a second send.
+///
+/// ## An outcome that cannot be written
+/// When ``complete(_:resultJSON:countsAsSent:)`` fails (the caller logs it), the outcome is
+/// kept in memory for the record's window so that waiting and later identical sends in this
+/// process are answered from it at once; other processes see the record as `pending`.
 public final class DedupStore: Sendable {
     /// The default window: one hour.
     public static let defaultWindow: Duration = .seconds(3600)
 
-    private let database: StateDatabase
-    private let identity: ProcessIdentity
-    private let staleAfter: Duration
-    private let pollInterval: Duration
-    private let clock: @Sendable () -> Date
-    private let waiters = DedupWaiters()
+    let database: StateDatabase
+    let identity: ProcessIdentity
+    let staleAfter: Duration
+    let pollInterval: Duration
+    let clock: @Sendable () -> Date
+    let waiters = DedupWaiters()
+    /// Outcomes that could not be written, by record token.
+    private let unrecorded = Mutex<[String: UnrecordedOutcome]>([:])
 
     /// - Parameters:
-    ///   - staleAfter: age after which a `pending` record is abandoned even if its owner runs.
+    ///   - staleAfter: age after which a record is given up even if its owner runs.
     ///   - pollInterval: how often a waiter re-reads a record written by another process.
     ///   - identity: the owner written into records; tests inject others.
     ///   - clock: the wall clock for the async API.
@@ -60,62 +78,46 @@ public final class DedupStore: Sendable {
         self.clock = clock
     }
 
-    /// Decides, atomically, whether a request with `key` sends. `window` ≤ 0 disables dedup
-    /// for this request: it always proceeds and writes nothing.
+    // MARK: Synchronous API (the calling thread; tools and tests)
+
+    /// Decides, atomically, whether a request with `key` sends, without waiting. `window` ≤ 0
+    /// disables dedup for this request: it always proceeds and writes nothing.
     public func begin(key: String, window: Duration = DedupStore.defaultWindow, now: Date) throws -> DedupBegin {
         guard window > .zero else { return .proceed(DedupTicket(key: key, token: nil)) }
         let nowMs = now.millisecondsSince1970
-        let expiresMs = nowMs.saturatingAdding(window.milliseconds)
-        let staleAfterMs = staleAfter.milliseconds
-        let identity = identity
-        return try database.withTransaction { connection -> DedupBegin in
-            let record = try Self.read(key: key, connection)
-            let ownerIsAlive: Bool? = record.flatMap { record in
-                record.owner == identity.owner ? true : ProcessIdentity.isAlive(owner: record.owner)
-            }
-            let decision = DedupDecision.decide(
-                record: record, nowMs: nowMs, staleAfterMs: staleAfterMs, ownerIsAlive: ownerIsAlive
-            )
-            switch decision {
-            case .proceed:
-                let token = UUID().uuidString.lowercased()
-                try connection.run(
-                    """
-                    INSERT OR REPLACE INTO dedup (key, state, result_json, created_ms, expires_ms, owner, token)
-                    VALUES (?, 'pending', NULL, ?, ?, ?, ?)
-                    """,
-                    [.text(key), .integer(nowMs), .integer(expiresMs), .text(identity.owner), .text(token)]
-                )
-                return .proceed(DedupTicket(key: key, token: token))
-            case .duplicate(let resultJSON):
-                return .duplicate(resultJSON: resultJSON)
-            case .inProgress:
-                return .inProgress
-            case .abandoned(let createdMs):
-                return .abandoned(since: Date(millisecondsSince1970: createdMs))
-            }
+        return try database.withTransaction(synchronous: .normal) { connection in
+            try self.reserve(key: key, nowMs: nowMs, window: window, connection)
+        }
+    }
+
+    /// Marks the record of `ticket` "may have been sent", synced to disk. Call it before
+    /// the send's first byte goes to the server. Returns false when the record is no longer
+    /// this ticket's (window 0: nothing to mark; or it was given up and replaced), in which
+    /// case a window > 0 send must not go out.
+    @discardableResult
+    public func markPending(_ ticket: DedupTicket) throws -> Bool {
+        guard let token = ticket.token else { return false }
+        return try database.withTransaction(synchronous: .full) { connection in
+            try Self.markPending(key: ticket.key, token: token, connection)
         }
     }
 
     /// Records the outcome of the send `ticket` allowed. `countsAsSent` true (`sent`,
     /// `outcome_unknown`) stores `resultJSON` for duplicates; false (`not_sent`) deletes the
-    /// record so a retry sends. Wakes waiting duplicates. Returns false when the record was
-    /// no longer this ticket's (window 0, or it was abandoned and replaced).
+    /// record so a retry sends. Wakes waiting duplicates, also when it fails (then from the
+    /// outcome kept in memory). Returns false when the record was no longer this ticket's
+    /// (window 0, or it was given up and replaced).
     @discardableResult
     public func complete(_ ticket: DedupTicket, resultJSON: String, countsAsSent: Bool) throws -> Bool {
         guard let token = ticket.token else { return false }
         defer { waiters.notify(key: ticket.key) }
-        // Not synced to disk at once: lost to an OS crash, the record stays `pending` and
-        // answers "may have been sent" (outcome_unknown), never a second send.
-        return try database.withTransaction(synchronous: .normal) { connection -> Bool in
-            if countsAsSent {
-                return try connection.run(
-                    "UPDATE dedup SET state = 'done', result_json = ? WHERE key = ? AND token = ? AND state = 'pending'",
-                    [.text(resultJSON), .text(ticket.key), .text(token)]
-                ) == 1
-            } else {
-                return try connection.run("DELETE FROM dedup WHERE key = ? AND token = ?", [.text(ticket.key), .text(token)]) == 1
+        do {
+            return try database.withTransaction(synchronous: .normal) { connection in
+                try Self.complete(key: ticket.key, token: token, resultJSON: resultJSON, countsAsSent: countsAsSent, connection)
             }
+        } catch {
+            remember(ticket, token: token, resultJSON: resultJSON, countsAsSent: countsAsSent)
+            throw error
         }
     }
 
@@ -125,17 +127,100 @@ public final class DedupStore: Sendable {
         try complete(ticket, resultJSON: "null", countsAsSent: false)
     }
 
-    /// Deletes records past their window: finished ones, and pending ones that are stale.
-    /// A pending record of a live send is kept even past its window. Returns how many.
+    /// Deletes records past their window: finished ones, and unfinished ones that are stale.
+    /// An unfinished record of a live send is kept even past its window. Returns how many.
     @discardableResult
     public func purgeExpired(now: Date) throws -> Int {
         let nowMs = now.millisecondsSince1970
+        forgetUnrecorded(before: nowMs)
         let staleBeforeMs = nowMs.saturatingSubtracting(staleAfter.milliseconds)
         return try database.withTransaction { connection in
+            try Self.purge(nowMs: nowMs, staleBeforeMs: staleBeforeMs, connection)
+        }
+    }
+
+    // MARK: Transaction bodies, shared by both APIs
+
+    /// Reads the record for `key`, decides, and writes a `reserved` record when the caller
+    /// may send.
+    func reserve(key: String, nowMs: Int64, window: Duration, _ connection: SQLiteConnection) throws -> DedupBegin {
+        let expiresMs = nowMs.saturatingAdding(window.milliseconds)
+        let stored = try Self.read(key: key, connection)
+        var record = stored
+        if let stored, let outcome = unrecorded.withLock({ $0[stored.token] }) {
+            // Its send finished but its outcome could not be written: answer from memory.
+            if outcome.countsAsSent {
+                record?.state = .done
+                record?.resultJSON = outcome.resultJSON
+            } else {
+                record = nil
+            }
+        }
+        let identity = identity
+        let ownerIsAlive: Bool? = record.flatMap { record in
+            record.owner == identity.owner ? true : ProcessIdentity.isAlive(owner: record.owner)
+        }
+        let decision = DedupDecision.decide(
+            record: record, nowMs: nowMs, staleAfterMs: staleAfter.milliseconds, ownerIsAlive: ownerIsAlive
+        )
+        switch decision {
+        case .proceed:
+            let token = UUID().uuidString.lowercased()
             try connection.run(
-                "DELETE FROM dedup WHERE expires_ms <= ? AND (state = 'done' OR created_ms <= ?)",
-                [.integer(nowMs), .integer(staleBeforeMs)]
+                """
+                INSERT OR REPLACE INTO dedup (key, state, result_json, created_ms, expires_ms, owner, token)
+                VALUES (?, 'reserved', NULL, ?, ?, ?, ?)
+                """,
+                [.text(key), .integer(nowMs), .integer(expiresMs), .text(identity.owner), .text(token)]
             )
+            if let stored { unrecorded.withLock { _ = $0.removeValue(forKey: stored.token) } }
+            return .proceed(DedupTicket(key: key, token: token, expiresMs: expiresMs))
+        case .duplicate(let resultJSON):
+            return .duplicate(resultJSON: resultJSON)
+        case .inProgress:
+            return .inProgress
+        case .abandoned(let createdMs):
+            return .abandoned(since: Date(millisecondsSince1970: createdMs))
+        }
+    }
+
+    static func markPending(key: String, token: String, _ connection: SQLiteConnection) throws -> Bool {
+        try connection.run(
+            "UPDATE dedup SET state = 'pending' WHERE key = ? AND token = ? AND state IN ('reserved', 'pending')",
+            [.text(key), .text(token)]
+        ) == 1
+    }
+
+    static func complete(
+        key: String, token: String, resultJSON: String, countsAsSent: Bool, _ connection: SQLiteConnection
+    ) throws -> Bool {
+        if countsAsSent {
+            return try connection.run(
+                """
+                UPDATE dedup SET state = 'done', result_json = ?
+                WHERE key = ? AND token = ? AND state IN ('reserved', 'pending')
+                """,
+                [.text(resultJSON), .text(key), .text(token)]
+            ) == 1
+        }
+        return try connection.run("DELETE FROM dedup WHERE key = ? AND token = ?", [.text(key), .text(token)]) == 1
+    }
+
+    static func purge(nowMs: Int64, staleBeforeMs: Int64, _ connection: SQLiteConnection) throws -> Int {
+        try connection.run(
+            "DELETE FROM dedup WHERE expires_ms <= ? AND (state = 'done' OR created_ms <= ?)",
+            [.integer(nowMs), .integer(staleBeforeMs)]
+        )
+    }
+
+    func remember(_ ticket: DedupTicket, token: String, resultJSON: String, countsAsSent: Bool) {
+        let outcome = UnrecordedOutcome(countsAsSent: countsAsSent, resultJSON: resultJSON, expiresMs: ticket.expiresMs)
+        unrecorded.withLock { $0[token] = outcome }
+    }
+
+    func forgetUnrecorded(before nowMs: Int64) {
+        unrecorded.withLock { unrecorded in
+            unrecorded = unrecorded.filter { $0.value.expiresMs > nowMs }
         }
     }
 
@@ -152,27 +237,5 @@ public final class DedupStore: Sendable {
             key: key, state: state, resultJSON: try row.optionalText(1), createdMs: try row.int64(2),
             expiresMs: try row.int64(3), owner: try row.text(4), token: try row.text(5)
         )
-    }
-}
-
-extension DedupStore {
-    /// Like ``begin(key:window:now:)``, but waits out ``DedupBegin/inProgress``: the second of
-    /// two identical concurrent requests returns the first's result (or proceeds, if the
-    /// first did not send). Throws `CancellationError` when the task is cancelled.
-    public func begin(key: String, window: Duration = DedupStore.defaultWindow) async throws -> DedupResolution {
-        while true {
-            try Task.checkCancellation()
-            let generation = waiters.generation
-            switch try begin(key: key, window: window, now: clock()) {
-            case .proceed(let ticket):
-                return .proceed(ticket)
-            case .duplicate(let resultJSON):
-                return .duplicate(resultJSON: resultJSON)
-            case .abandoned(let since):
-                return .abandoned(since: since)
-            case .inProgress:
-                await waiters.wait(key: key, since: generation, timeout: pollInterval)
-            }
-        }
     }
 }

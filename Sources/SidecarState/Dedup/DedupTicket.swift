@@ -6,10 +6,13 @@ public struct DedupTicket: Sendable, Hashable {
     public let key: String
     /// Nil when the window was 0 (no dedup): completing such a ticket does nothing.
     let token: String?
+    /// When the record expires, in ms since the epoch.
+    let expiresMs: Int64
 
-    init(key: String, token: String?) {
+    init(key: String, token: String?, expiresMs: Int64 = 0) {
         self.key = key
         self.token = token
+        self.expiresMs = expiresMs
     }
 }
 

@@ -24,50 +24,66 @@ public final class RateLimiter: Sendable {
     /// Counts one send for `key` if both limits allow it; otherwise counts nothing.
     public func acquire(key: String, limits: RateLimits, now: Date) throws -> RateDecision {
         let nowMs = now.millisecondsSince1970
-        let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
-        return try database.withTransaction { connection -> RateDecision in
-            try connection.run("DELETE FROM rate_minute WHERE key = ? AND minute <= ?", [.text(key), .integer(oldestMinute)])
-            let bucket = try connection.queryFirst("SELECT tokens, updated_ms FROM rate_bucket WHERE key = ?", [.text(key)])
-                .map { row in RateLimitPolicy.Bucket(tokens: try row.double(0), updatedMs: try row.int64(1)) }
-            let counts = try connection.query(
-                "SELECT minute, sends FROM rate_minute WHERE key = ? AND minute > ? ORDER BY minute", [.text(key), .integer(oldestMinute)]
-            ).map { row in (minute: try row.int64(0), sends: try row.int(1)) }
+        return try database.withTransaction { connection in try Self.acquire(key: key, limits: limits, nowMs: nowMs, connection) }
+    }
 
-            switch RateLimitPolicy.evaluate(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs) {
-            case .limit(let retryAfterMs, let reason):
-                return .limited(retryAfter: .milliseconds(retryAfterMs), reason: reason)
-            case .allow(let newBucket, let minute):
-                if let newBucket {
-                    try connection.run(
-                        "INSERT OR REPLACE INTO rate_bucket (key, tokens, updated_ms) VALUES (?, ?, ?)",
-                        [.text(key), .real(newBucket.tokens), .integer(newBucket.updatedMs)]
-                    )
-                }
+    /// ``acquire(key:limits:now:)`` on the database's own thread (the daemon's API).
+    public func acquire(key: String, limits: RateLimits, now: Date) async throws -> RateDecision {
+        let nowMs = now.millisecondsSince1970
+        return try await database.transaction { connection in try Self.acquire(key: key, limits: limits, nowMs: nowMs, connection) }
+    }
+
+    static func acquire(key: String, limits: RateLimits, nowMs: Int64, _ connection: SQLiteConnection) throws -> RateDecision {
+        let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
+        try connection.run("DELETE FROM rate_minute WHERE key = ? AND minute <= ?", [.text(key), .integer(oldestMinute)])
+        let bucket = try connection.queryFirst("SELECT tokens, updated_ms FROM rate_bucket WHERE key = ?", [.text(key)])
+            .map { row in RateLimitPolicy.Bucket(tokens: try row.double(0), updatedMs: try row.int64(1)) }
+        let counts = try connection.query(
+            "SELECT minute, sends FROM rate_minute WHERE key = ? AND minute > ? ORDER BY minute", [.text(key), .integer(oldestMinute)]
+        ).map { row in (minute: try row.int64(0), sends: try row.int(1)) }
+
+        switch RateLimitPolicy.evaluate(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs) {
+        case .limit(let retryAfterMs, let reason):
+            return .limited(retryAfter: .milliseconds(retryAfterMs), reason: reason)
+        case .allow(let newBucket, let minute):
+            if let newBucket {
                 try connection.run(
-                    """
-                    INSERT INTO rate_minute (key, minute, sends) VALUES (?, ?, 1)
-                    ON CONFLICT (key, minute) DO UPDATE SET sends = sends + 1
-                    """,
-                    [.text(key), .integer(minute)]
+                    "INSERT OR REPLACE INTO rate_bucket (key, tokens, updated_ms) VALUES (?, ?, ?)",
+                    [.text(key), .real(newBucket.tokens), .integer(newBucket.updatedMs)]
                 )
-                return .allowed(RateTicket(key: key, minute: minute, capacity: limits.rate.map { Double($0.count) }))
             }
+            try connection.run(
+                """
+                INSERT INTO rate_minute (key, minute, sends) VALUES (?, ?, 1)
+                ON CONFLICT (key, minute) DO UPDATE SET sends = sends + 1
+                """,
+                [.text(key), .integer(minute)]
+            )
+            return .allowed(RateTicket(key: key, minute: minute, capacity: limits.rate.map { Double($0.count) }))
         }
     }
 
     /// Gives back a send that did not go out (`not_sent`): one from its minute's count and
     /// one token to the bucket. Refunding twice, or after the send aged out, does nothing more.
     public func refund(_ ticket: RateTicket) throws {
-        try database.withTransaction { connection in
-            let refunded = try connection.run(
-                "UPDATE rate_minute SET sends = sends - 1 WHERE key = ? AND minute = ? AND sends > 0",
-                [.text(ticket.key), .integer(ticket.minute)]
+        try database.withTransaction { connection in try Self.refund(ticket, connection) }
+    }
+
+    /// ``refund(_:)`` on the database's own thread. Not synced to disk at once: lost to an
+    /// OS crash, the send stays counted, which errs on the side the provider cares about.
+    public func refund(_ ticket: RateTicket) async throws {
+        try await database.transaction(synchronous: .normal) { connection in try Self.refund(ticket, connection) }
+    }
+
+    static func refund(_ ticket: RateTicket, _ connection: SQLiteConnection) throws {
+        let refunded = try connection.run(
+            "UPDATE rate_minute SET sends = sends - 1 WHERE key = ? AND minute = ? AND sends > 0",
+            [.text(ticket.key), .integer(ticket.minute)]
+        )
+        if refunded == 1, let capacity = ticket.capacity {
+            try connection.run(
+                "UPDATE rate_bucket SET tokens = min(tokens + 1, ?) WHERE key = ?", [.real(capacity), .text(ticket.key)]
             )
-            if refunded == 1, let capacity = ticket.capacity {
-                try connection.run(
-                    "UPDATE rate_bucket SET tokens = min(tokens + 1, ?) WHERE key = ?", [.real(capacity), .text(ticket.key)]
-                )
-            }
         }
     }
 
@@ -77,12 +93,21 @@ public final class RateLimiter: Sendable {
     @discardableResult
     public func purgeExpired(now: Date) throws -> Int {
         let nowMs = now.millisecondsSince1970
+        return try database.withTransaction { connection in try Self.purge(nowMs: nowMs, connection) }
+    }
+
+    /// ``purgeExpired(now:)`` on the database's own thread.
+    @discardableResult
+    public func purgeExpired(now: Date) async throws -> Int {
+        let nowMs = now.millisecondsSince1970
+        return try await database.transaction { connection in try Self.purge(nowMs: nowMs, connection) }
+    }
+
+    static func purge(nowMs: Int64, _ connection: SQLiteConnection) throws -> Int {
         let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
         let dayMs = RateLimitPolicy.windowMinutes * RateLimitPolicy.minuteMs
-        return try database.withTransaction { connection in
-            try connection.run("DELETE FROM rate_minute WHERE minute <= ?", [.integer(oldestMinute)])
-                + connection.run("DELETE FROM rate_bucket WHERE updated_ms <= ?", [.integer(nowMs.saturatingSubtracting(dayMs))])
-        }
+        return try connection.run("DELETE FROM rate_minute WHERE minute <= ?", [.integer(oldestMinute)])
+            + connection.run("DELETE FROM rate_bucket WHERE updated_ms <= ?", [.integer(nowMs.saturatingSubtracting(dayMs))])
     }
 
     /// Sends counted for `key` in the rolling 24 hours before `now`.

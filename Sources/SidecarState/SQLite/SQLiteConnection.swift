@@ -9,6 +9,9 @@ public final class SQLiteConnection {
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     private var transactionDepth = 0
+    /// The `synchronous` level the connection is at, as last set by ``committing(_:configured:_:)``
+    /// (nil: not known yet).
+    private var synchronousLevel: StateDatabase.Configuration.Synchronous?
 
     /// Opens (creating if needed) the database at `path`.
     init(path: String) throws(SQLiteError) {
@@ -96,6 +99,32 @@ public final class SQLiteConnection {
             _ = try? run("ROLLBACK")
             throw error
         }
+    }
+
+    /// Runs `body` (which commits) with the connection at `synchronous` level `mode`, then
+    /// puts `configured` back, also when `body` throws. If even that fails the connection
+    /// is closed, so that later calls fail rather than commit more weakly than configured.
+    /// A level already in force costs no PRAGMA.
+    func committing<Result>(
+        _ mode: StateDatabase.Configuration.Synchronous, configured: StateDatabase.Configuration.Synchronous,
+        _ body: (SQLiteConnection) throws -> Result
+    ) throws -> Result {
+        try setSynchronous(mode)
+        let result = Swift.Result<Result, any Error> { try body(self) }
+        do {
+            try setSynchronous(configured)
+        } catch {
+            close()
+            throw error
+        }
+        return try result.get()
+    }
+
+    private func setSynchronous(_ mode: StateDatabase.Configuration.Synchronous) throws(SQLiteError) {
+        guard mode != synchronousLevel else { return }
+        synchronousLevel = nil
+        try execute("PRAGMA synchronous=\(mode.rawValue)")
+        synchronousLevel = mode
     }
 
     /// The connection's `PRAGMA user_version`.

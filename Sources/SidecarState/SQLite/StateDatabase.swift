@@ -1,3 +1,4 @@
+import NIOPosix
 import SidecarCore
 import Synchronization
 
@@ -32,12 +33,21 @@ import Darwin
 /// 0.25-0.34 ms of its latency; perf put the encoding at about 5%).
 ///
 /// ## Concurrency
-/// One connection, inside a `Mutex`: every call runs alone, so a read-check-write in one
-/// ``withTransaction(_:)`` is atomic within the process. Across processes (a restarted
-/// daemon overlapping the old one, the crash probe in the tests) `BEGIN IMMEDIATE` takes
-/// SQLite's write lock up front and `busy_timeout` waits for it. Calls block the calling
-/// thread for the duration of the statement (microseconds, plus an fsync per commit);
-/// that is acceptable at email rates and keeps the API synchronous and easy to test.
+/// One connection, used by one caller at a time. The daemon's calls go through the async
+/// ``transaction(synchronous:_:)``, which runs them on the database's own thread (an
+/// `NIOThreadPool` of one thread), never on an event loop: a commit waits for `fsync`, and
+/// on an event loop that wait stalled every client and SMTP connection. Work queued while
+/// a commit is on the disk is committed together in the next transaction (group commit),
+/// each caller's work in a savepoint of its own, so concurrent sends share one `fsync`
+/// instead of queueing for one each.
+///
+/// The synchronous ``withConnection(_:)`` and ``withTransaction(synchronous:_:)`` run on the
+/// calling thread and wait for the thread's current batch; they are for the command-line
+/// tools, start-up and tests, not for an event loop.
+///
+/// Across processes (a restarted daemon overlapping the old one, the crash probe in the
+/// tests) `BEGIN IMMEDIATE` takes SQLite's write lock up front and `busy_timeout` waits for
+/// it, on the database's thread.
 public final class StateDatabase: Sendable {
     /// Defaults suit the daemon.
     public struct Configuration: Sendable {
@@ -63,8 +73,12 @@ public final class StateDatabase: Sendable {
 
     /// The database file's path.
     public let path: String
-    private let connection: Mutex<SQLiteConnection?>
-    private let synchronous: Configuration.Synchronous
+    let connection: Mutex<SQLiteConnection?>
+    let synchronous: Configuration.Synchronous
+    let queue = Mutex(StateJobQueue())
+    let thread: NIOThreadPool
+    /// Transactions the database's thread has run (for tests of group commit).
+    let batchesRun = Atomic<Int>(0)
 
     /// Opens `<stateDirectory>/state.sqlite3`, creating it and bringing its schema up to date.
     public convenience init(stateDirectory: String, configuration: Configuration = .init()) throws {
@@ -91,30 +105,45 @@ public final class StateDatabase: Sendable {
             guard mode?.lowercased() == "wal" else {
                 throw SQLiteError(code: nil, context: "the database could not be put in WAL mode (got \(mode ?? "nothing"))")
             }
-            try connection.execute("PRAGMA synchronous=\(configuration.synchronous.rawValue)")
+            try connection.committing(configuration.synchronous, configured: configuration.synchronous) { _ in }
             try connection.execute("PRAGMA foreign_keys=ON")
             try StateSchema.migrate(connection)
             self.connection = Mutex(connection)
         } catch let error as SQLiteError {
             throw error.sidecarError
         }
+        thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+    }
+
+    deinit {
+        // Queued work holds the database strongly, so nothing is queued by now.
+        thread.shutdownGracefully { _ in }
     }
 
     /// Closes the connection. Later calls fail with `internal_error`. Idempotent; also done
     /// when the database is deinitialised.
     public func close() {
+        let queued = queue.withLock { queue in
+            queue.closed = true
+            defer { queue.jobs.removeAll() }
+            return queue.jobs
+        }
+        for job in queued { job.fail(Self.closedError) }
         connection.withLock { connection in
             connection?.close()
             connection = nil
         }
     }
 
+    static var closedError: SidecarError { SQLiteError(code: nil, context: "the database is closed").sidecarError }
+
     /// Runs `body` with the connection, alone, outside a transaction.
     /// A ``SQLiteError`` thrown inside becomes an `internal_error` ``SidecarError``.
     @discardableResult
     public func withConnection<Result: Sendable>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
         try connection.withLock { connection throws -> Result in
-            guard let connection else { throw SQLiteError(code: nil, context: "the database is closed").sidecarError }
+            guard let connection else { throw Self.closedError }
             do {
                 return try body(connection)
             } catch let error as SQLiteError {
@@ -123,8 +152,9 @@ public final class StateDatabase: Sendable {
         }
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, alone: it commits when `body`
-    /// returns and rolls back when it throws. A ``SQLiteError`` becomes an `internal_error`.
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, alone, on the calling thread: it
+    /// commits when `body` returns and rolls back when it throws. A ``SQLiteError`` becomes
+    /// an `internal_error`.
     ///
     /// `synchronous` `.normal` relaxes this one commit when the database is FULL: it does
     /// not wait for the disk (see the type's documentation for when that is harmless).
@@ -132,32 +162,11 @@ public final class StateDatabase: Sendable {
     public func withTransaction<Result: Sendable>(
         synchronous commit: Configuration.Synchronous? = nil, _ body: (SQLiteConnection) throws -> Result
     ) throws -> Result {
-        guard let commit, commit != synchronous else {
-            return try withConnection { connection in try connection.transaction(body) }
-        }
+        let configured = synchronous
         return try withConnection { connection in
-            try connection.execute("PRAGMA synchronous=\(commit.rawValue)")
-            let result: Result
-            do {
-                result = try connection.transaction(body)
-            } catch {
-                try restore(connection)
-                throw error
+            try connection.committing(commit ?? configured, configured: configured) { connection in
+                try connection.transaction(body)
             }
-            try restore(connection)
-            return result
-        }
-    }
-
-    /// Puts the configured `synchronous` back after a relaxed commit. If even that fails,
-    /// the connection is closed: later calls fail rather than commit more weakly than
-    /// configured.
-    private func restore(_ connection: SQLiteConnection) throws(SQLiteError) {
-        do {
-            try connection.execute("PRAGMA synchronous=\(synchronous.rawValue)")
-        } catch {
-            connection.close()
-            throw error
         }
     }
 

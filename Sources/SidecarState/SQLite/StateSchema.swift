@@ -43,6 +43,25 @@ enum StateSchema {
             PRIMARY KEY (workspace, id)
         ) WITHOUT ROWID;
         """,
+        // 2: a dedup record starts `reserved` (nothing sent yet) and becomes `pending` only
+        // just before its SMTP transaction begins. SQLite cannot alter a CHECK constraint, so
+        // the table is rebuilt; existing `pending` records stay `pending` ("may have been sent").
+        """
+        CREATE TABLE dedup_v2 (
+            key TEXT PRIMARY KEY NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('reserved', 'pending', 'done')),
+            result_json TEXT,
+            created_ms INTEGER NOT NULL,
+            expires_ms INTEGER NOT NULL,
+            owner TEXT NOT NULL,
+            token TEXT NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO dedup_v2 (key, state, result_json, created_ms, expires_ms, owner, token)
+            SELECT key, state, result_json, created_ms, expires_ms, owner, token FROM dedup;
+        DROP TABLE dedup;
+        ALTER TABLE dedup_v2 RENAME TO dedup;
+        CREATE INDEX dedup_expires ON dedup (expires_ms);
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

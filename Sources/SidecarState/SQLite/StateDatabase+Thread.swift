@@ -1,0 +1,157 @@
+import NIOPosix
+import SidecarCore
+import Synchronization
+
+extension StateDatabase {
+    /// The most work committed in one transaction: bounds how long one caller's commit
+    /// waits for others' statements.
+    static let maxBatch = 64
+
+    /// Runs `body` in a transaction on the database's own thread and returns its result.
+    ///
+    /// `body` runs alone (serially with every other use of the connection), inside a
+    /// savepoint of a `BEGIN IMMEDIATE` transaction that may hold other callers' work too;
+    /// this returns only after that transaction committed. When `body` throws, only its own
+    /// changes are rolled back and its error is returned. A ``SQLiteError`` becomes an
+    /// `internal_error`.
+    ///
+    /// `synchronous` (default: the database's configuration) is how the commit must reach
+    /// the disk: a batch with any `.full` work commits with `.full`.
+    public func transaction<Result: Sendable>(
+        synchronous: Configuration.Synchronous? = nil,
+        _ body: @escaping @Sendable (SQLiteConnection) throws -> Result
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            submit(synchronous: synchronous, body) { result in continuation.resume(with: result) }
+        }
+    }
+
+    /// Queues `body` like ``transaction(synchronous:_:)`` without waiting for it: `completion`
+    /// gets its result on the database's thread once its batch has committed (or failed).
+    /// Work runs in the order it was queued, so anything queued after this call — in this
+    /// process — sees its changes.
+    public func submit<Result: Sendable>(
+        synchronous: Configuration.Synchronous? = nil,
+        _ body: @escaping @Sendable (SQLiteConnection) throws -> Result,
+        completion: @escaping @Sendable (Swift.Result<Result, any Error>) -> Void
+    ) {
+        let job = StateJob(
+            synchronous: synchronous ?? self.synchronous,
+            run: { connection in
+                let result = Swift.Result<Result, any Error> {
+                    do {
+                        return try body(connection)
+                    } catch let error as SQLiteError {
+                        throw error.sidecarError
+                    }
+                }
+                let failed: Bool
+                if case .failure = result { failed = true } else { failed = false }
+                return (failed, { commitError in completion(commitError.map { .failure($0) } ?? result) })
+            },
+            fail: { error in completion(.failure(error)) })
+        enqueue(job)
+    }
+
+    private func enqueue(_ job: StateJob) {
+        enum Next { case none, drain, refuse }
+        let next = queue.withLock { queue -> Next in
+            if queue.closed { return .refuse }
+            queue.jobs.append(job)
+            if queue.draining { return .none }
+            queue.draining = true
+            return .drain
+        }
+        switch next {
+        case .none:
+            break
+        case .refuse:
+            job.fail(Self.closedError)
+        case .drain:
+            thread.submit { state in
+                switch state {
+                case .active: self.drain()
+                case .cancelled: self.failQueued(Self.closedError)
+                }
+            }
+        }
+    }
+
+    /// On the database's thread: commits batches until the queue is empty.
+    private func drain() {
+        while true {
+            let batch = queue.withLock { queue -> [StateJob] in
+                let batch = Array(queue.jobs.prefix(Self.maxBatch))
+                queue.jobs.removeFirst(batch.count)
+                if batch.isEmpty { queue.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            batchesRun.add(1, ordering: .relaxed)
+            let answers = run(batch)
+            for answer in answers { answer() }
+        }
+    }
+
+    private func failQueued(_ error: any Error) {
+        let jobs = queue.withLock { queue -> [StateJob] in
+            queue.draining = false
+            defer { queue.jobs.removeAll() }
+            return queue.jobs
+        }
+        for job in jobs { job.fail(error) }
+    }
+
+    /// Runs `batch` in one transaction and returns how to answer each caller, to be called
+    /// after the lock is released.
+    private func run(_ batch: [StateJob]) -> [@Sendable () -> Void] {
+        let configured = synchronous
+        return connection.withLock { connection -> [@Sendable () -> Void] in
+            guard let connection else {
+                return batch.map { job in { @Sendable in job.fail(Self.closedError) } }
+            }
+            let mode: Configuration.Synchronous = batch.contains { $0.synchronous == .full } ? .full : .normal
+            var answers: [@Sendable ((any Error)?) -> Void] = []
+            answers.reserveCapacity(batch.count)
+            do {
+                try connection.committing(mode, configured: configured) { connection in
+                    try connection.transaction { connection in
+                        try Self.runJobs(batch, connection, answers: &answers)
+                    }
+                }
+            } catch is SoleJobFailed {
+                // Its own error is in its answer.
+                return answers.map { answer in { @Sendable in answer(nil) } }
+            } catch {
+                let failure = (error as? SQLiteError)?.sidecarError ?? error
+                return answers.map { answer in { @Sendable in answer(failure) } }
+                    + batch.dropFirst(answers.count).map { job in { @Sendable in job.fail(failure) } }
+            }
+            return answers.map { answer in { @Sendable in answer(nil) } }
+        }
+    }
+
+    /// Inside the batch's transaction: each job in a savepoint of its own, so that a job
+    /// that fails rolls back only its own changes.
+    private static func runJobs(
+        _ batch: [StateJob], _ connection: SQLiteConnection, answers: inout [@Sendable ((any Error)?) -> Void]
+    ) throws {
+        if batch.count == 1 {
+            // No savepoint needed: the job's failure rolls back the whole transaction.
+            let (failed, answer) = batch[0].run(connection)
+            answers.append(answer)
+            if failed { throw SoleJobFailed() }
+            return
+        }
+        for job in batch {
+            try connection.run("SAVEPOINT job")
+            let (failed, answer) = job.run(connection)
+            answers.append(answer)
+            if failed { try connection.run("ROLLBACK TO job") }
+            try connection.run("RELEASE job")
+        }
+    }
+}
+
+/// Rolls back a one-job batch whose work threw; the work's own error reaches its caller.
+private struct SoleJobFailed: Error {}

@@ -1,0 +1,114 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import SidecarCore
+import Synchronization
+import Testing
+
+@testable import SidecarState
+
+/// Issue 21 item 4: the database runs on its own thread behind an async API, and work
+/// queued during a commit is committed together (group commit).
+@Suite("StateDatabase thread")
+struct StateDatabaseThreadTests {
+    /// Blocks the database's thread until `release()`; `started` returns once it is blocked.
+    final class Gate: Sendable {
+        private let entered = DispatchSemaphore(value: 0)
+        private let opened = DispatchSemaphore(value: 0)
+
+        func block() {
+            entered.signal()
+            opened.wait()
+        }
+
+        func waitUntilBlocked() async {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    self.entered.wait()
+                    continuation.resume()
+                }
+            }
+        }
+
+        func release() { opened.signal() }
+    }
+
+    @Test("an event loop keeps running while the database's thread is inside a commit")
+    func eventLoopIsNotBlocked() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let gate = Gate()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // The call is made from the event loop, as the daemon's handlers make it.
+        let held = loop.makeFutureWithTask {
+            try await database.transaction { connection in
+                try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 1, 1)")
+                gate.block()
+            }
+        }
+        await gate.waitUntilBlocked()
+        // On d967eb0 the statement ran on the calling thread: this would never run.
+        #expect(try await loop.submit { 42 }.get() == 42)
+        gate.release()
+        try await held.get()
+        #expect(try database.withConnection { try $0.query("SELECT * FROM rate_minute").count } == 1)
+    }
+
+    @Test("work queued during a commit is committed together; a failing job rolls back only its own changes")
+    func groupCommit() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let gate = Gate()
+        struct Refused: Error {}
+        let first = Task { try await database.transaction(synchronous: .full) { _ in gate.block() } }
+        await gate.waitUntilBlocked()
+        let before = database.batchesRun.load(ordering: .relaxed)
+        let jobs = 40
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<jobs {
+                group.addTask {
+                    do {
+                        try await database.transaction(synchronous: .full) { connection in
+                            try connection.run(
+                                "INSERT INTO rate_minute (key, minute, sends) VALUES ('k', ?, 1)", [.integer(Int64(index))])
+                            if index % 4 == 0 { throw Refused() }
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            // Let every job reach the queue before the thread is released.
+            while database.queue.withLock({ $0.jobs.count }) < jobs { await Task.yield() }
+            gate.release()
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        try await first.value
+        #expect(outcomes.filter { $0 }.count == jobs - jobs / 4)
+        #expect(try database.withConnection { try $0.query("SELECT * FROM rate_minute").count } == jobs - jobs / 4)
+        // 40 commits' work in one transaction (StateDatabase.maxBatch is 64).
+        #expect(database.batchesRun.load(ordering: .relaxed) - before == 1)
+        // And the configured level is back after the batch.
+        #expect(try database.withConnection { try $0.queryFirst("PRAGMA synchronous")?.int(0) } == 2)
+    }
+
+    @Test("a relaxed batch commits at NORMAL and puts FULL back")
+    func relaxedBatch() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let level = try await database.transaction(synchronous: .normal) { connection in
+            try connection.queryFirst("PRAGMA synchronous")?.int(0)
+        }
+        #expect(level == 1)
+        #expect(try database.withConnection { try $0.queryFirst("PRAGMA synchronous")?.int(0) } == 2)
+    }
+
+    @Test("a closed database answers queued and later work with internal_error")
+    func closed() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        database.close()
+        await #expect(throws: SidecarError.self) { try await database.transaction { _ in 1 } }
+    }
+}
