@@ -9,6 +9,7 @@ import SidecarMail
 import SidecarPool
 import SidecarSMTP
 import SidecarServer
+import SidecarState
 import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
@@ -102,9 +103,15 @@ struct ServeCommand: AsyncParsableCommand {
         let reporter = StatusReporter(
             notifier: notifier, stats: stats, interval: .seconds(configuration.statusIntervalSeconds))
 
+        let purger = StatePurger(
+            dedup: mailPolicy.dedup, rateLimiter: mailPolicy.rateLimiter,
+            interval: .seconds(configuration.statePurgeIntervalSeconds))
+
         // Shut down in reverse: the server drains the sends in flight, then the pools QUIT
-        // their idle connections, then the reporter stops.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: reporter)]
+        // their idle connections, then the purge and the reporter stop.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: reporter), .init(service: StatePurgeService(purger: purger, logger: logger)),
+        ]
         if let pooled { services.append(.init(service: PoolService(transport: pooled))) }
         services.append(.init(service: server))
         var groupConfiguration = ServiceGroupConfiguration(
@@ -132,6 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
                 "error": "\(error)", "requests_abandoned": "\(stats.inFlight)",
             ])
         }
+        // Outcomes of the last sends are committed without being awaited: let them land.
+        await mailPolicy.dedup?.flush()
         logger.info("Stopped")
     }
 

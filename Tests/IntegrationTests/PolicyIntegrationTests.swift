@@ -96,6 +96,39 @@ import Testing
         _ = try await daemon.stop()
     }
 
+    // Issue 21 item 3: on d967eb0 nothing deleted a dedup record, ever.
+    @Test func theRunningDaemonPurgesExpiredDedupRecordsAndKeepsLiveOnes() async throws {
+        let sqlite3 = try #require(TestEnvironment.which("sqlite3"), "sqlite3 is not installed")
+        let state = try TestEnvironment.temporaryDirectory().appendingPathComponent("state").path
+        let daemon = try await Daemon.start(["--set", "state_purge_interval_seconds=1"], stateDirectory: state)
+        var short = params(token: Self.token(), subject: "purged")
+        short.dedupWindowSeconds = 1
+        let long = params(token: Self.token(), subject: "kept")
+        #expect(try await call(short, daemon).result(as: SendResult.self)?.outcome == .sent)
+        #expect(try await call(long, daemon).result(as: SendResult.self)?.outcome == .sent)
+
+        /// Records with a window under 10 s, and with a window of at least an hour.
+        func records() async throws -> (short: Int, long: Int) {
+            let query = """
+                SELECT sum(expires_ms - created_ms < 10000), sum(expires_ms - created_ms >= 3600000) FROM dedup;
+                """
+            let outcome = try await ChildProcess.run(sqlite3, ["-separator", " ", "\(state)/state.sqlite3", query])
+            let numbers = outcome.stdout.split(whereSeparator: \.isWhitespace).map { Int($0) ?? -1 }
+            return (numbers.first ?? -1, numbers.dropFirst().first ?? -1)
+        }
+        var remaining = try await records()
+        let patience = ContinuousClock.now + .seconds(60)
+        while remaining.short != 0, ContinuousClock.now < patience {
+            try await Task.sleep(for: .milliseconds(200))
+            remaining = try await records()
+        }
+        #expect(remaining.short == 0, "the record past its 1 s window must be purged")
+        #expect(remaining.long == 1, "the record within its window must stay")
+        // The kept record still suppresses its duplicate.
+        #expect(try await call(long, daemon).result(as: SendResult.self)?.duplicate == true)
+        _ = try await daemon.stop()
+    }
+
     @Test func anIdempotencyKeyTakesPrecedenceOverContent() async throws {
         let daemon = try await Daemon.start()
         let token = Self.token()

@@ -161,7 +161,8 @@ import Testing
             "pool_max_connections_per_key": "4", "pool_max_connections": "64", "pool_max_wait_seconds": "10",
             "pool_idle_timeout_seconds": "30", "pool_max_connection_age_seconds": "300",
             "pool_max_messages_per_connection": "100", "pool_check_after_idle_seconds": "5",
-            "egress_allowed_cidrs": "", "dedup_window_seconds": "3600", "credential_key_file": "",
+            "egress_allowed_cidrs": "", "dedup_window_seconds": "3600", "state_purge_interval_seconds": "300",
+            "credential_key_file": "",
             "attachment_max_bytes": "25000000", "attachment_timeout_seconds": "30",
         ]
         #expect(Self.configuration(text) == expected)

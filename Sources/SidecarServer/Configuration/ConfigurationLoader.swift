@@ -133,6 +133,12 @@ public struct ConfigurationLoader: Sendable {
                 throw Self.invalid("\(source): dedup_window_seconds must be 0 or more")
             }
             configuration.dedupWindowSeconds = seconds
+        case "state_purge_interval_seconds":
+            let seconds = try Self.positive(value, key, source)
+            guard seconds <= 86_400 else {
+                throw Self.invalid("\(source): state_purge_interval_seconds must be at most 86400 (a day)")
+            }
+            configuration.statePurgeIntervalSeconds = seconds
         case "credential_key_file":
             configuration.credentialKeyFile = value.isEmpty ? nil : value
         case "attachment_max_bytes":

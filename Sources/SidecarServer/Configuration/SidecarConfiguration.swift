@@ -62,6 +62,9 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var egressAllowedCIDRs: [String] = []
     /// Default duplicate-suppression window (`dedup_window_seconds`); 0 turns it off.
     public var dedupWindowSeconds: Int = 3600
+    /// How often expired dedup records and rate counters are deleted from the state
+    /// database (`state_purge_interval_seconds`), also once at start-up. 1 to 86400.
+    public var statePurgeIntervalSeconds: Int = 300
     /// Key file for stored credentials (`credential_key_file`). Default: the systemd
     /// credential `smtp-sidecar.key` when present; without a key there is no credential store.
     public var credentialKeyFile: String?
