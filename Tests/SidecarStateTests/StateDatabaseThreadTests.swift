@@ -104,6 +104,37 @@ struct StateDatabaseThreadTests {
         #expect(try database.withConnection { try $0.queryFirst("PRAGMA synchronous")?.int(0) } == 2)
     }
 
+    @Test("relaxed work runs at once when the thread is idle, and queues in order behind a commit in progress")
+    func relaxedWorkTakesItsTurn() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let before = database.batchesRun.load(ordering: .relaxed)
+        try await database.transaction(synchronous: .normal) { connection in
+            try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 0, 1)")
+        }
+        // Idle: it ran on the caller's thread, not as a batch of the database's thread.
+        #expect(database.batchesRun.load(ordering: .relaxed) == before)
+
+        let gate = Gate()
+        let durable = Task {
+            try await database.transaction(synchronous: .full) { connection in
+                try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 1, 1)")
+                gate.block()
+            }
+        }
+        await gate.waitUntilBlocked()
+        let relaxed = Task {
+            try await database.transaction(synchronous: .normal) { connection in
+                try connection.queryFirst("SELECT count(*) FROM rate_minute")?.int(0)
+            }
+        }
+        // It waits in the queue (not on the connection's lock) and sees the earlier work.
+        while database.queue.withLock({ $0.jobs.count }) < 1 { await Task.yield() }
+        gate.release()
+        try await durable.value
+        #expect(try await relaxed.value == 2)
+    }
+
     @Test("a closed database answers queued and later work with internal_error")
     func closed() async throws {
         let directory = try TemporaryStateDirectory()

@@ -6,6 +6,9 @@ extension StateDatabase {
     /// The most work committed in one transaction: bounds how long one caller's commit
     /// waits for others' statements.
     static let maxBatch = 64
+    /// Commits between two checkpoints of the WAL into the database file (automatic
+    /// checkpoints are off: they would fsync on whichever thread happened to commit).
+    static let checkpointEvery = 256
 
     /// Runs `body` in a transaction on the database's own thread and returns its result.
     ///
@@ -27,9 +30,15 @@ extension StateDatabase {
     }
 
     /// Queues `body` like ``transaction(synchronous:_:)`` without waiting for it: `completion`
-    /// gets its result on the database's thread once its batch has committed (or failed).
-    /// Work runs in the order it was queued, so anything queued after this call — in this
-    /// process — sees its changes.
+    /// gets its result once its batch has committed (or failed). Work runs in the order it
+    /// was queued, so anything queued after this call — in this process — sees its changes.
+    ///
+    /// Work whose commit does not wait for the disk (`.normal`) runs at once on the calling
+    /// thread when the database's thread is idle (nothing queued, nothing running): such a
+    /// commit is a write to the page cache, and handing it to the thread would cost two
+    /// thread wake-ups, more than the commit itself. Work that must reach the disk, and
+    /// any work while the thread is busy, is queued for the thread: an `fsync` never
+    /// happens on the caller's thread.
     public func submit<Result: Sendable>(
         synchronous: Configuration.Synchronous? = nil,
         _ body: @escaping @Sendable (SQLiteConnection) throws -> Result,
@@ -53,13 +62,28 @@ extension StateDatabase {
         enqueue(job)
     }
 
+    /// Starts draining the queue on the database's thread.
+    private func startDrain() {
+        thread.submit { state in
+            switch state {
+            case .active: self.drain()
+            case .cancelled: self.failQueued(Self.closedError)
+            }
+        }
+    }
+
     private func enqueue(_ job: StateJob) {
-        enum Next { case none, drain, refuse }
+        enum Next { case none, drain, inline, refuse }
         let next = queue.withLock { queue -> Next in
             if queue.closed { return .refuse }
-            queue.jobs.append(job)
-            if queue.draining { return .none }
+            if queue.draining {
+                queue.jobs.append(job)
+                return .none
+            }
+            // Whoever sets `draining` is the connection's only user until it clears it.
             queue.draining = true
+            if job.synchronous == .normal { return .inline }
+            queue.jobs.append(job)
             return .drain
         }
         switch next {
@@ -68,28 +92,50 @@ extension StateDatabase {
         case .refuse:
             job.fail(Self.closedError)
         case .drain:
-            thread.submit { state in
-                switch state {
-                case .active: self.drain()
-                case .cancelled: self.failQueued(Self.closedError)
-                }
+            startDrain()
+        case .inline:
+            for answer in run([job]) { answer() }
+            let handOver = queue.withLock { queue -> Bool in
+                queue.commitsSinceCheckpoint += 1
+                guard queue.jobs.isEmpty, queue.commitsSinceCheckpoint < Self.checkpointEvery else { return true }
+                queue.draining = false
+                return false
             }
+            // Work queued meanwhile, or a checkpoint, is the thread's.
+            if handOver { startDrain() }
         }
     }
 
-    /// On the database's thread: commits batches until the queue is empty.
+    /// On the database's thread: commits batches until the queue is empty, checkpointing
+    /// the WAL when enough commits have accumulated.
     private func drain() {
+        enum Step { case batch([StateJob]), checkpoint, done }
         while true {
-            let batch = queue.withLock { queue -> [StateJob] in
-                let batch = Array(queue.jobs.prefix(Self.maxBatch))
-                queue.jobs.removeFirst(batch.count)
-                if batch.isEmpty { queue.draining = false }
-                return batch
+            let step = queue.withLock { queue -> Step in
+                if !queue.jobs.isEmpty {
+                    let batch = Array(queue.jobs.prefix(Self.maxBatch))
+                    queue.jobs.removeFirst(batch.count)
+                    queue.commitsSinceCheckpoint += 1
+                    return .batch(batch)
+                }
+                if queue.commitsSinceCheckpoint >= Self.checkpointEvery {
+                    queue.commitsSinceCheckpoint = 0
+                    return .checkpoint
+                }
+                queue.draining = false
+                return .done
             }
-            if batch.isEmpty { return }
-            batchesRun.add(1, ordering: .relaxed)
-            let answers = run(batch)
-            for answer in answers { answer() }
+            switch step {
+            case .batch(let batch):
+                batchesRun.add(1, ordering: .relaxed)
+                for answer in run(batch) { answer() }
+            case .checkpoint:
+                // PASSIVE: never waits for another process's readers; what it cannot copy now
+                // is copied next time.
+                connection.withLock { connection in _ = try? connection?.execute("PRAGMA wal_checkpoint(PASSIVE)") }
+            case .done:
+                return
+            }
         }
     }
 

@@ -39,7 +39,10 @@ import Darwin
 /// on an event loop that wait stalled every client and SMTP connection. Work queued while
 /// a commit is on the disk is committed together in the next transaction (group commit),
 /// each caller's work in a savepoint of its own, so concurrent sends share one `fsync`
-/// instead of queueing for one each.
+/// instead of queueing for one each. A commit that does not wait for the disk runs at once
+/// on the caller's thread when the database's thread is idle (a write to the page cache
+/// costs less than two thread wake-ups); an `fsync` — a durable commit or a WAL checkpoint
+/// (automatic checkpoints are off) — only ever happens on the database's thread.
 ///
 /// The synchronous ``withConnection(_:)`` and ``withTransaction(synchronous:_:)`` run on the
 /// calling thread and wait for the thread's current batch; they are for the command-line
@@ -107,6 +110,8 @@ public final class StateDatabase: Sendable {
             }
             try connection.committing(configuration.synchronous, configured: configuration.synchronous) { _ in }
             try connection.execute("PRAGMA foreign_keys=ON")
+            // Checkpoints fsync: the database's thread runs them (see StateDatabase+Thread).
+            try connection.execute("PRAGMA wal_autocheckpoint=0")
             try StateSchema.migrate(connection)
             self.connection = Mutex(connection)
         } catch let error as SQLiteError {

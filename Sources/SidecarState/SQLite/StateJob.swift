@@ -13,10 +13,13 @@ struct StateJob: Sendable {
 
 /// Work waiting for the database's thread.
 ///
-/// `draining` is true while a drain is submitted to the thread or running there; only one
-/// is, so batches run in order, one at a time.
+/// `draining` is true while a drain is submitted to the thread or running there, or while
+/// a caller runs a job inline; only one of them uses the connection at a time, so batches
+/// run in order, one at a time.
 struct StateJobQueue {
     var jobs: [StateJob] = []
     var draining = false
     var closed = false
+    /// Commits since the WAL was last checkpointed.
+    var commitsSinceCheckpoint = 0
 }
