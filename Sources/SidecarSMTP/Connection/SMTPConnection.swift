@@ -140,28 +140,40 @@ public final class SMTPConnection: Sendable {
                 }
             }
 
-        let channel = try await connectTCP(bootstrap, configuration: configuration, logger: logger)
-        guard let (handler, connected) = attempts.entry(for: channel) else {
-            channel.close(promise: nil)
-            throw SMTPFailure(error: .smtpConnectionLost(phase: .connect), phase: .connect)
+        // A cancelled task (the request abandoned, the daemon stopping) closes its attempt
+        // at once instead of waiting out the phase timeouts.
+        let opened: Result<SMTPConnection, SMTPFailure> = await withTaskCancellationHandler {
+            do throws(SMTPFailure) {
+                let channel = try await connectTCP(bootstrap, configuration: configuration, deadline: deadline, logger: logger)
+                guard let (handler, connected) = attempts.entry(for: channel) else {
+                    channel.close(promise: nil)
+                    throw SMTPFailure(error: .smtpConnectionLost(phase: .connect), phase: .connect)
+                }
+                let capabilities: SMTPCapabilities
+                do {
+                    capabilities = try await connected.get()
+                } catch let failure as SMTPFailure {
+                    channel.close(promise: nil)
+                    throw Task.isCancelled ? SMTPFailure(error: .smtpCancelled(phase: failure.phase), phase: failure.phase) : failure
+                } catch {
+                    channel.close(promise: nil)
+                    throw SMTPFailure(error: .smtpChannelError(error, host: host), phase: .connect)
+                }
+                return .success(SMTPConnection(
+                    configuration: configuration,
+                    capabilities: capabilities,
+                    channel: channel,
+                    handler: handler,
+                    status: status,
+                    logger: logger
+                ))
+            } catch {
+                return .failure(error)
+            }
+        } onCancel: {
+            attempts.cancel()
         }
-        let capabilities: SMTPCapabilities
-        do {
-            capabilities = try await connected.get()
-        } catch let failure as SMTPFailure {
-            throw failure
-        } catch {
-            channel.close(promise: nil)
-            throw SMTPFailure(error: .smtpChannelError(error, host: host), phase: .connect)
-        }
-        return SMTPConnection(
-            configuration: configuration,
-            capabilities: capabilities,
-            channel: channel,
-            handler: handler,
-            status: status,
-            logger: logger
-        )
+        return try opened.get()
     }
 
     private static func validate(_ configuration: SMTPConfiguration) throws(SMTPFailure) {
@@ -191,16 +203,27 @@ public final class SMTPConnection: Sendable {
     }
 
     /// The "which address" seam: explicit addresses in order, else NIO resolves the host.
+    /// A connect cut short by the request's `deadline` (the connect timeout is capped by
+    /// it, and the handler closes the channel when it passes) is the deadline's failure,
+    /// not the server's; a cancelled one is the cancellation's.
     private static func connectTCP(
         _ bootstrap: ClientBootstrap,
         configuration: SMTPConfiguration,
+        deadline: NIODeadline?,
         logger: Logger
     ) async throws(SMTPFailure) -> any Channel {
+        func failure(_ error: any Error) -> SMTPFailure {
+            if Task.isCancelled { return SMTPFailure(error: .smtpCancelled(phase: .connect), phase: .connect) }
+            if let deadline, deadline <= .now() {
+                return SMTPFailure(error: .smtpDeadlineExceeded(phase: .connect), phase: .connect)
+            }
+            return SMTPFailure(error: .smtpChannelError(error, host: configuration.host), phase: .connect)
+        }
         if configuration.addresses.isEmpty {
             do {
                 return try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
             } catch {
-                throw SMTPFailure(error: .smtpChannelError(error, host: configuration.host), phase: .connect)
+                throw failure(error)
             }
         }
         var lastError: (any Error)?
@@ -210,12 +233,10 @@ public final class SMTPConnection: Sendable {
             } catch {
                 logger.debug("SMTP connect attempt failed", metadata: ["smtp_address": "\(address)", "error": "\(error)"])
                 lastError = error
+                if Task.isCancelled || deadline.map({ $0 <= .now() }) == true { break }
             }
         }
-        throw SMTPFailure(
-            error: .smtpChannelError(lastError ?? ChannelError.connectPending, host: configuration.host),
-            phase: .connect
-        )
+        throw failure(lastError ?? ChannelError.connectPending)
     }
 
     // MARK: - Operations
@@ -230,6 +251,21 @@ public final class SMTPConnection: Sendable {
         _ message: ComposedMessage,
         options: SMTPSendOptions = SMTPSendOptions(),
         deadline: NIODeadline? = nil
+    ) async -> SMTPSendResult {
+        // A cancelled task (the daemon stopping past its shutdown timeout) closes the
+        // connection: the transaction ends now, as if the server had dropped it.
+        let channel = self.channel
+        return await withTaskCancellationHandler {
+            await transact(message, options: options, deadline: deadline)
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func transact(
+        _ message: ComposedMessage,
+        options: SMTPSendOptions,
+        deadline: NIODeadline?
     ) async -> SMTPSendResult {
         guard status.beginOperation() else {
             return .notSent(SMTPSendFailure(error: .smtpConnectionBusy(), phase: .mail))
@@ -297,12 +333,17 @@ public final class SMTPConnection: Sendable {
     }
 
     /// QUIT and close. Never fails; safe to call more than once and on a closed connection.
+    /// A cancelled task closes without waiting for the server's reply.
     public func quit() async {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let handler = self.handler
         let channel = self.channel
         channel.eventLoop.execute { handler.value.quit(channel: channel, promise: promise) }
-        try? await promise.futureResult.get()
+        await withTaskCancellationHandler {
+            try? await promise.futureResult.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
     }
 
     private func run(
@@ -325,17 +366,37 @@ public final class SMTPConnection: Sendable {
     }
 }
 
-/// The handler of each channel the bootstrap made (happy eyeballs may make several).
+/// The handler of each channel the bootstrap made (happy eyeballs may make several), and
+/// the channels, so that cancelling the attempt closes them.
 private final class ConnectAttempts: Sendable {
     typealias Entry = (NIOLoopBound<SMTPClientHandler>, EventLoopFuture<SMTPCapabilities>)
-    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    private struct State {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        var channels: [any Channel] = []
+        var cancelled = false
+    }
+    private let state = Mutex(State())
 
     func register(_ channel: any Channel, handler: NIOLoopBound<SMTPClientHandler>, connected: EventLoopFuture<SMTPCapabilities>) {
-        entries.withLock { $0[ObjectIdentifier(channel)] = (handler, connected) }
+        let cancelled = state.withLock { state in
+            state.entries[ObjectIdentifier(channel)] = (handler, connected)
+            state.channels.append(channel)
+            return state.cancelled
+        }
+        if cancelled { channel.close(promise: nil) }
     }
 
     func entry(for channel: any Channel) -> Entry? {
-        entries.withLock { $0[ObjectIdentifier(channel)] }
+        state.withLock { $0.entries[ObjectIdentifier(channel)] }
+    }
+
+    /// Closes every channel of the attempt, and any made after this call.
+    func cancel() {
+        let channels = state.withLock { state in
+            state.cancelled = true
+            return state.channels
+        }
+        for channel in channels { channel.close(promise: nil) }
     }
 }
 

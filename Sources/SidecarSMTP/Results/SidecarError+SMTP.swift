@@ -180,10 +180,24 @@ extension SidecarError {
         )
     }
 
+    /// The request's own deadline (`timeout_ms`) passed: `request_timeout`, not the
+    /// server's `timeout`. After the message's last byte went out the state machine
+    /// reports `outcome_unknown` instead.
     static func smtpDeadlineExceeded(phase: SMTPPhase) -> SidecarError {
         SidecarError(
-            code: .timeout,
-            message: "The time allowed for this request ran out during \(phase.activity). Nothing was sent; try again later.",
+            code: .requestTimeout,
+            message: "The time allowed for this request (timeout_ms) ran out during \(phase.activity). Nothing was sent; "
+                + "try again later or allow more time.",
+            retryable: true
+        )
+    }
+
+    /// The task was cancelled (the daemon is stopping): the connection was closed.
+    static func smtpCancelled(phase: SMTPPhase) -> SidecarError {
+        SidecarError(
+            code: .shuttingDown,
+            message: "The sidecar stopped this request during \(phase.activity) because it is shutting down. "
+                + "Nothing was sent; send it again once the sidecar is back.",
             retryable: true
         )
     }

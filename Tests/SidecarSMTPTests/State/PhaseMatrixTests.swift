@@ -182,6 +182,14 @@ import Testing
                 Issue.record("expected mayHaveBeenSent, got \(action)")
                 return
             }
+        } else {
+            // The request's deadline is `request_timeout` with the phase, not the server's `timeout`.
+            switch action.closeCompletion {
+            case .transaction(.notSent(let failure))?: #expect(failure.error.code == .requestTimeout)
+            case .connectFailed(let failure)?: #expect(failure.error.code == .requestTimeout)
+            case .reset(let failure?)?: #expect(failure.error.code == .requestTimeout)
+            default: Issue.record("unexpected \(action)")
+            }
         }
     }
 
