@@ -23,6 +23,38 @@ where PoolClock.Duration == Duration {
         var waiting: [PoolRequestID: CheckedContinuation<Lease<Connection>, any Error>] = [:]
         /// The latest lease's context per key with a pool, for the factory.
         var contexts: [Key: Context] = [:]
+        /// How to stop each creation in progress, should the machine abandon it.
+        var creations: [PoolConnectionID: CreationSignal] = [:]
+    }
+
+    /// Fired when the machine abandons a creation; the creation's task waits on it beside
+    /// the factory and cancels the factory's work when it fires.
+    private final class CreationSignal: Sendable {
+        private let state = Mutex<(fired: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+        func fire() {
+            let waiter = state.withLock { state in
+                state.fired = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+
+        /// Returns when fired, or when the waiting task is cancelled.
+        func wait() async {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let fired = state.withLock { state in
+                        if !state.fired { state.waiter = continuation }
+                        return state.fired
+                    }
+                    if fired { continuation.resume() }
+                }
+            } onCancel: {
+                fire()
+            }
+        }
     }
 
     private enum Work: Sendable {
@@ -89,23 +121,28 @@ where PoolClock.Duration == Duration {
     ///   - context: What the factory needs to make a connection for `key` (the pool keeps
     ///     the latest while the key has a pool).
     ///   - label: Non-secret name of the pool in stats.
-    ///   - deadline: Wait no longer than this for a connection (also capped by
-    ///     `configuration.maxWait`); then fail with `pool_busy`.
+    ///   - groups: The share groups of `key`'s pool (taken when its pool is made): its
+    ///     connections count against each group's limit.
+    ///   - deadline: The request's own deadline: wait no longer than this for a connection,
+    ///     then fail with `request_timeout`. The pool's `configuration.maxWait` caps the wait
+    ///     too, failing with `pool_busy`. A connection being made for a request that gave
+    ///     up is abandoned (its creation is cancelled), not kept.
     ///   - requireFresh: Only a newly made connection will do (retry after a reused one failed).
     ///   - isolation: Where `body` runs: the caller's actor, if any.
-    /// - Throws: `SidecarError` `pool_busy` or `shutting_down`, `CancellationError`, the
+    /// - Throws: `SidecarError` `pool_busy`, `request_timeout` or `shutting_down`, `CancellationError`, the
     ///   factory's error if the connection made for this request failed, or `body`'s error.
     public func withConnection<Value>(
         key: Key,
         context: Context,
         label: String,
+        groups: [PoolShareGroup] = [],
         deadline: PoolClock.Instant? = nil,
         requireFresh: Bool = false,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Lease<Connection>) async throws -> (Value, ReleaseDisposition)
     ) async throws -> Value {
         let lease = try await lease(
-            key: key, context: context, label: label, deadline: deadline, requireFresh: requireFresh)
+            key: key, context: context, label: label, groups: groups, deadline: deadline, requireFresh: requireFresh)
         let outcome: (Value, ReleaseDisposition)
         do {
             outcome = try await body(lease)
@@ -145,6 +182,7 @@ where PoolClock.Duration == Duration {
         key: Key,
         context: Context,
         label: String,
+        groups: [PoolShareGroup],
         deadline: PoolClock.Instant?,
         requireFresh: Bool
     ) async throws -> Lease<Connection> {
@@ -165,8 +203,9 @@ where PoolClock.Duration == Duration {
                         request,
                         key: key,
                         label: label,
+                        groups: groups,
                         requireFresh: requireFresh,
-                        deadline: deadline ?? now.advanced(by: configuration.maxWait),
+                        deadline: deadline,
                         now: now
                     )
                 }
@@ -184,7 +223,20 @@ where PoolClock.Duration == Duration {
         apply { machine, now in machine.release(id, disposition: disposition, now: now) }
     }
 
+    /// Makes a connection with the factory, and cancels the factory's work if the machine
+    /// abandons the creation first (or ``run()`` is cancelled).
     private func create(_ request: Machine.CreateConnection) async {
+        let signal = state.withLock { $0.creations[request.id] }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.make(request) }
+            if let signal { group.addTask { await signal.wait() } }
+            _ = await group.next()
+            group.cancelAll()
+        }
+        state.withLock { _ = $0.creations.removeValue(forKey: request.id) }
+    }
+
+    private func make(_ request: Machine.CreateConnection) async {
         do {
             // Stored by the lease that made the pool; gone only with the pool, which has
             // this connection in creation.
@@ -217,10 +269,14 @@ where PoolClock.Duration == Duration {
         _ event: (inout Machine, PoolClock.Instant) -> Machine.Actions
     ) -> Lease<Connection>? {
         typealias Continuation = CheckedContinuation<Lease<Connection>, any Error>
-        let (actions, grants, rejections, orphans, claimedLease) = state.withLock { state in
+        let (actions, grants, rejections, orphans, claimedLease, abandoned) = state.withLock { state in
             if let (request, continuation) = registration { state.waiting[request] = continuation }
             if let (key, context) = stored { state.contexts[key] = context }
             let actions = event(&state.machine, clock.now)
+            // Registered under the lock, before the creation task can exist, so that an
+            // abandonment always finds its signal.
+            for request in actions.create { state.creations[request.id] = CreationSignal() }
+            let abandoned = actions.cancelCreation.compactMap { state.creations[$0] }
             for key in actions.retired { state.contexts[key] = nil }
             // A lease that made no pool (refused during shutdown) leaves nothing behind.
             if let (key, _) = stored, state.machine.pools[key] == nil { state.contexts[key] = nil }
@@ -242,8 +298,9 @@ where PoolClock.Duration == Duration {
                     rejections.append((continuation, rejection.failure))
                 }
             }
-            return (actions, grants, rejections, orphans, claimedLease)
+            return (actions, grants, rejections, orphans, claimedLease, abandoned)
         }
+        for signal in abandoned { signal.fire() }
         for (continuation, lease) in grants { continuation.resume(returning: lease) }
         for (continuation, failure) in rejections {
             continuation.resume(throwing: error(for: failure, creationError: creationError))
@@ -262,6 +319,13 @@ where PoolClock.Duration == Duration {
             SidecarError(
                 code: .poolBusy,
                 message: "All connections for this account were busy for the whole wait limit; try again shortly.",
+                retryable: true
+            )
+        case .deadlineExceeded:
+            SidecarError(
+                code: .requestTimeout,
+                message: "The time allowed for this request (timeout_ms) ran out before a connection to the server was ready. "
+                    + "Nothing was sent; try again later or allow more time.",
                 retryable: true
             )
         case .shuttingDown:

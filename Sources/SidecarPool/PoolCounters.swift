@@ -9,6 +9,8 @@ struct PoolCounters: Hashable, Sendable {
     var evicted = 0
     var timeouts = 0
     var cancellations = 0
+    /// Connection attempts given up because their requests had gone.
+    var abandoned = 0
 
     mutating func add(_ other: PoolCounters) {
         created += other.created
@@ -20,5 +22,6 @@ struct PoolCounters: Hashable, Sendable {
         evicted += other.evicted
         timeouts += other.timeouts
         cancellations += other.cancellations
+        abandoned += other.abandoned
     }
 }

@@ -1,8 +1,10 @@
 extension PoolStateMachine {
     /// Why the pool could not give a request a connection.
     enum Failure: Hashable, Sendable {
-        /// No connection came free before the request's wait deadline (`pool_busy`).
+        /// No connection came free within the pool's own wait limit, `maxWait` (`pool_busy`).
         case busy
+        /// The request's own deadline passed while it waited (`request_timeout`).
+        case deadlineExceeded
         /// The pool is shutting down (`shutting_down`).
         case shuttingDown
         /// The request's task was cancelled.
@@ -41,6 +43,10 @@ extension PoolStateMachine {
         var create: [CreateConnection] = []
         /// Close these connections with the factory, then report `connectionClosed`.
         var close: [CloseConnection] = []
+        /// Give up making these connections (their requests have gone): cancel the factory's
+        /// work, which then reports `connectionCreationFailed` (or `connectionCreated`, if it
+        /// won the race; the connection is then closed).
+        var cancelCreation: [PoolConnectionID] = []
         /// Resume these requests with their leases.
         var grant: [Grant] = []
         /// Fail these requests.

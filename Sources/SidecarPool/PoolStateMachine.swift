@@ -8,8 +8,15 @@
 /// lent to requests for that key. Connections count against both the per-pool and the
 /// overall limit from the moment creation starts until the shell reports them closed.
 ///
+/// Each pool may also belong to share groups (``PoolShareGroup``): the connections of a
+/// group's pools together stay within the group's limit, a fair share of the overall one.
+///
+/// A connection being made for requests that have all gone (their deadline passed, they
+/// were cancelled, or the pool shuts down) is abandoned: the shell cancels its creation,
+/// and its slot is free once the factory reports back. It is never lent.
+///
 /// Connection lifecycle (``ConnectionState``):
-///   creating → idle | leased | (closing, during shutdown) | gone (creation failed)
+///   creating → idle | leased | closing (during shutdown, or abandoned) | gone (creation failed)
 ///   idle     → leased | closing (idle timeout, age, evicted for room, shutdown)
 ///   leased   → idle | leased (handed straight to the next waiter) | closing (discard, used up, aged, shutdown)
 ///   closing  → gone (`connectionClosed`)
@@ -41,6 +48,8 @@ where Instant.Duration == Duration {
         var connection: Connection?
         var createdAt: Instant?
         var useCount = 0
+        /// A connection in creation nobody wants any more: its creation is being cancelled.
+        var abandoned = false
     }
 
     struct Waiter: Hashable, Sendable {
@@ -49,6 +58,9 @@ where Instant.Duration == Duration {
         var sequence: Int
         var requireFresh: Bool
         var deadline: Instant
+        /// Whether `deadline` is the request's own (it fails with `deadlineExceeded`), not
+        /// the pool's `maxWait` (`busy`).
+        var isRequestDeadline: Bool
     }
 
     struct BackOff: Hashable, Sendable {
@@ -66,6 +78,8 @@ where Instant.Duration == Duration {
         var backOff: BackOff?
         var prewarmPausedUntil: Instant?
         var counters = PoolCounters()
+        /// The share groups this pool's connections count against.
+        var groups: [PoolShareGroup] = []
 
         /// Nothing open, nobody waiting, no back-off or prewarm pause to remember: the pool
         /// can be forgotten.
@@ -86,6 +100,8 @@ where Instant.Duration == Duration {
     /// waiter, a back-off or a prewarm pause); `finish` retires those that are empty
     /// instead of scanning every pool.
     private var touchedPools: Set<Key> = []
+    /// Connections open per share group (creating to closed), for the groups' limits.
+    private(set) var groupCounts: [PoolShareGroup: Int] = [:]
     private var nextConnectionID = 0
     private var nextSequence = 0
     private var armedTimer: Instant?
@@ -109,13 +125,16 @@ where Instant.Duration == Duration {
 
     // MARK: - Events
 
-    /// A request for a connection for `key`, waiting until `deadline` at the latest.
+    /// A request for a connection for `key`, waiting until the request's own `deadline` or
+    /// `maxWait`, whichever comes first. `groups`: the share groups of the key's pool (taken
+    /// when the pool is made).
     mutating func lease(
         _ request: PoolRequestID,
         key: Key,
         label: String,
+        groups: [PoolShareGroup] = [],
         requireFresh: Bool,
-        deadline: Instant,
+        deadline requestDeadline: Instant?,
         now: Instant
     ) -> Actions {
         var actions = Actions()
@@ -124,21 +143,28 @@ where Instant.Duration == Duration {
             return actions
         }
         if pools[key] == nil {
-            pools[key] = Pool(label: label)
+            pools[key] = Pool(label: label, groups: groups)
             touchedPools.insert(key)
         } else if pools[key]!.label != label {
             pools[key]!.label = label
         }
-        let deadline = min(deadline, now.advanced(by: configuration.maxWait))
+        // A pool made by a back-off has no groups yet; groups change only while nothing
+        // counts against them.
+        if pools[key]!.groups != groups, pools[key]!.connections.isEmpty { pools[key]!.groups = groups }
+        let waitLimit = now.advanced(by: configuration.maxWait)
+        let isRequestDeadline = requestDeadline.map { $0 < waitLimit } ?? false
+        let deadline = min(requestDeadline ?? waitLimit, waitLimit)
 
         if !requireFresh, let id = takeIdle(key: key, now: now, actions: &actions) {
             actions.grant.append(.init(request: request, lease: lend(id, now: now)))
             serve(key: key, now: now, actions: &actions)  // prewarming may want a replacement
         } else if deadline <= now {
             pools[key]!.counters.timeouts += 1
-            actions.reject.append(.init(request: request, failure: .busy))
+            actions.reject.append(.init(request: request, failure: isRequestDeadline ? .deadlineExceeded : .busy))
         } else {
-            let waiter = Waiter(request: request, sequence: nextSequence, requireFresh: requireFresh, deadline: deadline)
+            let waiter = Waiter(
+                request: request, sequence: nextSequence, requireFresh: requireFresh, deadline: deadline,
+                isRequestDeadline: isRequestDeadline)
             nextSequence += 1
             pools[key]!.waiters.append(waiter)
             poolsWithWaiters.insert(key)
@@ -172,6 +198,7 @@ where Instant.Duration == Duration {
             waitersRemoved(from: key)
             pools[key]!.counters.cancellations += 1
             actions.reject.append(.init(request: request, failure: .cancelled))
+            abandonSurplusCreations(key: key, now: now, actions: &actions)
         }
         finish(now: now, actions: &actions)
         return actions
@@ -184,7 +211,9 @@ where Instant.Duration == Duration {
         entry.createdAt = now
         entries[id] = entry
         pools[entry.key]!.counters.created += 1
-        if phase != .running {
+        if phase != .running || entry.abandoned {
+            // Made too late for the requests it was for: not kept, so that a deadline
+            // leaves nothing of its request behind.
             close(id, gracefully: true, actions: &actions)
         } else if let waiter = popWaiter(key: entry.key, offeringReused: false) {
             actions.grant.append(.init(request: waiter.request, lease: lend(id, now: now)))
@@ -201,9 +230,14 @@ where Instant.Duration == Duration {
     mutating func connectionCreationFailed(_ id: PoolConnectionID, now: Instant) -> Actions {
         var actions = Actions()
         guard let entry = entries[id], entry.state == .creating else { return actions }
-        entries[id] = nil
-        pools[entry.key]!.connections.remove(id)
-        touchedPools.insert(entry.key)
+        removeEntry(id)
+        if entry.abandoned {
+            // Cancelled because its requests had gone: not the server's failure, and no
+            // waiter's (a waiter that came since has a creation of its own).
+            serveAll(now: now, actions: &actions)
+            finish(now: now, actions: &actions)
+            return actions
+        }
         pools[entry.key]!.counters.creationFailures += 1
         if phase == .running, let waiter = popWaiter(key: entry.key, offeringReused: false) {
             actions.reject.append(.init(request: waiter.request, failure: .connectionFailed))
@@ -246,9 +280,7 @@ where Instant.Duration == Duration {
     mutating func connectionClosed(_ id: PoolConnectionID, now: Instant) -> Actions {
         var actions = Actions()
         guard let entry = entries[id], entry.state == .closing else { return actions }
-        entries[id] = nil
-        pools[entry.key]!.connections.remove(id)
-        touchedPools.insert(entry.key)
+        removeEntry(id)
         serveAll(now: now, actions: &actions)
         finish(now: now, actions: &actions)
         return actions
@@ -290,11 +322,13 @@ where Instant.Duration == Duration {
             for waiter in expiredWaiters {
                 waiterKeys[waiter.request] = nil
                 pool.counters.timeouts += 1
-                actions.reject.append(.init(request: waiter.request, failure: .busy))
+                actions.reject.append(
+                    .init(request: waiter.request, failure: waiter.isRequestDeadline ? .deadlineExceeded : .busy))
             }
             if let backOff = pool.backOff, backOff.until <= now { pool.backOff = nil }
             if let paused = pool.prewarmPausedUntil, paused <= now { pool.prewarmPausedUntil = nil }
             pools[key] = pool
+            if !expiredWaiters.isEmpty { abandonSurplusCreations(key: key, now: now, actions: &actions) }
             // Oldest first; prewarmed connections (up to the minimum) are exempt from the idle timeout.
             var idleTimeoutCandidates = pool.idle.count - configuration.minimumIdleConnections
             for id in pool.idle {
@@ -329,6 +363,8 @@ where Instant.Duration == Duration {
             for id in pools[key]!.idle {
                 close(id, gracefully: true, actions: &actions)
             }
+            // Nobody will take what is still being made: stop making it.
+            abandonSurplusCreations(key: key, now: now, actions: &actions)
         }
         waiterKeys.removeAll()
         poolsWithWaiters.removeAll()
@@ -379,7 +415,7 @@ where Instant.Duration == Duration {
             actions.grant.append(.init(request: waiter.request, lease: lend(id, now: now)))
         }
         let pool = pools[key]!
-        let creating = pool.connections.count { entries[$0]?.state == .creating }
+        let creating = pool.connections.count { entries[$0].map { $0.state == .creating && !$0.abandoned } ?? false }
         var needed = pool.waiters.count - creating
         if needed <= 0, pool.waiters.isEmpty, configuration.minimumIdleConnections > 0, pool.prewarmPausedUntil == nil {
             needed = configuration.minimumIdleConnections - pool.idle.count - creating
@@ -405,6 +441,16 @@ where Instant.Duration == Duration {
                     close(victim.id, gracefully: true, actions: &actions)
                 }
                 return
+            case .groupFull(let group):
+                // The group's share is used up: only an idle connection of the same group
+                // may make room; otherwise the waiters wait for the group's connections.
+                let keys = Set(pools.compactMap { $0.value.groups.contains(group) ? $0.key : nil })
+                let closing = entries.values.contains { $0.state == .closing && keys.contains($0.key) }
+                if !pools[key]!.waiters.isEmpty, !closing, let victim = longestIdle(where: { keys.contains($0.key) }) {
+                    pools[victim.key]!.counters.evicted += 1
+                    close(victim.id, gracefully: true, actions: &actions)
+                }
+                return
             }
         }
     }
@@ -424,12 +470,15 @@ where Instant.Duration == Duration {
         }
     }
 
-    private enum Room { case available, poolFull, overallFull }
+    private enum Room { case available, poolFull, overallFull, groupFull(PoolShareGroup) }
 
     private func room(for key: Key, now: Instant) -> Room {
         let pool = pools[key]!
         if pool.connections.count >= effectiveCap(of: pool, now: now) { return .poolFull }
         if entries.count >= configuration.maxConnectionsTotal { return .overallFull }
+        for group in pool.groups where groupCounts[group, default: 0] >= group.limit {
+            return .groupFull(group)
+        }
         return .available
     }
 
@@ -438,7 +487,41 @@ where Instant.Duration == Duration {
         nextConnectionID += 1
         entries[id] = Entry(id: id, key: key, state: .creating)
         pools[key]!.connections.insert(id)
+        for group in pools[key]!.groups { groupCounts[group, default: 0] += 1 }
         actions.create.append(.init(id: id, key: key))
+    }
+
+    /// Forgets a connection that is gone: its slot is free in its pool, overall and in its
+    /// groups.
+    private mutating func removeEntry(_ id: PoolConnectionID) {
+        guard let entry = entries.removeValue(forKey: id) else { return }
+        pools[entry.key]!.connections.remove(id)
+        touchedPools.insert(entry.key)
+        for group in pools[entry.key]!.groups {
+            groupCounts[group, default: 1] -= 1
+            if groupCounts[group] == 0 { groupCounts[group] = nil }
+        }
+    }
+
+    /// Abandons the connections `key` is making beyond what its waiters (and prewarming)
+    /// still need, newest first: their requests have gone, so their attempts must not
+    /// linger (a stalled server would hold their slots for its whole connect timeout).
+    private mutating func abandonSurplusCreations(key: Key, now: Instant, actions: inout Actions) {
+        guard let pool = pools[key] else { return }
+        let creating = pool.connections.filter { entries[$0].map { $0.state == .creating && !$0.abandoned } ?? false }
+        var wanted = 0
+        if phase == .running {
+            wanted = pool.waiters.count
+            if configuration.minimumIdleConnections > 0, pool.prewarmPausedUntil == nil {
+                wanted = max(wanted, configuration.minimumIdleConnections - pool.idle.count)
+            }
+        }
+        guard creating.count > wanted else { return }
+        for id in creating.sorted(by: >).prefix(creating.count - wanted) {
+            entries[id]!.abandoned = true
+            pools[key]!.counters.abandoned += 1
+            actions.cancelCreation.append(id)
+        }
     }
 
     /// The most recently idle connection of `key` still fit to lend; closes unfit ones found.
@@ -472,9 +555,9 @@ where Instant.Duration == Duration {
         return createdAt.advanced(by: configuration.maxConnectionAge) <= now
     }
 
-    private func longestIdle() -> Entry? {
+    private func longestIdle(where include: (Entry) -> Bool = { _ in true }) -> Entry? {
         var best: (entry: Entry, since: Instant)?
-        for entry in entries.values {
+        for entry in entries.values where include(entry) {
             guard case .idle(let since) = entry.state else { continue }
             if best.map({ since < $0.since }) ?? true { best = (entry, since) }
         }
@@ -541,9 +624,7 @@ where Instant.Duration == Duration {
             actions.close.append(.init(id: id, connection: connection, gracefully: gracefully))
         } else {
             // Unreachable: only idle and leased connections are closed, and both exist.
-            entries[id] = nil
-            pools[entry.key]!.connections.remove(id)
-            touchedPools.insert(entry.key)
+            removeEntry(id)
         }
     }
 

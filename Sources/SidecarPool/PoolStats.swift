@@ -22,9 +22,11 @@ public struct PoolStats: Hashable, Sendable, Codable {
     public var expired = 0
     /// Idle connections closed to make room for another request.
     public var evicted = 0
-    /// Requests that failed with `pool_busy`.
+    /// Requests that failed with `pool_busy`, or whose own deadline passed while waiting.
     public var timeouts = 0
     public var cancellations = 0
+    /// Connection attempts given up because their requests had gone (deadline, cancellation, shutdown).
+    public var abandoned = 0
 
     public init(label: String) {
         self.label = label
@@ -40,5 +42,6 @@ public struct PoolStats: Hashable, Sendable, Codable {
         evicted += counters.evicted
         timeouts += counters.timeouts
         cancellations += counters.cancellations
+        abandoned += counters.abandoned
     }
 }

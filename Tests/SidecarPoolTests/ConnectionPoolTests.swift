@@ -334,6 +334,26 @@ private final class ConcurrencyGauge: Sendable {
         }
     }
 
+    @Test func aRequestsDeadlineFailsItWithRequestTimeoutAndCancelsItsConnectionAttempt() async throws {
+        let factory = MockConnectionFactory()
+        factory.stallCreations()
+        let clock = MockClock()
+        try await withPool(configuration { $0.maxConnectionsPerPool = 1 }, factory: factory, clock: clock) { pool in
+            let request = Task {
+                try await pool.withConnection(key: "a", label: "a", deadline: clock.now.advanced(by: .seconds(1))) { _ in
+                    ((), .reuse)
+                }
+            }
+            try await eventually { factory.stalledCreations == 1 && clock.nextSleeperDeadline == .seconds(1) }
+            clock.advance(by: .seconds(1))
+            let error = await #expect(throws: SidecarError.self) { try await request.value }
+            #expect(error?.code == .requestTimeout)
+            // The attempt is cancelled, not left to the server, and its slot is free again.
+            try await eventually { factory.cancelledCreations == 1 && pool.snapshot().totals.open == 0 }
+            #expect(pool.snapshot().totals.abandoned == 1)
+        }
+    }
+
     @Test func backOffHoldsWaitersWithinTheLowerCap() async throws {
         let factory = MockConnectionFactory()
         let clock = MockClock()

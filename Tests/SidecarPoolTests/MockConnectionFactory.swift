@@ -30,6 +30,9 @@ final class MockConnectionFactory: PoolConnectionFactory {
         var holdCreations = false
         var heldCreations: [CheckedContinuation<Void, Never>] = []
         var contexts: [String] = []
+        var stallCreations = false
+        var stalled = 0
+        var cancelledCreations = 0
     }
 
     private let state = Mutex(State())
@@ -52,6 +55,13 @@ final class MockConnectionFactory: PoolConnectionFactory {
 
     func holdCreations() { state.withLock { $0.holdCreations = true } }
 
+    /// Creations from now on never finish unless their task is cancelled (a server that
+    /// accepts and never answers).
+    func stallCreations() { state.withLock { $0.stallCreations = true } }
+    /// Stalled creations in progress, and those ended by cancellation.
+    var stalledCreations: Int { state.withLock { $0.stalled } }
+    var cancelledCreations: Int { state.withLock { $0.cancelledCreations } }
+
     func releaseHeldCreations() {
         let held = state.withLock { state in
             state.holdCreations = false
@@ -62,7 +72,20 @@ final class MockConnectionFactory: PoolConnectionFactory {
     }
 
     func makeConnection(for key: String, context: String) async throws -> MockConnection {
-        state.withLock { $0.contexts.append(context) }
+        let stall = state.withLock { state in
+            state.contexts.append(context)
+            if state.stallCreations { state.stalled += 1 }
+            return state.stallCreations
+        }
+        if stall {
+            defer { state.withLock { $0.stalled -= 1 } }
+            do {
+                try await Task.sleep(for: .seconds(3600))
+            } catch {
+                state.withLock { $0.cancelledCreations += 1 }
+                throw error
+            }
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let hold = state.withLock { state in
                 if state.holdCreations { state.heldCreations.append(continuation) }

@@ -174,14 +174,14 @@ extension TestMachine {
         #expect(next.grant.map(\.request) == [req(3)])
     }
 
-    @Test func waitingPastTheDeadlineFailsWithBusy() {
+    @Test func waitingPastTheRequestsDeadlineFailsWithDeadlineExceeded() {
         var machine = TestMachine(configuration: configuration { $0.maxConnectionsPerPool = 1 })
         _ = machine.leaseNew(1)
         let waiting = machine.lease(req(2), key: "a", label: "label-a", requireFresh: false, deadline: t(4), now: t(0))
         #expect(waiting.scheduleTimer == t(4))
         #expect(machine.nextDeadline() == t(4))
         #expect(machine.timerFired(now: t(3.9)).reject.isEmpty)
-        #expect(machine.timerFired(now: t(4)).reject == [.init(request: req(2), failure: .busy)])
+        #expect(machine.timerFired(now: t(4)).reject == [.init(request: req(2), failure: .deadlineExceeded)])
         #expect(machine.stats("a")?.waiting == 0)
         #expect(machine.stats("a")?.timeouts == 1)
     }
@@ -193,7 +193,9 @@ extension TestMachine {
         #expect(machine.nextDeadline() == t(2))
         _ = waiting
         let late = machine.lease(req(3), key: "a", label: "label-a", requireFresh: false, deadline: t(0), now: t(0))
-        #expect(late.reject == [.init(request: req(3), failure: .busy)])
+        #expect(late.reject == [.init(request: req(3), failure: .deadlineExceeded)])
+        // The pool's own limit passing is `busy`.
+        #expect(machine.timerFired(now: t(2)).reject == [.init(request: req(2), failure: .busy)])
     }
 
     // MARK: Lifetimes
