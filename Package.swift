@@ -240,7 +240,9 @@ let package = Package(
             name: "SidecarMailTests",
             dependencies: [
                 "SidecarMail", "SidecarSMTP", "SidecarMessage", "SidecarProtocol", "SidecarServer", "SidecarCore",
+                "SidecarEgress", "SidecarPool", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -15,7 +15,7 @@ public struct DirectTransport: MailTransport {
     }
 
     public func send(
-        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
+        _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
         let clock = ContinuousClock()
@@ -23,7 +23,7 @@ public struct DirectTransport: MailTransport {
         let connection: SMTPConnection
         do {
             connection = try await SMTPConnection.open(
-                configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
+                configuration: destination.configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
                 tlsContextCache: tlsContextCache)
         } catch {
             return TransportOutcome(
@@ -47,11 +47,11 @@ public struct DirectTransport: MailTransport {
         return TransportOutcome(result: result, connect: connected - started, transaction: finished - connected)
     }
 
-    public func verify(configuration: SMTPConfiguration, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+    public func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
     {
         try await SMTPClient.verify(
-            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
+            configuration: destination.configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
             tlsContextCache: tlsContextCache)
     }
 }

@@ -15,6 +15,8 @@ extension MailOperations {
     func send(_ params: SendParams, logger: Logger) async -> Response.Outcome {
         let clock = ContinuousClock()
         let started = clock.now
+        // The request's deadline bounds every step done for it, from here.
+        let deadline = params.timeoutMs.map { NIODeadline.now() + .milliseconds(Int64($0)) }
         var logger = logger
         // One merge, not a subscript set per key, nor one per step: each copies the
         // handler and its metadata.
@@ -24,7 +26,7 @@ extension MailOperations {
         }
 
         let credential: CredentialParams
-        var configuration: SMTPConfiguration
+        let configuration: SMTPConfiguration
         let limits: RateLimits?
         do {
             credential = try self.credential(
@@ -75,7 +77,8 @@ extension MailOperations {
         }
 
         let outcome = await sendChecked(
-            params, credential: credential, limits: limits, configuration: &configuration, started: started,
+            params, credential: credential, limits: limits, configuration: configuration, deadline: deadline,
+            started: started,
             beforeTransaction: ticket.flatMap { Self.markPending($0, dedup: policy.dedup, logger: logger) },
             logger: logger)
         if let ticket, let dedup = policy.dedup {
@@ -140,12 +143,13 @@ extension MailOperations {
     /// The send after the request-level checks: rate limit, guard, fetch, compose, SMTP.
     private func sendChecked(
         _ params: SendParams, credential: CredentialParams, limits: RateLimits?,
-        configuration: inout SMTPConfiguration, started: ContinuousClock.Instant,
+        configuration: SMTPConfiguration, deadline: NIODeadline?, started: ContinuousClock.Instant,
         beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> (result: SendResult, error: SidecarError?) {
         let clock = ContinuousClock()
         var logger = logger
         var rateTicket: RateTicket?
+        let destination: SMTPDestination
         let message: ComposedMessage
         do throws(SidecarError) {
             if let limiter = policy.rateLimiter, let limits {
@@ -163,10 +167,7 @@ extension MailOperations {
                     throw RateDecision.limited(retryAfter: retryAfter, reason: reason).error!
                 }
             }
-            if let destinations = policy.destinations {
-                configuration.addresses = try await destinations.vet(
-                    host: configuration.host, port: configuration.port, field: "params.credential.host")
-            }
+            destination = try await self.destination(for: configuration)
             var draft = params.draft
             for (index, attachment) in (params.attachments ?? []).enumerated() {
                 guard let url = attachment.url else { continue }
@@ -176,7 +177,7 @@ extension MailOperations {
                         field: "params.attachments[\(index)].url")
                 }
                 let fetched = try await fetcher.fetch(
-                    url, name: attachment.filename, field: "params.attachments[\(index)].url")
+                    url, name: attachment.filename, field: "params.attachments[\(index)].url", deadline: deadline)
                 draft.attachments[index].content = .source(fetched)
             }
             message = try composer.compose(draft)
@@ -185,14 +186,21 @@ extension MailOperations {
             Self.logRefusal(error, outcome: .notSent, logger: logger)
             return (SendResult(outcome: .notSent, messageID: nil), error)
         }
+        // Nothing may go out once the request's time is up (a warm connection would
+        // otherwise write the message before the deadline timer fires).
+        if let deadline, deadline <= .now() {
+            if let rateTicket { try? policy.rateLimiter?.refund(rateTicket) }
+            let error = Self.deadlinePassed(before: "connecting to the server")
+            Self.logRefusal(error, outcome: .notSent, logger: logger)
+            return (SendResult(outcome: .notSent, messageID: nil, phase: SMTPPhase.connect.rawValue), error)
+        }
         let composed = clock.now
         // Not `message_id`: journald reserves MESSAGE_ID for its message catalog.
         logger[metadataKey: "email_message_id"] = "\(message.messageID)"
 
-        let deadline = params.timeoutMs.map { NIODeadline.now() + .milliseconds(Int64($0)) }
         let route = TransportRoute(workspaceID: params.workspaceID, credentialID: credential.id ?? "")
         let outcome = await transport.send(
-            message, options: params.smtpOptions, configuration: configuration, route: route, deadline: deadline,
+            message, options: params.smtpOptions, destination: destination, route: route, deadline: deadline,
             beforeTransaction: beforeTransaction, logger: logger)
         let result = Self.result(outcome.result, messageID: message.messageID)
         if result.outcome == .notSent { await refund(rateTicket, logger: logger) }
@@ -232,6 +240,15 @@ extension MailOperations {
         if let error { entry["error_code"] = "\(error.code)" }
         logger.log(level: level, text, metadata: entry)
         return (result, error)
+    }
+
+    /// The request's `timeout_ms` passed before anything went to the server.
+    static func deadlinePassed(before step: String) -> SidecarError {
+        SidecarError(
+            code: .requestTimeout,
+            message: "The time allowed for this request (timeout_ms) ran out before \(step). Nothing was sent; "
+                + "try again later or allow more time.",
+            retryable: true)
     }
 
     /// A refusal before anything was attempted.

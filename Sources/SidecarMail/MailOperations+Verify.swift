@@ -6,24 +6,32 @@ import SidecarSMTP
 
 extension MailOperations {
     func verify(_ params: VerifyParams, logger: Logger) async -> Response.Outcome {
+        // The request's deadline bounds every step done for it, from here.
+        let deadline = params.timeoutMs.map { NIODeadline.now() + .milliseconds(Int64($0)) }
         var logger = logger
         logger[metadataKey: "workspace_id"] = "\(params.workspaceID)"
         if let id = params.credential?.id ?? params.credentialID {
             logger[metadataKey: "credential_id"] = "\(id)"
         }
         let configuration: SMTPConfiguration
-        do {
+        let destination: SMTPDestination
+        do throws(SidecarError) {
             let credential = try credential(inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
             configuration = try credentials.configuration(for: credential)
+            logger[metadataKey: "smtp_host"] = "\(configuration.host)"
+            logger[metadataKey: "smtp_port"] = "\(configuration.port)"
+            // The same SSRF guard as `send`: a verify connects (and hands over a password)
+            // only where a send could.
+            destination = try await self.destination(for: configuration)
+            if let deadline, deadline <= .now() { throw Self.deadlinePassed(before: "connecting to the server") }
         } catch {
-            logger.warning("Verify refused", metadata: ["error_code": "\(error.code)"])
+            logger.warning("Verify refused", metadata: [
+                "error_code": "\(error.code)", "error_field": "\(error.field ?? "")",
+            ])
             return .failure(error)
         }
-        logger[metadataKey: "smtp_host"] = "\(configuration.host)"
-        logger[metadataKey: "smtp_port"] = "\(configuration.port)"
-        let deadline = params.timeoutMs.map { NIODeadline.now() + .milliseconds(Int64($0)) }
         do {
-            let capabilities = try await transport.verify(configuration: configuration, deadline: deadline, logger: logger)
+            let capabilities = try await transport.verify(destination: destination, deadline: deadline, logger: logger)
             logger.info("Credential verified", metadata: ["smtp_security": "\(configuration.resolvedSecurity.rawValue)"])
             return .success(VerifyResult(
                 security: configuration.resolvedSecurity.rawValue, server: capabilities.serverName,

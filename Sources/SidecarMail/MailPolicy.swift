@@ -1,11 +1,13 @@
 import SidecarEgress
 import SidecarState
 
-/// The send policy's services. Each is optional so that a piece can be left out (unit
-/// tests, a daemon without a state directory); the daemon configures them all.
+/// The send policy's services. Each but the SSRF guard is optional so that a piece can be
+/// left out (unit tests, a daemon without a state directory); the daemon configures them all.
 public struct MailPolicy: Sendable {
-    /// The SSRF guard for SMTP hosts: resolve once, refuse non-public addresses, pin.
-    public var destinations: DestinationResolver?
+    /// The SSRF guard for SMTP hosts: resolve once, refuse non-public addresses, pin. Not
+    /// optional: every connection goes through it. The default refuses every non-public
+    /// address; an allow-list is the operator's (`egress_allowed_cidrs`).
+    public var destinations: DestinationResolver
     /// Fetches URL attachments through the same guard.
     public var fetcher: AttachmentFetcher?
     /// One-hour duplicate suppression.
@@ -17,7 +19,7 @@ public struct MailPolicy: Sendable {
     public var credentials: CredentialStore?
 
     public init(
-        destinations: DestinationResolver? = nil, fetcher: AttachmentFetcher? = nil, dedup: DedupStore? = nil,
+        destinations: DestinationResolver = DestinationResolver(), fetcher: AttachmentFetcher? = nil, dedup: DedupStore? = nil,
         defaultDedupWindow: Duration = .seconds(3600), rateLimiter: RateLimiter? = nil, credentials: CredentialStore? = nil
     ) {
         self.destinations = destinations

@@ -6,17 +6,20 @@ import SidecarSMTP
 
 /// How a composed message reaches an SMTP server: the seam where connection pooling plugs
 /// in. ``DirectTransport`` opens a new connection per message.
+///
+/// Both operations take an ``SMTPDestination``, which only the SSRF guard's vetting can
+/// produce: a transport cannot be asked to connect to an unvetted host.
 public protocol MailTransport: Sendable {
     /// Sends `message`. `beforeTransaction`, if given, is awaited once the connection is
     /// ready and before the transaction's first byte (MAIL FROM) is written — once per
     /// connection the send is tried on. If it throws, nothing is written and the send ends
     /// `not_sent` with its error.
     func send(
-        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
+        _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome
 
-    func verify(configuration: SMTPConfiguration, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+    func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
 }
 

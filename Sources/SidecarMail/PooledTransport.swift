@@ -16,6 +16,10 @@ import Synchronization
 ///   once on a fresh connection: a stale connection is not the user's error. Never after
 ///   the body went out.
 /// - 421, 454 and 4.7.x "try later" replies lower the pool's connection count for a while.
+/// - No workspace and no server may hold more than its fair share of the overall
+///   connection budget (default half of it each), so that one workspace's slow server
+///   cannot starve the others; a connection attempt whose request's deadline passed is
+///   abandoned and its slot given back.
 public final class PooledTransport: MailTransport {
     typealias Pool = ConnectionPool<SMTPConnectionFactory, ContinuousClock>
 
@@ -23,15 +27,34 @@ public final class PooledTransport: MailTransport {
     let factory: SMTPConnectionFactory
     let fingerprintKey = SecretFingerprint.Key.random()
     let backOffDuration: Duration
+    /// Most pooled connections one workspace, and one server, may hold together.
+    let maxConnectionsPerWorkspace: Int
+    let maxConnectionsPerServer: Int
     private let failures = Mutex<[String: [String: Int]]>([:])
 
+    /// - Parameters:
+    ///   - maxConnectionsPerWorkspace: the fair share of one workspace's pools; default half
+    ///     of `configuration.maxConnectionsTotal` (at least 1).
+    ///   - maxConnectionsPerServer: likewise for all pools to one server (host and port).
     public init(
         configuration: PoolConfiguration, eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared,
-        backOffDuration: Duration = .seconds(60), logger: Logger
+        backOffDuration: Duration = .seconds(60), maxConnectionsPerWorkspace: Int? = nil,
+        maxConnectionsPerServer: Int? = nil, logger: Logger
     ) {
         factory = SMTPConnectionFactory(eventLoopGroup: eventLoopGroup, tlsContextCache: tlsContextCache, logger: logger)
         pool = Pool(configuration: configuration, factory: factory)
         self.backOffDuration = backOffDuration
+        let half = max(1, configuration.maxConnectionsTotal / 2)
+        self.maxConnectionsPerWorkspace = max(1, maxConnectionsPerWorkspace ?? half)
+        self.maxConnectionsPerServer = max(1, maxConnectionsPerServer ?? half)
+    }
+
+    /// The share groups of a pool: its workspace and its server.
+    func shareGroups(_ key: SMTPPoolKey) -> [PoolShareGroup] {
+        [
+            PoolShareGroup(id: "workspace \(key.route.workspaceID)", limit: maxConnectionsPerWorkspace),
+            PoolShareGroup(id: "server \(key.host):\(key.port)", limit: maxConnectionsPerServer),
+        ]
     }
 
     /// Drives the pool (timers, opening and closing connections) until ``shutdown()``
@@ -46,21 +69,21 @@ public final class PooledTransport: MailTransport {
     }
 
     public func send(
-        _ message: ComposedMessage, options: SMTPSendOptions, configuration: SMTPConfiguration, route: TransportRoute,
+        _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
-        let key = SMTPPoolKey(configuration: configuration, route: route, fingerprintKey: fingerprintKey)
+        let key = SMTPPoolKey(configuration: destination.configuration, route: route, fingerprintKey: fingerprintKey)
         var logger = logger
         logger[metadataKey: "smtp_pool"] = "\(key.label)"
 
         var outcome = await attempt(
-            message, options: options, key: key, configuration: configuration, deadline: deadline, fresh: false,
+            message, options: options, key: key, destination: destination, deadline: deadline, fresh: false,
             beforeTransaction: beforeTransaction, logger: logger)
         if outcome.reusedConnection, Self.isStaleConnectionFailure(outcome.result) {
             logger.debug("A reused connection failed before any recipient was accepted; retrying on a fresh one")
             let first = outcome
             outcome = await attempt(
-                message, options: options, key: key, configuration: configuration, deadline: deadline, fresh: true,
+                message, options: options, key: key, destination: destination, deadline: deadline, fresh: true,
                 beforeTransaction: beforeTransaction, logger: logger)
             outcome.connect += first.connect + first.transaction
             outcome.retried = true
@@ -77,7 +100,7 @@ public final class PooledTransport: MailTransport {
     }
 
     private func attempt(
-        _ message: ComposedMessage, options: SMTPSendOptions, key: SMTPPoolKey, configuration: SMTPConfiguration,
+        _ message: ComposedMessage, options: SMTPSendOptions, key: SMTPPoolKey, destination: SMTPDestination,
         deadline: NIODeadline?, fresh: Bool, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
         let clock = ContinuousClock()
@@ -85,7 +108,8 @@ public final class PooledTransport: MailTransport {
         let poolDeadline = deadline.map { clock.now + .nanoseconds(($0 - .now()).nanoseconds) }
         do {
             return try await pool.withConnection(
-                key: key, context: configuration, label: key.label, deadline: poolDeadline, requireFresh: fresh
+                key: key, context: destination, label: key.label, groups: shareGroups(key), deadline: poolDeadline,
+                requireFresh: fresh
             ) {
                 lease in
                 let connection = lease.connection
@@ -139,12 +163,12 @@ public final class PooledTransport: MailTransport {
         }
     }
 
-    public func verify(configuration: SMTPConfiguration, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+    public func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
     {
         // A verification must prove the credential works now: always a fresh connection.
         try await SMTPClient.verify(
-            configuration: configuration, eventLoopGroup: factory.eventLoopGroup, logger: logger, deadline: deadline,
+            configuration: destination.configuration, eventLoopGroup: factory.eventLoopGroup, logger: logger, deadline: deadline,
             tlsContextCache: factory.tlsContextCache)
     }
 

@@ -7,13 +7,14 @@ import Synchronization
 
 /// Opens pooled SMTP connections (TCP, TLS, EHLO, AUTH) and closes them with QUIT.
 ///
-/// The pool asks by key, with the configuration (which holds the secret) of the latest
-/// send for that key: every configuration with the same key connects the same way. The
-/// pool forgets it with the key's pool, so a rotated password is not kept.
+/// The pool asks by key, with the destination (whose configuration holds the secret) of
+/// the latest send for that key: every destination with the same key connects the same
+/// way. The pool forgets it with the key's pool, so a rotated password is not kept. Only
+/// a vetted ``SMTPDestination`` can be connected to.
 final class SMTPConnectionFactory: PoolConnectionFactory {
     typealias Key = SMTPPoolKey
     typealias Connection = SMTPConnection
-    typealias Context = SMTPConfiguration
+    typealias Context = SMTPDestination
 
     let eventLoopGroup: any EventLoopGroup
     let tlsContextCache: TLSContextCache
@@ -31,11 +32,12 @@ final class SMTPConnectionFactory: PoolConnectionFactory {
         handshakes.withLock { $0[label] ?? 0 }
     }
 
-    func makeConnection(for key: SMTPPoolKey, context configuration: SMTPConfiguration) async throws -> SMTPConnection {
+    func makeConnection(for key: SMTPPoolKey, context destination: SMTPDestination) async throws -> SMTPConnection {
         var logger = logger
         logger[metadataKey: "smtp_pool"] = "\(key.label)"
         let connection = try await SMTPConnection.open(
-            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, tlsContextCache: tlsContextCache)
+            configuration: destination.configuration, eventLoopGroup: eventLoopGroup, logger: logger,
+            tlsContextCache: tlsContextCache)
         if connection.isSecure {
             handshakes.withLock { $0[key.label, default: 0] += 1 }
         }

@@ -30,7 +30,9 @@ import Testing
             steps.append(.send("0\r\n\r\n"))
             return steps
         case "/empty":
-            return [.send("HTTP/1.1 204 No Content\r\n\r\n")]
+            // A 204 has no body by definition: the server keeps the connection open, and
+            // the fetch must end at the head, not wait for EOF.
+            return [.send("HTTP/1.1 204 No Content\r\n\r\n"), .stall]
         case "/redirect":
             return [.send("HTTP/1.1 302 Found\r\nLocation: /secret?token=abc\r\nContent-Length: 0\r\n\r\n")]
         case "/missing":
@@ -60,8 +62,10 @@ import Testing
 
     static func fetcher(
         maxBytes: Int = 25_000_000,
-        idle: TimeAmount = .seconds(5),
-        overall: TimeAmount = .seconds(20),
+        // Far above any time a step can take on a loaded machine: a test that means a
+        // timeout sets its own.
+        idle: TimeAmount = .seconds(60),
+        overall: TimeAmount = .seconds(120),
         allow: [String] = ["127.0.0.1/32"],
         names: [String: [String]] = [:],
         extraCA: String? = nil
@@ -126,6 +130,22 @@ import Testing
                 "http://127.0.0.1:\(server.port)/empty", name: "report.pdf", field: Self.field)
             #expect(attachment.byteCount == 0)
             #expect(try await Self.collect(attachment).isEmpty)
+        }
+    }
+
+    @Test func theRequestsDeadlineEndsAStalledFetch() async throws {
+        try await TestHTTPServer.with(route: Self.routes) { server in
+            let fetcher = try Self.fetcher()  // its own limits: 60 s idle, 120 s overall
+            do throws(SidecarError) {
+                _ = try await fetcher.fetch(
+                    "http://127.0.0.1:\(server.port)/stall-headers", name: "report.pdf", field: Self.field,
+                    deadline: .now() + .milliseconds(300))
+                Issue.record("the fetch succeeded")
+            } catch {
+                #expect(error.code == .requestTimeout)
+                #expect(error.field == Self.field)
+                #expect(error.message.contains("\"report.pdf\""))
+            }
         }
     }
 

@@ -32,7 +32,7 @@ import Testing
         let guardian = DestinationResolver(
             resolver: StaticResolver(["smtp.example": ["2001:4860:4860::8888", "8.8.8.8"]])
         )
-        let addresses = try await guardian.vet(host: "SMTP.example.", port: 465)
+        let addresses = try await guardian.vet(host: "SMTP.example.", port: 465).addresses
         #expect(addresses.map(\.ipAddress) == ["2001:4860:4860::8888", "8.8.8.8"])
         #expect(addresses.map(\.port) == [465, 465])
     }
@@ -48,7 +48,7 @@ import Testing
 
     @Test func systemLocalhostPassesWhenLoopbackIsAllowed() async throws {
         let guardian = DestinationResolver(policy: loopbackOnly)
-        let addresses = try await guardian.vet(host: "localhost", port: 2525)
+        let addresses = try await guardian.vet(host: "localhost", port: 2525).addresses
         #expect(!addresses.isEmpty)
         #expect(addresses.allSatisfy { $0.ipAddress == "127.0.0.1" || $0.ipAddress == "::1" })
     }
@@ -83,9 +83,9 @@ import Testing
 
     @Test func allowedLiteralNeedsNoDNS() async throws {
         let guardian = DestinationResolver(policy: loopbackOnly, resolver: StaticResolver([:]))
-        #expect(try await guardian.vet(host: "127.0.0.1", port: 2525).map(\.ipAddress) == ["127.0.0.1"])
-        #expect(try await guardian.vet(host: "[::1]", port: 2525).map(\.ipAddress) == ["::1"])
-        #expect(try await guardian.vet(host: "8.8.8.8", port: 2525).map(\.ipAddress) == ["8.8.8.8"])
+        #expect(try await guardian.vet(host: "127.0.0.1", port: 2525).addresses.map(\.ipAddress) == ["127.0.0.1"])
+        #expect(try await guardian.vet(host: "[::1]", port: 2525).addresses.map(\.ipAddress) == ["::1"])
+        #expect(try await guardian.vet(host: "8.8.8.8", port: 2525).addresses.map(\.ipAddress) == ["8.8.8.8"])
     }
 
     @Test func unknownNameIsConnectionFailed() async throws {

@@ -49,20 +49,27 @@ public struct AttachmentFetcher: Sendable {
     ///   - url: the URL from the request.
     ///   - name: how the attachment is named in errors (its filename, or "attachment 2").
     ///   - field: the request field, e.g. `params.attachments[1].url`.
-    /// - Throws: `destination_forbidden` from the guard; otherwise `attachment_fetch_failed`
-    ///   naming the attachment and the reason.
-    public func fetch(_ url: String, name: String, field: String) async throws(SidecarError) -> FetchedAttachment {
-        let failure = FetchFailureReporter(name: name, field: field)
+    ///   - requestDeadline: the deadline of the request the fetch is for: the fetch ends by
+    ///     then, its connection closed, whatever its own time limits would allow.
+    /// - Throws: `destination_forbidden` from the guard; `request_timeout` when
+    ///   `requestDeadline` passed; otherwise `attachment_fetch_failed` naming the attachment
+    ///   and the reason.
+    public func fetch(
+        _ url: String, name: String, field: String, deadline requestDeadline: NIODeadline? = nil
+    ) async throws(SidecarError) -> FetchedAttachment {
+        let overall = NIODeadline.now() + configuration.overallTimeout
+        let byRequest = requestDeadline.map { $0 < overall } ?? false
+        let deadline = byRequest ? requestDeadline! : overall
+        let failure = FetchFailureReporter(name: name, field: field, deadlineIsRequests: byRequest)
         let parsed: AttachmentURL
         do throws(AttachmentURL.Failure) {
             parsed = try AttachmentURL(url)
         } catch {
             throw failure.error("the URL \(error)", retryable: false)
         }
-        let deadline = NIODeadline.now() + configuration.overallTimeout
-        let addresses: [SocketAddress]
+        let destination: VettedDestination
         do throws(SidecarError) {
-            addresses = try await destinations.vet(host: parsed.host, port: parsed.port, field: field)
+            destination = try await destinations.vet(host: parsed.host, port: parsed.port, field: field)
         } catch where error.code == .destinationForbidden {
             throw SidecarError(
                 code: .destinationForbidden,
@@ -72,7 +79,7 @@ public struct AttachmentFetcher: Sendable {
         } catch {
             throw failure.error(error.message, retryable: error.retryable)
         }
-        let channel = try await connect(to: addresses, url: parsed, deadline: deadline, failure: failure)
+        let channel = try await connect(to: destination, url: parsed, deadline: deadline, failure: failure)
         return try await exchange(on: channel, url: parsed, deadline: deadline, failure: failure)
     }
 
@@ -81,7 +88,7 @@ public struct AttachmentFetcher: Sendable {
     private typealias HTTPChannel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
     private func connect(
-        to addresses: [SocketAddress],
+        to destination: VettedDestination,
         url: AttachmentURL,
         deadline: NIODeadline,
         failure: FetchFailureReporter
@@ -94,7 +101,7 @@ public struct AttachmentFetcher: Sendable {
         let tlsContext = url.scheme == .https ? self.tlsContext : nil
         let idleReadTimeout = configuration.idleReadTimeout
         var lastError: (any Error)?
-        for address in addresses {
+        for address in destination.addresses {
             let remaining = deadline - .now()
             guard remaining > .zero else { throw failure.timedOut(url, overall: true) }
             let bootstrap = ClientBootstrap(group: eventLoopGroup)
@@ -120,6 +127,7 @@ public struct AttachmentFetcher: Sendable {
                 lastError = error
             }
         }
+        if deadline <= .now() { throw failure.timedOut(url, overall: true) }
         if let lastError, case ChannelError.connectTimeout = lastError {
             throw failure.error("connecting to \(url.hostHeader) timed out", retryable: true)
         }

@@ -8,6 +8,9 @@ import SidecarCore
 struct FetchFailureReporter: Sendable {
     let name: String
     let field: String
+    /// Whether the fetch's overall deadline is its request's (`timeout_ms`) rather than the
+    /// fetcher's own limit: passing it is then `request_timeout`.
+    var deadlineIsRequests = false
 
     var shownName: String { DestinationResolver.printable(name) }
 
@@ -48,7 +51,16 @@ struct FetchFailureReporter: Sendable {
     }
 
     func timedOut(_ url: AttachmentURL, overall: Bool) -> SidecarError {
-        overall
+        if overall, deadlineIsRequests {
+            return SidecarError(
+                code: .requestTimeout,
+                message: "The time allowed for this request (timeout_ms) ran out while fetching attachment "
+                    + "\"\(shownName)\" from \(url.hostHeader). Nothing was sent; try again later or allow more time.",
+                retryable: true,
+                field: field
+            )
+        }
+        return overall
             ? error("fetching from \(url.hostHeader) took longer than the time limit", retryable: true)
             : error("the server at \(url.hostHeader) stopped sending data (read timed out)", retryable: true)
     }

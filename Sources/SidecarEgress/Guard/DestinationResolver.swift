@@ -8,7 +8,8 @@ import SidecarCore
 /// SNI and certificate checks. Connecting to anything but the returned addresses would
 /// resolve the name a second time and reopen the DNS-rebinding hole.
 ///
-/// For the SMTP client, pass the result as `SMTPConfiguration.addresses`.
+/// It is the only maker of ``VettedDestination``: every operation that opens a connection
+/// (an SMTP send or verify, a URL attachment fetch) takes one, so none can skip the guard.
 public struct DestinationResolver: Sendable {
     public var policy: EgressPolicy
     public var resolver: any HostNameResolver
@@ -29,11 +30,11 @@ public struct DestinationResolver: Sendable {
     /// - Parameters:
     ///   - host: a name or an address literal (IPv6 with or without brackets).
     ///   - field: the request field the host came from, for the error.
-    /// - Returns: the addresses to connect to, each with `port`; never empty.
+    /// - Returns: the host pinned to the addresses to connect to, each with `port`.
     /// - Throws: `destination_forbidden` when the host is or resolves to a non-public address
     ///   or is an obfuscated numeric form; `invalid_params` for a malformed host;
     ///   `connection_failed` when the name does not resolve; `timeout` when DNS is too slow.
-    public func vet(host: String, port: Int, field: String? = nil) async throws(SidecarError) -> [SocketAddress] {
+    public func vet(host: String, port: Int, field: String? = nil) async throws(SidecarError) -> VettedDestination {
         // Only errors show the host; a vetted send should not pay for cleaning it.
         lazy var shown = Self.printable(host)
         guard (1...65535).contains(port) else {
@@ -42,7 +43,8 @@ public struct DestinationResolver: Sendable {
         switch HostLiteral(host) {
         case .address(let address):
             try check(address, refusal: "The host \"\(shown)\" is", field: field)
-            return [try Self.socketAddress(address, port: port, field: field)]
+            return VettedDestination(
+                host: host, port: port, addresses: [try Self.socketAddress(address, port: port, field: field)])
         case .obfuscatedIPv4(let address):
             if case .forbidden(let kind) = policy.check(address) {
                 throw SidecarError(
@@ -110,7 +112,7 @@ public struct DestinationResolver: Sendable {
                 "destination vetted",
                 metadata: ["egress_host": "\(name)", "egress_addresses": "\(addresses.map { "\($0)" })"]
             )
-            return addresses
+            return VettedDestination(host: host, port: port, addresses: addresses)
         }
     }
 
