@@ -75,7 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.poolEnabled
             ? PooledTransport(
                 configuration: Self.poolConfiguration(configuration), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-                logger: logger)
+                maxConnectionsPerWorkspace: configuration.poolMaxConnectionsPerWorkspace,
+                maxConnectionsPerServer: configuration.poolMaxConnectionsPerServer, logger: logger)
             : nil
         let transport: any MailTransport = pooled ?? DirectTransport(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         let mailPolicy: MailPolicy

@@ -116,6 +116,10 @@ public struct ConfigurationLoader: Sendable {
             configuration.poolMaxConnectionsPerKey = try Self.positive(value, key, source)
         case "pool_max_connections":
             configuration.poolMaxConnections = try Self.positive(value, key, source)
+        case "pool_max_connections_per_workspace":
+            configuration.poolMaxConnectionsPerWorkspace = value.isEmpty ? nil : try Self.positive(value, key, source)
+        case "pool_max_connections_per_server":
+            configuration.poolMaxConnectionsPerServer = value.isEmpty ? nil : try Self.positive(value, key, source)
         case "pool_max_wait_seconds":
             configuration.poolMaxWaitSeconds = try Self.positive(value, key, source)
         case "pool_idle_timeout_seconds":

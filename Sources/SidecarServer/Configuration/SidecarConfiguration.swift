@@ -45,6 +45,12 @@ public struct SidecarConfiguration: Sendable, Equatable {
     public var poolMaxConnectionsPerKey: Int = 4
     /// Pooled connections over all pools (`pool_max_connections`).
     public var poolMaxConnections: Int = 64
+    /// Most pooled connections one workspace's pools may hold together
+    /// (`pool_max_connections_per_workspace`); nil: half of `poolMaxConnections`.
+    public var poolMaxConnectionsPerWorkspace: Int?
+    /// Most pooled connections to one server (host and port), over all workspaces
+    /// (`pool_max_connections_per_server`); nil: half of `poolMaxConnections`.
+    public var poolMaxConnectionsPerServer: Int?
     /// How long a send waits for a free pooled connection before `pool_busy`.
     public var poolMaxWaitSeconds: Int = 10
     /// An idle pooled connection is closed (with QUIT) after this long.
