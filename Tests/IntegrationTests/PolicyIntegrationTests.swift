@@ -152,6 +152,13 @@ import Testing
             let response = try await call(request, daemon)
             #expect(response.error?.code == .destinationForbidden, "\(host): \(String(decoding: response.json, as: UTF8.self))")
             #expect(response.error?.field == "params.credential.host")
+            // `verify` takes the same guard: no TLS, no AUTH, no password to an internal host.
+            let verified = try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+                try await sidecar.callRaw(
+                    "verify", params: VerifyParams(workspaceID: "ws-policy", credential: request.credential))
+            }
+            #expect(verified.error?.code == .destinationForbidden, "verify \(host): \(String(decoding: verified.json, as: UTF8.self))")
+            #expect(verified.error?.field == "params.credential.host")
         }
         #expect(try await connections() == before)
         _ = try await daemon.stop()

@@ -116,4 +116,57 @@ import Testing
         #expect(pool.connectionsCreated == 1 && pool.reuses == 1)
         _ = try await daemon.stop()
     }
+
+    /// One workspace's sends to a server that accepts and never answers take at most its
+    /// fair share of the daemon's connections: another workspace still sends at once.
+    @Test func aWorkspaceStuckOnATarpitLeavesTheOthersTheirShare() async throws {
+        let tarpit = try await TarpitListener.start()
+        let daemon = try await Daemon.start([
+            "--set", "pool_max_connections=8", "--set", "pool_max_wait_seconds=5", "--set", "shutdown_timeout_seconds=2",
+        ])
+        // 16 sends over 16 accounts of one workspace, each allowed 60 s.
+        let stuck = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        var params = SendParams(
+                            workspaceID: "ws-tarpit",
+                            credential: CredentialParams(
+                                host: "127.0.0.1", port: tarpit.port, username: "user\(index)@example.com",
+                                password: Secret("not-a-real-password")))
+                        params.from = "user\(index)@example.com"
+                        params.to = ["someone@example.com"]
+                        params.text = "stuck"
+                        params.timeoutMs = 60_000
+                        params.dedupWindowSeconds = 0
+                        _ = try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+                            try await sidecar.callRaw("send", params: params)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        // Until the pool has refused the stuck workspace more connections: some of its sends wait.
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
+        var waiting = 0
+        while waiting == 0, clock.now < giveUp {
+            try await Task.sleep(for: .milliseconds(50))
+            let stats = try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+                try await sidecar.callRaw("stats", params: NoParams?.none).result(as: StatsResult.self)
+            }
+            waiting = stats?.pools?.reduce(0) { $0 + $1.waiting } ?? 0
+        }
+        #expect(waiting > 0)
+        #expect(tarpit.accepted <= 4, "the stuck workspace holds \(tarpit.accepted) connections")
+        let healthy = try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            try await sidecar.callRaw("send", params: params(workspace: "ws-healthy", subject: "fair share"))
+        }
+        #expect(healthy.ok, "\(String(decoding: healthy.json, as: UTF8.self))")
+        #expect(try healthy.result(as: SendResult.self)?.outcome == .sent)
+        stuck.cancel()
+        _ = try await daemon.stop()
+        await tarpit.stop()
+    }
 }
