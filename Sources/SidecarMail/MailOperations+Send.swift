@@ -189,7 +189,7 @@ extension MailOperations {
         // Nothing may go out once the request's time is up (a warm connection would
         // otherwise write the message before the deadline timer fires).
         if let deadline, deadline <= .now() {
-            if let rateTicket { try? policy.rateLimiter?.refund(rateTicket) }
+            await refund(rateTicket, logger: logger)
             let error = Self.deadlinePassed(before: "connecting to the server")
             Self.logRefusal(error, outcome: .notSent, logger: logger)
             return (SendResult(outcome: .notSent, messageID: nil, phase: SMTPPhase.connect.rawValue), error)

@@ -22,7 +22,7 @@ import Testing
 
         func send(
             _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
-            deadline: NIODeadline?, logger: Logger
+            deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
         ) async -> TransportOutcome {
             calls.withLock { $0.append("send \(destination.configuration.host)") }
             return TransportOutcome(
