@@ -18,6 +18,31 @@ public struct DirectTransport: MailTransport {
         _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
+        // Refused recipients never cost the accepted ones their delivery (SMTPRefusalRetry).
+        var refusals = SMTPRefusalRetry(recipients: message.envelope.recipients)
+        var outcome = await attempt(
+            message, recipients: nil, options: options, destination: destination, deadline: deadline,
+            beforeTransaction: beforeTransaction, logger: logger)
+        while true {
+            switch refusals.next(after: outcome.result) {
+            case .finish(let result):
+                outcome.result = result
+                return outcome
+            case .retry(let recipients):
+                let previous = outcome
+                outcome = await attempt(
+                    message, recipients: recipients, options: options, destination: destination, deadline: deadline,
+                    beforeTransaction: beforeTransaction, logger: logger)
+                outcome.connect += previous.connect + previous.transaction
+                outcome.retried = true
+            }
+        }
+    }
+
+    private func attempt(
+        _ message: ComposedMessage, recipients: [String]?, options: SMTPSendOptions, destination: SMTPDestination,
+        deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
+    ) async -> TransportOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         let connection: SMTPConnection
@@ -41,7 +66,7 @@ public struct DirectTransport: MailTransport {
             }
         }
         let connected = clock.now
-        let result = await connection.send(message, options: options, deadline: deadline)
+        let result = await connection.send(message, recipients: recipients, options: options, deadline: deadline)
         let finished = clock.now
         await connection.quit()
         return TransportOutcome(result: result, connect: connected - started, transaction: finished - connected)

@@ -15,6 +15,9 @@ import Synchronization
 /// - When a reused connection fails before any recipient was accepted, the send is retried
 ///   once on a fresh connection: a stale connection is not the user's error. Never after
 ///   the body went out.
+/// - When the server closed the session (421) after refusing recipients, before it took
+///   the message (its per-session error limit), the message goes again on a fresh
+///   connection to the others (``SMTPRefusalRetry``); the refused ones are reported.
 /// - 421, 454 and 4.7.x "try later" replies lower the pool's connection count for a while.
 /// - No workspace and no server may hold more than its fair share of the overall
 ///   connection budget (default half of it each), so that one workspace's slow server
@@ -77,16 +80,36 @@ public final class PooledTransport: MailTransport {
         logger[metadataKey: "smtp_pool"] = "\(key.label)"
 
         var outcome = await attempt(
-            message, options: options, key: key, destination: destination, deadline: deadline, fresh: false,
-            beforeTransaction: beforeTransaction, logger: logger)
-        if outcome.reusedConnection, Self.isStaleConnectionFailure(outcome.result) {
+            message, recipients: nil, options: options, key: key, destination: destination, deadline: deadline,
+            fresh: false, beforeTransaction: beforeTransaction, logger: logger)
+        if outcome.reusedConnection, Self.isStaleConnectionFailure(outcome.result),
+            !SMTPRefusalRetry.closedAfterRefusals(outcome.result)
+        {
             logger.debug("A reused connection failed before any recipient was accepted; retrying on a fresh one")
             let first = outcome
             outcome = await attempt(
-                message, options: options, key: key, destination: destination, deadline: deadline, fresh: true,
-                beforeTransaction: beforeTransaction, logger: logger)
+                message, recipients: nil, options: options, key: key, destination: destination, deadline: deadline,
+                fresh: true, beforeTransaction: beforeTransaction, logger: logger)
             outcome.connect += first.connect + first.transaction
             outcome.retried = true
+        }
+        var refusals = SMTPRefusalRetry(recipients: message.envelope.recipients)
+        decided: while true {
+            switch refusals.next(after: outcome.result) {
+            case .finish(let result):
+                outcome.result = result
+                break decided
+            case .retry(let recipients):
+                logger.debug(
+                    "The server closed the session after refusing recipients; sending to the others on a fresh connection",
+                    metadata: ["smtp_recipients_left": "\(recipients.count)"])
+                let previous = outcome
+                outcome = await attempt(
+                    message, recipients: recipients, options: options, key: key, destination: destination,
+                    deadline: deadline, fresh: true, beforeTransaction: beforeTransaction, logger: logger)
+                outcome.connect += previous.connect + previous.transaction
+                outcome.retried = true
+            }
         }
         if let error = outcome.result.error {
             failures.withLock { $0[key.label, default: [:]][error.code.rawValue, default: 0] += 1 }
@@ -100,8 +123,9 @@ public final class PooledTransport: MailTransport {
     }
 
     private func attempt(
-        _ message: ComposedMessage, options: SMTPSendOptions, key: SMTPPoolKey, destination: SMTPDestination,
-        deadline: NIODeadline?, fresh: Bool, beforeTransaction: BeforeTransaction?, logger: Logger
+        _ message: ComposedMessage, recipients: [String]?, options: SMTPSendOptions, key: SMTPPoolKey,
+        destination: SMTPDestination, deadline: NIODeadline?, fresh: Bool, beforeTransaction: BeforeTransaction?,
+        logger: Logger
     ) async -> TransportOutcome {
         let clock = ContinuousClock()
         let started = clock.now
@@ -141,7 +165,7 @@ public final class PooledTransport: MailTransport {
                     }
                 }
                 let leased = clock.now
-                let result = await connection.send(message, options: options, deadline: deadline)
+                let result = await connection.send(message, recipients: recipients, options: options, deadline: deadline)
                 let outcome = TransportOutcome(
                     result: result, connect: leased - started, transaction: clock.now - leased,
                     reusedConnection: lease.isReused)

@@ -18,6 +18,9 @@ public struct PostfixInstance: Sendable {
     /// STARTTLS + AUTH with PIPELINING but without CHUNKING.
     public var noChunkingPort: Int { port("NOCHUNKING_PORT") }
     public var badCertPort: Int { port("BADCERT_PORT") }
+    /// Plaintext, no AUTH, with Postfix's stock error limits (10 soft, 20 hard); refuses
+    /// recipients whose address contains `unknown`.
+    public var stockErrorsPort: Int { port("STOCK_ERRORS_PORT") }
     public var user: String { values["SMTP_USER"] ?? "" }
     public var password: String { values["SMTP_PASSWORD"] ?? "" }
     public var caPEM: String { (try? String(contentsOfFile: "\(directory)/tls/ca.pem", encoding: .utf8)) ?? "" }

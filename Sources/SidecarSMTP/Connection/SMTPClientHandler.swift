@@ -324,11 +324,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func apply(_ action: SMTPClientStateMachine.Action, context: ChannelHandlerContext?) {
         // Before any promise completes, so a caller resuming sees the new state.
-        status.update(
-            isUsable: stateMachine.isUsable,
-            isSecure: stateMachine.isSecure,
-            messagesSent: stateMachine.messagesSent
-        )
+        status.update(stateMachine)
         guard let context else { return }
         switch action {
         case .none:

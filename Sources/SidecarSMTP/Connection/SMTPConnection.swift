@@ -46,6 +46,15 @@ public final class SMTPConnection: Sendable {
     public var isSecure: Bool { status.snapshot.isSecure }
     /// Messages the server accepted on this connection.
     public var messagesSent: Int { status.snapshot.messagesSent }
+    /// Transactions started on this connection (MAIL FROM sent), whatever their end.
+    public var transactionsStarted: Int { status.snapshot.transactionsStarted }
+    /// 4yz/5yz replies the server gave on this session once it was set up. Servers count
+    /// them and drop the session at a limit (chasquid: 3; stock Postfix: 20).
+    public var errorReplies: Int { status.snapshot.errorReplies }
+    /// Whether a transaction on this connection used SMTPUTF8.
+    public var usedSMTPUTF8: Bool { status.snapshot.usedSMTPUTF8 }
+    /// The first line of the server's greeting, without the code.
+    public var greeting: String { status.snapshot.greeting }
     /// The server's address.
     public var remoteAddress: SocketAddress? { channel.remoteAddress }
 
@@ -247,8 +256,12 @@ public final class SMTPConnection: Sendable {
     /// ``SMTPConfiguration/maximumInlineMessageSize`` is composed first and leaves with the
     /// commands; a larger one is streamed from `message.write(to:)`. Never throws: every
     /// outcome is a result.
+    ///
+    /// `recipients`: send to these instead of the envelope's (a subset of them, in
+    /// envelope order), as when sending again without recipients a server refused.
     public func send(
         _ message: ComposedMessage,
+        recipients: [String]? = nil,
         options: SMTPSendOptions = SMTPSendOptions(),
         deadline: NIODeadline? = nil
     ) async -> SMTPSendResult {
@@ -256,7 +269,7 @@ public final class SMTPConnection: Sendable {
         // connection: the transaction ends now, as if the server had dropped it.
         let channel = self.channel
         return await withTaskCancellationHandler {
-            await transact(message, options: options, deadline: deadline)
+            await transact(message, recipients: recipients, options: options, deadline: deadline)
         } onCancel: {
             channel.close(promise: nil)
         }
@@ -264,6 +277,7 @@ public final class SMTPConnection: Sendable {
 
     private func transact(
         _ message: ComposedMessage,
+        recipients: [String]?,
         options: SMTPSendOptions,
         deadline: NIODeadline?
     ) async -> SMTPSendResult {
@@ -273,7 +287,7 @@ public final class SMTPConnection: Sendable {
         defer { status.endOperation() }
         var request = SMTPTransactionRequest(
             reversePath: message.envelope.reversePath,
-            recipients: message.envelope.recipients,
+            recipients: recipients ?? message.envelope.recipients,
             size: message.byteCount,
             requiresSMTPUTF8: message.requiresSMTPUTF8,
             requires8BitMIME: message.requires8BitMIME,

@@ -7,6 +7,10 @@ final class SMTPConnectionStatus: Sendable {
         var isUsable = false
         var isSecure = false
         var messagesSent = 0
+        var transactionsStarted = 0
+        var errorReplies = 0
+        var usedSMTPUTF8 = false
+        var greeting = ""
         var busy = false
     }
 
@@ -14,11 +18,15 @@ final class SMTPConnectionStatus: Sendable {
 
     var snapshot: Snapshot { state.withLock { $0 } }
 
-    func update(isUsable: Bool, isSecure: Bool, messagesSent: Int) {
+    func update(_ machine: SMTPClientStateMachine) {
         state.withLock {
-            $0.isUsable = isUsable
-            $0.isSecure = isSecure
-            $0.messagesSent = messagesSent
+            $0.isUsable = machine.isUsable
+            $0.isSecure = machine.isSecure
+            $0.messagesSent = machine.messagesSent
+            $0.transactionsStarted = machine.transactionsStarted
+            $0.errorReplies = machine.errorReplies
+            $0.usedSMTPUTF8 = machine.usedSMTPUTF8
+            if $0.greeting != machine.greeting { $0.greeting = machine.greeting }
         }
     }
 

@@ -50,11 +50,18 @@ public struct SMTPSendFailure: Sendable, Hashable {
     public var phase: SMTPPhase
     /// RCPT replies received before the failure, in envelope order.
     public var recipients: [SMTPRecipientResult]
+    /// The server closed the session (421) in answer to MAIL, a RCPT, DATA or BDAT: it
+    /// took none of the message, for any recipient. A server at its per-session error limit
+    /// does this after refused recipients; those are the refused ones in ``recipients``.
+    public var closedBeforeMessage: Bool
 
-    public init(error: SidecarError, phase: SMTPPhase, recipients: [SMTPRecipientResult] = []) {
+    public init(
+        error: SidecarError, phase: SMTPPhase, recipients: [SMTPRecipientResult] = [], closedBeforeMessage: Bool = false
+    ) {
         self.error = error
         self.phase = phase
         self.recipients = recipients
+        self.closedBeforeMessage = closedBeforeMessage
     }
 }
 

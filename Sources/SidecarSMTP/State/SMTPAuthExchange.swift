@@ -49,14 +49,44 @@ struct SMTPAuthExchange: Sendable, Hashable {
     }
 
     /// `reply` with every sensitive string of the exchange replaced by `<redacted>`.
+    ///
+    /// Matching is on UTF-8 bytes, never on `Character`s: a secret that starts with a
+    /// combining mark (U+0301) merges with the character before it into one grapheme, so
+    /// a `String` search would not find it in an echo like `failed for \u{301}pw`.
+    /// UTF-8 is self-synchronising, so a byte match of valid UTF-8 in valid UTF-8 always
+    /// starts and ends on scalar boundaries.
     func scrub(_ reply: SMTPResponse) -> SMTPResponse {
         var scrubbed = reply
         for secret in sensitive where !secret.isEmpty {
             scrubbed.lines = scrubbed.lines.map { line in
-                secret.withRevealedValue { line.replacing($0, with: Secret.redacted) }
+                secret.withRevealedValue { Self.replacingBytes(of: $0, in: line, with: Secret.redacted) }
             }
         }
         return scrubbed
+    }
+
+    /// `text` with every occurrence of `needle`'s UTF-8 bytes replaced by `replacement`.
+    static func replacingBytes(of needle: String, in text: String, with replacement: String) -> String {
+        let needle = Array(needle.utf8)
+        let haystack = Array(text.utf8)
+        guard !needle.isEmpty, haystack.count >= needle.count else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(haystack.count)
+        var index = 0
+        var replaced = false
+        while index < haystack.count {
+            if haystack[index] == needle[0], index + needle.count <= haystack.count,
+                haystack[index..<index + needle.count].elementsEqual(needle)
+            {
+                out.append(contentsOf: replacement.utf8)
+                index += needle.count
+                replaced = true
+            } else {
+                out.append(haystack[index])
+                index += 1
+            }
+        }
+        return replaced ? String(decoding: out, as: UTF8.self) : text
     }
 
     /// Picks the mechanism: the configured one, else XOAUTH2 for a token, else PLAIN, then

@@ -117,6 +117,17 @@ struct SMTPClientStateMachine {
     private(set) var isSecure = false
     /// Messages the server accepted on this connection.
     private(set) var messagesSent = 0
+    /// Transactions started (MAIL FROM sent) on this connection, whatever their end.
+    private(set) var transactionsStarted = 0
+    /// 4yz and 5yz replies the server gave once the session was set up (refused senders and
+    /// recipients, refused messages, 421). Servers count these per session and drop it at
+    /// a limit: chasquid at the third, stock Postfix at 20.
+    private(set) var errorReplies = 0
+    /// Whether a transaction on this connection used SMTPUTF8 (RFC 6531). Exim carries it
+    /// into every later transaction of the session.
+    private(set) var usedSMTPUTF8 = false
+    /// The first line of the server's 220 greeting (it often names the software).
+    private(set) var greeting = ""
     private var armedTimer: SMTPTimer?
 
     init(configuration: Configuration) {
@@ -144,8 +155,10 @@ struct SMTPClientStateMachine {
         case .ready: .mail
         case .transaction(let transaction):
             switch transaction.step {
-            case .mail: .mail
-            case .rcpt: .rcpt
+            // While BDAT's bytes stream out the message is what is going on, even if
+            // MAIL's and RCPT's pipelined replies are still due.
+            case .mail: transaction.isStreamingBDAT ? .data : .mail
+            case .rcpt: transaction.isStreamingBDAT ? .data : .rcpt
             case .dataInitiation, .body, .dataTermination: .data
             case .draining(_, let failure), .abortingData(let failure): failure.phase
             }
@@ -288,6 +301,8 @@ struct SMTPClientStateMachine {
             return refuse(.smtpMessageTooLarge(size: size, limit: limit), .mail)
         }
 
+        transactionsStarted += 1
+        if request.requiresSMTPUTF8 { usedSMTPUTF8 = true }
         var mailParameters: [String] = []
         if capabilities.size, let size = request.size { mailParameters.append("SIZE=\(size)") }
         if request.requires8BitMIME && capabilities.eightBitMIME { mailParameters.append("BODY=8BITMIME") }
@@ -398,6 +413,12 @@ struct SMTPClientStateMachine {
 
     mutating func replyReceived(_ reply: SMTPResponse) -> Action {
         switch state {
+        case .ready, .transaction, .resetting:
+            if reply.isTransientFailure || reply.isPermanentFailure { errorReplies += 1 }
+        case .initialized, .tlsHandshake, .greeting, .ehlo, .helo, .startTLS, .authenticating, .quitting, .closed:
+            break
+        }
+        switch state {
         case .initialized:
             return abort(.smtpProtocolError("a reply before the connection was set up", reply: reply))
         case .tlsHandshake(let afterSTARTTLS):
@@ -454,6 +475,7 @@ struct SMTPClientStateMachine {
     }
 
     private mutating func greetingReceived(_ reply: SMTPResponse) -> Action {
+        greeting = reply.lines.first ?? ""
         if reply.code == 220 {
             state = .ehlo
             return send([.ehlo(configuration.clientName)], timer(.ehlo))
@@ -511,9 +533,7 @@ struct SMTPClientStateMachine {
         var transaction = transaction
         let recipients = transaction.request.recipients
         if reply.isServiceClosing {
-            // 421 in place of any reply: the server refuses and closes. Whatever was sent
-            // after the command it answers is not processed, so nothing was sent.
-            return closeTransaction(transaction, .smtpServiceClosing(reply, phase: phase))
+            return serviceClosed(reply, transaction)
         }
         switch transaction.step {
         case .mail:
@@ -667,6 +687,44 @@ struct SMTPClientStateMachine {
         // The last reply drained is DATA's (short) or BDAT's (after the whole message).
         case .draining: transaction.isBDAT ? .dataTermination : .rcpt
         }
+    }
+
+    /// 421 in place of any reply: the server refuses and closes. Whatever was sent after
+    /// the command it answers is not processed, so nothing was sent.
+    ///
+    /// A 421 answering MAIL, a RCPT, DATA or BDAT (with PIPELINING: in the middle of the
+    /// flight's replies) comes before the server took any of the message: the failure says
+    /// so (``SMTPSendFailure/closedBeforeMessage``) with the RCPT replies read so far, so a
+    /// caller can send again to the recipients not refused. Servers do this when a session
+    /// reaches their error limit, and refused recipients count as errors. When every
+    /// recipient was answered and none accepted, the answer is that refusal, not the 421.
+    private mutating func serviceClosed(_ reply: SMTPResponse, _ transaction: Transaction) -> Action {
+        if transaction.decidedFailure != nil {
+            return closeTransaction(transaction, .smtpServiceClosing(reply, phase: phase))
+        }
+        // The command the 421 answers, even while a streamed BDAT message is going out.
+        let answered: SMTPPhase
+        let beforeMessage: Bool
+        switch transaction.step {
+        case .mail: (answered, beforeMessage) = (.mail, true)
+        case .rcpt: (answered, beforeMessage) = (.rcpt, true)
+        case .dataInitiation: (answered, beforeMessage) = (.data, true)
+        // BDAT's reply comes after its bytes, but a 421 to it refuses them unread.
+        case .dataTermination: (answered, beforeMessage) = (.data, transaction.isBDAT)
+        case .body, .draining, .abortingData: (answered, beforeMessage) = (phase, false)
+        }
+        var failure = SMTPSendFailure(
+            error: .smtpServiceClosing(reply, phase: answered), phase: answered, recipients: transaction.recipients,
+            closedBeforeMessage: beforeMessage)
+        if beforeMessage, transaction.recipients.count == transaction.request.recipients.count,
+            !transaction.anyRecipientAccepted
+        {
+            failure.error = .smtpRecipientsRejected(transaction.recipients)
+            failure.phase = .rcpt
+        }
+        state = .closed
+        armedTimer = nil
+        return .close(.transaction(.notSent(failure)), sendQuit: false)
     }
 
     /// Ends the transaction with a definite "not sent" and closes the connection.

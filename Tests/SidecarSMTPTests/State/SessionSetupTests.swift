@@ -200,6 +200,33 @@ import Testing
         #expect(!"\(error)".contains(payload))
     }
 
+    /// A password that starts with a combining mark merges with the space before it into
+    /// one displayed character when a server echoes it; redaction matches bytes, not
+    /// `Character`s, so it is still found. (Checks compare UTF-8 bytes for the same reason:
+    /// `String.contains` would miss the leak it is looking for.)
+    @Test(arguments: [
+        "\u{301}pa55-word", "\u{301}", "a\u{301}", "\u{1F469}\u{200D}x", "\u{301}\u{302}z",
+    ])
+    func anEchoedPasswordStartingWithACombiningMarkIsScrubbed(password: String) {
+        var machine = F.machine(.implicitTLS, credentials: .password("user@example.com", Secret(password), mechanism: .plain))
+        _ = machine.channelActive()
+        _ = machine.tlsHandshakeCompleted()
+        _ = machine.replyReceived(F.reply(220))
+        _ = machine.replyReceived(F.ehlo(["AUTH PLAIN"]))
+        let echo = F.reply(535, "5.7.8 authentication failed for \(password) and \(password)")
+        func leaks(_ text: String) -> Bool {
+            let bytes = Array(text.utf8), needle = Array(password.utf8)
+            guard bytes.count >= needle.count else { return false }
+            return (0...(bytes.count - needle.count)).contains { bytes[$0..<$0 + needle.count].elementsEqual(needle) }
+        }
+        #expect(leaks(echo.lines.joined()))
+        #expect(!leaks(machine.loggable(echo).lines.joined()))
+        let error = machine.replyReceived(echo).connectFailure!.error
+        #expect(!leaks(error.message))
+        #expect(!leaks(error.smtp?.text ?? ""))
+        #expect(error.smtp?.text == "authentication failed for <redacted> and <redacted>")
+    }
+
     @Test func ehloRefusedFallsBackToHELO() {
         var machine = F.machine(.plaintext)
         _ = machine.channelActive()

@@ -1,0 +1,68 @@
+import Foundation
+import SidecarClient
+import SidecarCore
+import SidecarProtocol
+import SidecarTestSupport
+import Testing
+
+/// Servers' per-session error limits through the daemon, against Postfix with its stock
+/// limits (the harness's stockerrors listener).
+@Suite(.serialized, .postfix) struct SessionLimitIntegrationTests {
+    var postfix: PostfixInstance { PostfixInstance.current! }
+
+    static let good = ["good1@example.test", "good2@example.test"]
+
+    func params(port: Int, to: [String], subject: String) -> SendParams {
+        var params = SendParams(
+            workspaceID: "ws-limits",
+            credential: CredentialParams(
+                id: "cred-\(port)", host: "127.0.0.1", port: port, security: CredentialParams.Security.none,
+                auth: CredentialParams.AuthMechanism.none))
+        params.from = "sender@example.test"
+        params.to = AddressList(to)
+        params.subject = subject
+        params.text = "limits"
+        params.dedupWindowSeconds = 0
+        return params
+    }
+
+    func send(_ params: SendParams, on sidecar: SidecarConnection) async throws -> (SidecarConnection.RawResponse, SendResult?) {
+        let response = try await sidecar.callRaw("send", params: params)
+        let recorder = SchemaRecorder()
+        recorder.record(op: "send", [response.json])
+        try await recorder.validate()
+        return (response, try? response.result(as: SendResult.self))
+    }
+
+    /// Occurrences of `marker` in Postfix's log, once the log has caught up.
+    func count(_ marker: String) async throws -> Int {
+        try await Task.sleep(for: .milliseconds(400))
+        return postfix.maillog.components(separatedBy: marker).count - 1
+    }
+
+    static func refused(_ result: SendResult?) -> [String] {
+        (result?.recipients ?? []).filter { !$0.accepted }.map(\.address)
+    }
+
+    static func accepted(_ result: SendResult?) -> [String] {
+        (result?.recipients ?? []).filter(\.accepted).map(\.address)
+    }
+
+    /// Stock Postfix: 20 refusals, then 421 for the next command; the two good recipients
+    /// still get the message.
+    @Test func refusedRecipientsDoNotCostTheOthersTheirDeliveryAtStockPostfixLimit() async throws {
+        let daemon = try await Daemon.start()
+        let tooManyBefore = try await count("too many errors")
+        let unknown = (1...20).map { "unknown\($0)@example.test" }
+        let (response, result) = try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            try await send(params(port: postfix.stockErrorsPort, to: Self.good + unknown, subject: "stock a"), on: sidecar)
+        }
+        #expect(response.ok, "\(String(decoding: response.json, as: UTF8.self))")
+        #expect(result?.outcome == .sent)
+        #expect(Self.accepted(result) == Self.good)
+        #expect(Self.refused(result) == unknown)
+        // The first attempt did reach the real server's limit.
+        #expect(try await count("too many errors") - tooManyBefore == 1)
+        _ = try await daemon.stop()
+    }
+}

@@ -1,0 +1,87 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SidecarCore
+import SidecarMessage
+import SidecarTestSupport
+import Synchronization
+import Testing
+
+@testable import SidecarSMTP
+
+/// The SMTP client against a scripted server, for faults Postfix does not produce on
+/// demand.
+@Suite struct ScriptedServerTests {
+    static func connect(_ server: ScriptedSMTPServer) async throws -> SMTPConnection {
+        try await SMTPConnection.connect(
+            configuration: SMTPConfiguration(host: "127.0.0.1", port: server.port, security: .plaintext),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "scripted"))
+    }
+
+    static func bigAttachment(_ source: some AttachmentSource) -> AttachmentDraft {
+        AttachmentDraft(filename: "big.bin", contentType: "application/octet-stream", content: .source(source))
+    }
+
+    /// The server drops the connection after 64 KB of a 1.3 MB message, never having
+    /// answered the pipelined MAIL and RCPT (with CHUNKING they went out with BDAT).
+    @Test(arguments: [true, false])
+    func aDropInTheMiddleOfTheMessageIsInTheDataPhase(chunking: Bool) async throws {
+        var script = ScriptedSMTPServer.Script()
+        if chunking { script.extensions.append("CHUNKING") }
+        script.holdTransactionReplies = true
+        script.dropAfterMessageBytes = 64 * 1024
+        let server = try await ScriptedSMTPServer.start(script)
+        let connection = try await Self.connect(server)
+        let message = try TestMessages.compose(attachments: [Self.bigAttachment(RecordingSource(byteCount: 1_000_000))])
+        let result = await connection.send(message)
+        guard case .notSent(let failure) = result else {
+            Issue.record("expected not sent, got \(result)")
+            return
+        }
+        #expect(failure.phase == .data)
+        #expect(failure.error.code == .connectionFailed)
+        #expect(server.deliveries.isEmpty)
+        await connection.quit()
+        await server.stop()
+    }
+}
+
+/// Attachment bytes in 32 KB chunks, counting the chunks produced on an event loop thread.
+final class RecordingSource: AttachmentSource {
+    let size: Int
+    private let state = Mutex((chunks: 0, onLoop: 0))
+
+    init(byteCount: Int) {
+        size = byteCount
+    }
+
+    var byteCount: Int? { size }
+    var counts: (chunks: Int, onLoop: Int) { state.withLock { $0 } }
+
+    func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
+        Chunks(source: self, remaining: size)
+    }
+
+    func record() {
+        let onLoop = MultiThreadedEventLoopGroup.currentEventLoop != nil
+        state.withLock {
+            $0.chunks += 1
+            if onLoop { $0.onLoop += 1 }
+        }
+    }
+
+    struct Chunks: AsyncSequence, AsyncIteratorProtocol {
+        let source: RecordingSource
+        var remaining: Int
+
+        func makeAsyncIterator() -> Chunks { self }
+
+        mutating func next() async throws -> ArraySlice<UInt8>? {
+            guard remaining > 0 else { return nil }
+            source.record()
+            let count = Swift.min(remaining, 32 * 1024)
+            remaining -= count
+            return ArraySlice(repeating: UInt8(ascii: "x"), count: count)
+        }
+    }
+}
