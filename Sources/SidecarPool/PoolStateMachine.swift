@@ -259,6 +259,9 @@ where Instant.Duration == Duration {
         case .discard:
             pools[entry.key]!.counters.discards += 1
             close(id, gracefully: false, actions: &actions)
+        case .retire:
+            pools[entry.key]!.counters.expired += 1
+            close(id, gracefully: true, actions: &actions)
         case .reuse:
             if phase != .running {
                 close(id, gracefully: true, actions: &actions)

@@ -65,4 +65,35 @@ import Testing
         #expect(try await count("too many errors") - tooManyBefore == 1)
         _ = try await daemon.stop()
     }
+    /// A pooled connection whose transaction had an error reply is not lent again, so errors
+    /// do not pile up across sends towards the server's per-session limit; one with a clean
+    /// transaction is. Counted by the daemon's pool and by Postfix's log (QUIT, not a drop).
+    @Test func aConnectionWithAnErrorReplyIsRetiredAfterItsSend() async throws {
+        let daemon = try await Daemon.start()
+        let connectsBefore = try await count(": connect from")
+        let lostBefore = try await count("lost connection")
+        let port = postfix.stockErrorsPort
+        let stats = try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            for index in 0..<3 {
+                let (response, result) = try await send(
+                    params(port: port, to: ["good1@example.test", "unknown\(index)@example.test"], subject: "mixed \(index)"),
+                    on: sidecar)
+                #expect(response.ok, "\(String(decoding: response.json, as: UTF8.self))")
+                #expect(Self.refused(result) == ["unknown\(index)@example.test"])
+            }
+            for index in 0..<2 {
+                let (response, _) = try await send(params(port: port, to: Self.good, subject: "clean \(index)"), on: sidecar)
+                #expect(response.ok, "\(String(decoding: response.json, as: UTF8.self))")
+            }
+            return try await sidecar.stats()
+        }
+        // Three sends with a refusal: three connections. The two clean sends share a fourth.
+        // (Counted by Postfix: a pool whose every connection closed starts its counters anew.)
+        #expect(try await count(": connect from") - connectsBefore == 4)
+        // Retired with QUIT, not dropped.
+        #expect(try await count("lost connection") - lostBefore == 0)
+        let pool = try #require(stats.pools?.first { $0.label.hasSuffix("/cred-\(port)/127.0.0.1:\(port)") })
+        #expect(pool.discards == 0, "\(pool)")
+        _ = try await daemon.stop()
+    }
 }

@@ -99,6 +99,19 @@ extension TestMachine {
         #expect(machine.leaseIdle(req(8), key: "a", label: "label-a", now: t(5)) == nil)
     }
 
+    @Test func retiredConnectionIsClosedGracefullyAndNeverLentAgain() {
+        var machine = TestMachine(configuration: configuration())
+        let first = machine.leaseNew(1)
+        let released = machine.release(first.connectionID, disposition: .retire, now: t(1))
+        // Healthy: QUIT, not a dropped socket.
+        #expect(released.close == [.init(id: conn(0), connection: 0, gracefully: true)])
+        #expect(machine.stats("a")?.discards == 0)
+        // Never lent again: the next request gets a new connection.
+        let next = machine.lease(2, at: 2)
+        #expect(next.grant.isEmpty)
+        #expect(next.create == [.init(id: conn(1), key: "a")])
+    }
+
     @Test func discardedConnectionIsClosedAtOnceAndNeverLentAgain() {
         var machine = TestMachine(configuration: configuration())
         let first = machine.leaseNew(1)
