@@ -96,4 +96,20 @@ import Testing
         #expect(pool.discards == 0, "\(pool)")
         _ = try await daemon.stop()
     }
+    /// After an SMTPUTF8 transaction the connection is not lent again: Exim marks every
+    /// later message of that session SMTPUTF8. Two sends, two connections.
+    @Test func aConnectionThatCarriedAnSMTPUTF8MessageIsRetired() async throws {
+        let daemon = try await Daemon.start()
+        let connectsBefore = try await count(": connect from")
+        let port = postfix.stockErrorsPort
+        try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            let (first, result) = try await send(params(port: port, to: ["jörg@example.test"], subject: "utf8"), on: sidecar)
+            #expect(first.ok, "\(String(decoding: first.json, as: UTF8.self))")
+            #expect(result?.outcome == .sent)
+            let (second, _) = try await send(params(port: port, to: Self.good, subject: "ascii"), on: sidecar)
+            #expect(second.ok, "\(String(decoding: second.json, as: UTF8.self))")
+        }
+        #expect(try await count(": connect from") - connectsBefore == 2)
+        _ = try await daemon.stop()
+    }
 }
