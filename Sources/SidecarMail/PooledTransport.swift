@@ -169,7 +169,7 @@ public final class PooledTransport: MailTransport {
                 let outcome = TransportOutcome(
                     result: result, connect: leased - started, transaction: clock.now - leased,
                     reusedConnection: lease.isReused)
-                return (outcome, Self.disposition(of: connection))
+                return (outcome, ConnectionRetirement(connection).disposition)
             }
         } catch let failure as SMTPFailure {
             return TransportOutcome(
@@ -207,16 +207,6 @@ public final class PooledTransport: MailTransport {
                 tlsHandshakes: factory.tlsHandshakes(label: pool.label), creationFailures: pool.creationFailures,
                 discards: pool.discards, backoffs: pool.backoffs, failuresByCode: failures[pool.label] ?? [:])
         }
-    }
-
-    /// Whether a connection may serve another send after a transaction. Not after an error
-    /// reply: servers count those per session and drop it at a limit (chasquid at 3,
-    /// stock Postfix at 20), so errors piling up across pooled sends would one day cost an
-    /// unrelated send its delivery. Not after an SMTPUTF8 transaction: Exim keeps treating
-    /// the session's later messages as SMTPUTF8.
-    static func disposition(of connection: SMTPConnection) -> ReleaseDisposition {
-        guard connection.isUsable else { return .discard }
-        return connection.errorReplies == 0 && !connection.usedSMTPUTF8 ? .reuse : .retire
     }
 
     /// A reused connection that failed before any recipient was accepted, in a way a fresh
