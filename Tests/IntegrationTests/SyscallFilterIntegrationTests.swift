@@ -73,8 +73,15 @@ import Testing
         // is a grandchild (the daemon keeps the pid LISTEN_PID names) and has written
         // everything once the daemon has exited. setpriv's own calls (it drops the user)
         // come before it executes the daemon, and are not the daemon's.
-        try await Task.sleep(for: .milliseconds(200))
-        let trace = try String(contentsOfFile: summary, encoding: .utf8)
+        // The tracer may lag behind on a loaded machine: read once the trace stops growing.
+        var trace = ""
+        var unchanged = 0
+        for _ in 0..<300 where unchanged < 10 {
+            try await Task.sleep(for: .milliseconds(100))
+            let now = (try? String(contentsOfFile: summary, encoding: .utf8)) ?? ""
+            unchanged = now.utf8.count == trace.utf8.count ? unchanged + 1 : 0
+            trace = now
+        }
         let sidecar = try TestEnvironment.sidecarPath()
         var made: Set<String> = []
         var started = false
@@ -84,8 +91,10 @@ import Testing
                 continue
             }
             let fields = line.split(separator: " ", maxSplits: 1)
-            guard fields.count == 2, Int(fields[0]) != nil, let open = fields[1].firstIndex(of: "(") else { continue }
-            let name = fields[1][..<open]
+            guard fields.count == 2, Int(fields[0]) != nil else { continue }
+            let call = fields[1].drop { $0 == " " }
+            guard let open = call.firstIndex(of: "(") else { continue }
+            let name = call[..<open]
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { continue }
             made.insert(String(name))
         }
