@@ -232,7 +232,8 @@ let package = Package(
         .testTarget(
             name: "SidecarStateTests",
             dependencies: [
-                "SidecarState", "SidecarCore", "state-crash-probe", .product(name: "NIOCore", package: "swift-nio"),
+                "SidecarState", "SidecarCore", "SidecarTestSupport", "state-crash-probe",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings),

@@ -2,6 +2,7 @@ import SidecarCore
 import Synchronization
 import Testing
 
+import SidecarTestSupport
 @testable import SidecarPool
 
 private func configuration(_ change: (inout PoolConfiguration) -> Void = { _ in }) -> PoolConfiguration {

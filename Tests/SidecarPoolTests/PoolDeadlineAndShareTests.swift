@@ -1,5 +1,6 @@
 import Testing
 
+import SidecarTestSupport
 @testable import SidecarPool
 
 private func t(_ seconds: Double) -> MockClock.Instant { .seconds(seconds) }

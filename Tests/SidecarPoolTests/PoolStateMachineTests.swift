@@ -1,5 +1,6 @@
 import Testing
 
+import SidecarTestSupport
 @testable import SidecarPool
 
 typealias TestMachine = PoolStateMachine<String, Int, MockClock.Instant>

@@ -3,6 +3,7 @@ import SidecarCore
 import Synchronization
 import Testing
 
+import SidecarTestSupport
 @testable import SidecarState
 
 /// Issue 21 item 3: expired dedup records and rate counters are purged at start and then

@@ -2,16 +2,18 @@ import Synchronization
 
 /// A clock that only moves when a test says so. Sleepers wake when `advance` passes their
 /// deadline; a cancelled sleeper throws `CancellationError` at once.
-final class MockClock: Clock {
-    struct Instant: InstantProtocol, CustomStringConvertible {
-        var offset: Duration
+public final class MockClock: Clock {
+    public struct Instant: InstantProtocol, CustomStringConvertible {
+        public var offset: Duration
 
-        static func seconds(_ value: Double) -> Instant { Instant(offset: .seconds(value)) }
+        public init(offset: Duration) { self.offset = offset }
 
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-        var description: String { "t+\(offset)" }
+        public static func seconds(_ value: Double) -> Instant { Instant(offset: .seconds(value)) }
+
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        public var description: String { "t+\(offset)" }
     }
 
     private struct Sleeper {
@@ -28,15 +30,17 @@ final class MockClock: Clock {
 
     private let state = Mutex(State())
 
-    var now: Instant { state.withLock { $0.now } }
-    var minimumResolution: Duration { .zero }
+    public init() {}
+
+    public var now: Instant { state.withLock { $0.now } }
+    public var minimumResolution: Duration { .zero }
 
     /// How many tasks are sleeping on this clock.
-    var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
     /// The earliest deadline anyone sleeps until.
-    var nextSleeperDeadline: Instant? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
+    public var nextSleeperDeadline: Instant? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -67,7 +71,7 @@ final class MockClock: Clock {
     }
 
     /// Moves time forward and wakes every sleeper whose deadline has come.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let woken = state.withLock { state in
             state.now = state.now.advanced(by: duration)
             let due = state.sleepers.filter { $0.value.deadline <= state.now }
