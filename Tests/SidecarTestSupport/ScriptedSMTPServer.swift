@@ -169,7 +169,8 @@ extension ScriptedSMTPServer {
             guard let view = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
             let length = view - buffer.readerIndex + 1
             var line = buffer.readString(length: length) ?? ""
-            while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+            // "\r\n" is one Character, which hasSuffix("\n") does not match.
+            while line.last?.isNewline == true { line.removeLast() }
             return line
         }
 
