@@ -40,6 +40,9 @@ public final class SMTPConnection: Sendable {
         self.logger = logger
     }
 
+    /// Where a streamed message is composed: off the event loops (``BodyTaskExecutor``).
+    private var bodyExecutor: BodyTaskExecutor { .shared }
+
     /// Whether another message may be sent on this connection.
     public var isUsable: Bool { status.snapshot.isUsable }
     /// Whether the session runs over TLS.
@@ -48,6 +51,11 @@ public final class SMTPConnection: Sendable {
     public var messagesSent: Int { status.snapshot.messagesSent }
     /// Transactions started on this connection (MAIL FROM sent), whatever their end.
     public var transactionsStarted: Int { status.snapshot.transactionsStarted }
+    /// Whether the session has carried ``SMTPConfiguration/maximumMessagesPerSession``
+    /// transactions: it should not be given another.
+    public var reachedMessageLimit: Bool {
+        configuration.maximumMessagesPerSession.map { transactionsStarted >= $0 } ?? false
+    }
     /// 4yz/5yz replies the server gave on this session once it was set up. Servers count
     /// them and drop the session at a limit (chasquid: 3; stock Postfix: 20).
     public var errorReplies: Int { status.snapshot.errorReplies }
@@ -311,18 +319,22 @@ public final class SMTPConnection: Sendable {
         }
         guard case .streamBody(let transfer) = start else { return start.result }
 
-        var writer = SMTPBodyWriter(handler: handler, allocator: channel.allocator, dotStuffing: transfer == .data)
-        let bodyError: SidecarError?
-        do {
-            try await message.write(to: &writer)
-            try await writer.finish()
-            bodyError = nil
-        } catch let error as SidecarError {
-            bodyError = error
-        } catch {
-            // The handler refused the write or the channel failed: the transaction has
-            // already ended and the handler holds its result.
-            bodyError = SidecarError.smtpChannelError(error, host: configuration.host)
+        // Composed on the body executor, not on this event loop: the loop only writes each
+        // chunk, so its other channels are served between chunks (``BodyTaskExecutor``).
+        let bodyError: SidecarError? = await withTaskExecutorPreference(bodyExecutor) {
+            [handler, allocator = channel.allocator, host = configuration.host] () async -> SidecarError? in
+            var writer = SMTPBodyWriter(handler: handler, allocator: allocator, dotStuffing: transfer == .data)
+            do {
+                try await message.write(to: &writer)
+                try await writer.finish()
+                return nil
+            } catch let error as SidecarError {
+                return error
+            } catch {
+                // The handler refused the write or the channel failed: the transaction has
+                // already ended and the handler holds its result.
+                return SidecarError.smtpChannelError(error, host: host)
+            }
         }
         if let bodyError {
             return await run { handler, promise in handler.abortBody(bodyError, promise: promise) }.result

@@ -46,6 +46,48 @@ import Testing
     }
 }
 
+extension ScriptedServerTests {
+    /// The daemon's tasks run on the event loops (SidecarServer's executor preference). A
+    /// streamed message is still composed off them, so that the loop serves its other
+    /// channels, and the daemon its other clients, between the chunks of a big message.
+    /// (A chain of tasks on a loop that never waits on a socket runs to its end before
+    /// the loop polls again: 2.7 s of other clients' silence for an 8 MB message.)
+    @Test func aStreamedMessageIsComposedOffTheEventLoop() async throws {
+        let server = try await ScriptedSMTPServer.start(ScriptedSMTPServer.Script())
+        let connection = try await Self.connect(server)
+        let source = RecordingSource(byteCount: 2_000_000)
+        let message = try TestMessages.compose(attachments: [Self.bigAttachment(source)])
+        let loop = LoopTaskExecutor(eventLoop: connection.channel.eventLoop)
+        let (calledOnLoop, result) = await Task(executorPreference: loop) {
+            (MultiThreadedEventLoopGroup.currentEventLoop != nil, await connection.send(message))
+        }.value
+        #expect(calledOnLoop, "the send was called from a task on the event loop, as in the daemon")
+        guard case .sent = result else {
+            Issue.record("expected sent, got \(result)")
+            return
+        }
+        #expect(source.counts.chunks > 10)
+        #expect(source.counts.onLoop == 0, "\(source.counts.onLoop) of \(source.counts.chunks) chunks were made on the loop")
+        #expect(server.deliveries.count == 1)
+        await connection.quit()
+        await server.stop()
+    }
+}
+
+/// A task executor that runs its jobs on one event loop, as the daemon's connection tasks do.
+final class LoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
 /// Attachment bytes in 32 KB chunks, counting the chunks produced on an event loop thread.
 final class RecordingSource: AttachmentSource {
     let size: Int
