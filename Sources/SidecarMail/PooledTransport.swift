@@ -9,7 +9,10 @@ import Synchronization
 
 /// Sends over warm pooled connections: a send skips TCP, TLS, EHLO and AUTH.
 ///
-/// - A connection idle longer than the pool's `checkAfterIdle` is checked with RSET first.
+/// - A connection idle longer than the pool's `checkAfterIdle` is checked with RSET first,
+///   within ``healthCheckTimeout`` (and at most half the request's time left): a server
+///   that does not answer costs that, the connection is discarded and the send goes on a
+///   fresh one.
 /// - A connection that ended in a doubtful state (timeout, protocol error, 421, the body
 ///   sent without a final reply) is destroyed, never reused.
 /// - When a reused connection fails before any recipient was accepted, the send is retried
@@ -33,6 +36,9 @@ public final class PooledTransport: MailTransport {
     /// Most pooled connections one workspace, and one server, may hold together.
     let maxConnectionsPerWorkspace: Int
     let maxConnectionsPerServer: Int
+    /// The most an RSET check of an idle connection may take (default 5 s). A healthy
+    /// server answers in one round trip.
+    let healthCheckTimeout: Duration
     private let failures = Mutex<[String: [String: Int]]>([:])
 
     /// - Parameters:
@@ -42,11 +48,12 @@ public final class PooledTransport: MailTransport {
     public init(
         configuration: PoolConfiguration, eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared,
         backOffDuration: Duration = .seconds(60), maxConnectionsPerWorkspace: Int? = nil,
-        maxConnectionsPerServer: Int? = nil, logger: Logger
+        maxConnectionsPerServer: Int? = nil, healthCheckTimeout: Duration = .seconds(5), logger: Logger
     ) {
         factory = SMTPConnectionFactory(eventLoopGroup: eventLoopGroup, tlsContextCache: tlsContextCache, logger: logger)
         pool = Pool(configuration: configuration, factory: factory)
         self.backOffDuration = backOffDuration
+        self.healthCheckTimeout = healthCheckTimeout
         let half = max(1, configuration.maxConnectionsTotal / 2)
         self.maxConnectionsPerWorkspace = max(1, maxConnectionsPerWorkspace ?? half)
         self.maxConnectionsPerServer = max(1, maxConnectionsPerServer ?? half)
@@ -138,9 +145,18 @@ public final class PooledTransport: MailTransport {
                 lease in
                 let connection = lease.connection
                 if lease.needsHealthCheck {
+                    let now = NIODeadline.now()
                     do throws(SidecarError) {
-                        try await connection.reset(deadline: deadline)
+                        try await connection.reset(deadline: Self.checkDeadline(request: deadline, bound: healthCheckTimeout, now: now))
                     } catch {
+                        var error = error
+                        if error.code == .requestTimeout, deadline.map({ NIODeadline.now() < $0 }) ?? true {
+                            // The check's own bound, not the request's: a stale connection,
+                            // and time is left to send on a fresh one.
+                            error = SidecarError(
+                                code: .timeout, message: "The idle connection did not answer its RSET check in time.",
+                                retryable: true)
+                        }
                         let failure = SMTPSendFailure(error: error, phase: .reset)
                         return (
                             TransportOutcome(
@@ -207,6 +223,15 @@ public final class PooledTransport: MailTransport {
                 tlsHandshakes: factory.tlsHandshakes(label: pool.label), creationFailures: pool.creationFailures,
                 discards: pool.discards, backoffs: pool.backoffs, failuresByCode: failures[pool.label] ?? [:])
         }
+    }
+
+    /// When an RSET check started at `now` must have its answer: within `bound`, and within
+    /// half the request's time left, so that a send on a fresh connection has the other half.
+    static func checkDeadline(request: NIODeadline?, bound: Duration, now: NIODeadline) -> NIODeadline {
+        let bounded = now + TimeAmount(bound)
+        guard let request else { return bounded }
+        let half = now + .nanoseconds(max(0, (request - now).nanoseconds / 2))
+        return min(bounded, half)
     }
 
     /// A reused connection that failed before any recipient was accepted, in a way a fresh
