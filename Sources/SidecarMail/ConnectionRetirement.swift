@@ -10,25 +10,33 @@ import SidecarSMTP
 ///   would one day cost an unrelated send its delivery.
 /// - An SMTPUTF8 transaction: retire. Exim treats every later message of the session as
 ///   SMTPUTF8.
-/// - An Exim server after ``eximMessagesPerConnection`` transactions: retire. Exim's default
-///   `smtp_accept_queue_per_connection` (10) queues every later message of a session
-///   instead of delivering it at once, until its next queue run (30 minutes on Debian).
+/// - The credential's `max_messages_per_connection` transactions: retire.
+/// - Without that, an Exim server after ``eximMessagesPerConnection`` transactions: retire.
+///   Exim's default `smtp_accept_queue_per_connection` (10) queues every later message of
+///   a session instead of delivering it at once, until its next queue run (30 minutes on
+///   Debian). A credential's own limit replaces this guess, higher or lower.
 /// - Otherwise: reuse (the pool's own `pool_max_messages_per_connection` still applies).
 struct ConnectionRetirement: Sendable, Hashable {
     var isUsable: Bool
     var errorReplies: Int
     var usedSMTPUTF8: Bool
     var transactionsStarted: Int
+    /// The credential's `max_messages_per_connection`.
+    var messageLimit: Int?
     /// The first line of the server's 220 greeting.
     var greeting: String
 
     static let eximMessagesPerConnection = 10
 
-    init(isUsable: Bool, errorReplies: Int, usedSMTPUTF8: Bool, transactionsStarted: Int, greeting: String) {
+    init(
+        isUsable: Bool, errorReplies: Int, usedSMTPUTF8: Bool, transactionsStarted: Int, messageLimit: Int? = nil,
+        greeting: String
+    ) {
         self.isUsable = isUsable
         self.errorReplies = errorReplies
         self.usedSMTPUTF8 = usedSMTPUTF8
         self.transactionsStarted = transactionsStarted
+        self.messageLimit = messageLimit
         self.greeting = greeting
     }
 
@@ -36,12 +44,15 @@ struct ConnectionRetirement: Sendable, Hashable {
         self.init(
             isUsable: connection.isUsable, errorReplies: connection.errorReplies,
             usedSMTPUTF8: connection.usedSMTPUTF8, transactionsStarted: connection.transactionsStarted,
-            greeting: connection.greeting)
+            messageLimit: connection.configuration.maximumMessagesPerSession, greeting: connection.greeting)
     }
 
     var disposition: ReleaseDisposition {
         guard isUsable else { return .discard }
         if errorReplies > 0 || usedSMTPUTF8 { return .retire }
+        if let messageLimit {
+            return transactionsStarted >= messageLimit ? .retire : .reuse
+        }
         if isExim && transactionsStarted >= Self.eximMessagesPerConnection { return .retire }
         return .reuse
     }

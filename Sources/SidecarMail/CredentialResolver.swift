@@ -43,7 +43,8 @@ struct CredentialResolver: Sendable {
             // `security: none` is an explicit choice for a legacy relay: AUTH without TLS is
             // then what the user asked for. Otherwise a password never travels in plaintext.
             allowsPlaintextAuthentication: security == .plaintext,
-            extensions: SMTPExtensionUse(pipelining: credential.pipelining ?? true, chunking: credential.chunking ?? true))
+            extensions: SMTPExtensionUse(pipelining: credential.pipelining ?? true, chunking: credential.chunking ?? true),
+            maximumMessagesPerSession: credential.maxMessagesPerConnection)
     }
 
     private func credentials(_ credential: CredentialParams, prefix: String) throws(SidecarError) -> SMTPCredentials? {

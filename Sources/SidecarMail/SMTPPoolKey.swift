@@ -21,6 +21,8 @@ struct SMTPPoolKey: Hashable, Sendable {
     /// A connection's state machine is set up with these; sends asking otherwise need
     /// their own connections.
     var extensions: SMTPExtensionUse
+    /// Retirement follows it, so connections with another limit are another pool's.
+    var maximumMessagesPerSession: Int?
     private var precomputedHash = 0
 
     init(configuration: SMTPConfiguration, route: TransportRoute, fingerprintKey: SecretFingerprint.Key) {
@@ -33,6 +35,7 @@ struct SMTPPoolKey: Hashable, Sendable {
         username = configuration.credentials?.username
         mechanism = configuration.credentials?.mechanism
         extensions = configuration.extensions
+        maximumMessagesPerSession = configuration.maximumMessagesPerSession
         switch configuration.credentials?.authenticator {
         case .password(let secret)?, .oauth2Token(let secret)?:
             self.secret = SecretFingerprint(secret, key: fingerprintKey)
@@ -50,6 +53,7 @@ struct SMTPPoolKey: Hashable, Sendable {
         hasher.combine(mechanism)
         hasher.combine(secret)
         hasher.combine(extensions)
+        hasher.combine(maximumMessagesPerSession)
         precomputedHash = hasher.finalize()
     }
 

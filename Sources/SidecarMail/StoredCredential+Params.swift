@@ -14,6 +14,7 @@ extension StoredCredential {
                     minVersion: $0.minVersion.flatMap(CredentialParams.TLSOptions.MinimumVersion.init(rawValue:)),
                     acceptUnverified: $0.acceptUnverified, caPEM: $0.caPEM, serverName: $0.serverName)
             },
-            clientName: secret.clientName, pipelining: secret.pipelining, chunking: secret.chunking)
+            clientName: secret.clientName, pipelining: secret.pipelining, chunking: secret.chunking,
+            maxMessagesPerConnection: secret.maxMessagesPerConnection)
     }
 }

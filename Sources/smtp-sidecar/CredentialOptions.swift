@@ -52,6 +52,9 @@ struct CredentialOptions: ParsableArguments {
     @Flag(help: "Never use CHUNKING (BDAT) with this server, even when offered.")
     var noChunking = false
 
+    @Option(help: "Close a pooled connection after this many messages (default: the daemon's, 10 for Exim).")
+    var maxMessagesPerConnection: Int?
+
     @Option(help: "Overall timeout in milliseconds.")
     var timeoutMs: Int?
 
@@ -75,7 +78,7 @@ struct CredentialOptions: ParsableArguments {
         return CredentialParams(
             host: host, port: port, security: security, username: username, password: password, accessToken: token,
             auth: auth, tls: tls, clientName: clientName, pipelining: noPipelining ? false : nil,
-            chunking: noChunking ? false : nil)
+            chunking: noChunking ? false : nil, maxMessagesPerConnection: maxMessagesPerConnection)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import SidecarCore
+import SidecarProtocol
 import SidecarServer
 import SidecarState
 
@@ -55,8 +56,13 @@ struct CredentialsCommand: ParsableCommand {
         @Flag(help: "Accept self-signed or mismatched certificates.") var acceptUnverified = false
         @Flag(help: "Never use PIPELINING with this server, even when offered.") var noPipelining = false
         @Flag(help: "Never use CHUNKING (BDAT) with this server, even when offered.") var noChunking = false
+        @Option(help: "Close a pooled connection after this many messages (1-10000; default: the daemon's, 10 for Exim).")
+        var maxMessagesPerConnection: Int?
 
         func secret() throws -> CredentialSecret {
+            if let maxMessagesPerConnection, !RequestBounds.messagesPerConnection.contains(maxMessagesPerConnection) {
+                throw CLIFailure("--max-messages-per-connection must be between 1 and 10000.")
+            }
             let environment = ProcessInfo.processInfo.environment
             var tls: CredentialSecret.TLSOptions?
             if caFile != nil || acceptUnverified {
@@ -68,7 +74,8 @@ struct CredentialsCommand: ParsableCommand {
                 host: host, port: port, security: security, username: username,
                 password: environment[passwordEnv].map(Secret.init),
                 accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init), auth: auth, tls: tls,
-                clientName: clientName, pipelining: noPipelining ? false : nil, chunking: noChunking ? false : nil)
+                clientName: clientName, pipelining: noPipelining ? false : nil, chunking: noChunking ? false : nil,
+                maxMessagesPerConnection: maxMessagesPerConnection)
         }
     }
 

@@ -112,4 +112,25 @@ import Testing
         #expect(try await count(": connect from") - connectsBefore == 2)
         _ = try await daemon.stop()
     }
+
+    /// A credential's `max_messages_per_connection`: five sends with a limit of 2 take three
+    /// connections, each closed with QUIT (the last at shutdown), none dropped.
+    @Test func theCredentialsMessageLimitRetiresTheConnectionWithQuit() async throws {
+        let daemon = try await Daemon.start()
+        let connectsBefore = try await count(": connect from")
+        let lostBefore = try await count("lost connection")
+        let port = postfix.stockErrorsPort
+        try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
+            for index in 0..<5 {
+                var limited = params(port: port, to: Self.good, subject: "limit \(index)")
+                limited.credential?.maxMessagesPerConnection = 2
+                let (response, result) = try await send(limited, on: sidecar)
+                #expect(response.ok, "\(String(decoding: response.json, as: UTF8.self))")
+                #expect(result?.outcome == .sent)
+            }
+        }
+        #expect(try await count(": connect from") - connectsBefore == 3)
+        _ = try await daemon.stop()
+        #expect(try await count("lost connection") - lostBefore == 0)
+    }
 }

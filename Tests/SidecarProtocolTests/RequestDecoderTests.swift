@@ -16,7 +16,7 @@ import Testing
               "credential":{"id":"cred_9","host":"smtp.example.com","port":587,"security":"starttls",
                 "username":"apikey","password":"p@ss w0rd","auth":"login",
                 "tls":{"min_version":"1.3","accept_unverified":true,"ca_pem":"-----BEGIN CERTIFICATE-----"},
-                "client_name":"worker-1.example.com"},
+                "client_name":"worker-1.example.com","pipelining":false,"max_messages_per_connection":10},
               "from":"Alerts <alerts@example.com>",
               "to":"a@example.com, \\"Doe, Jane\\" <jane@example.com>",
               "cc":["c@example.com"],"bcc":"b@example.com","reply_to":"r@example.com",
@@ -39,6 +39,7 @@ import Testing
         #expect(credential.port == 587 && credential.security == .starttls && credential.auth == .login)
         #expect(credential.password?.revealedValue == "p@ss w0rd")
         #expect(credential.tls?.minVersion == .tls13 && credential.tls?.acceptUnverified == true)
+        #expect(credential.pipelining == false && credential.chunking == nil && credential.maxMessagesPerConnection == 10)
         #expect(params.to?.entries == ["a@example.com, \"Doe, Jane\" <jane@example.com>"])
         #expect(params.cc?.entries == ["c@example.com"])
         #expect(params.bcc?.entries == ["b@example.com"])

@@ -14,7 +14,7 @@ struct CredentialStoreTests {
         CredentialSecret(
             host: "smtp.gmail.com", port: 587, security: "starttls", username: "ana@example.com", password: Secret(password),
             accessToken: Secret(token), auth: "auto", tls: .init(minVersion: "1.2", serverName: "smtp.gmail.com"),
-            clientName: "flows.example"
+            clientName: "flows.example", pipelining: false, maxMessagesPerConnection: 10
         )
     }
 

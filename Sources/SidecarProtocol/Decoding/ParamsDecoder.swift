@@ -115,7 +115,8 @@ enum ParamsDecoder {
             accessToken: try object.string("access_token").map(Secret.init),
             auth: try object.value("auth", as: CredentialParams.AuthMechanism.self), tls: tls,
             clientName: try object.string("client_name", length: RequestBounds.clientNameLength), limits: limits,
-            pipelining: try object.bool("pipelining"), chunking: try object.bool("chunking"))
+            pipelining: try object.bool("pipelining"), chunking: try object.bool("chunking"),
+            maxMessagesPerConnection: try object.int("max_messages_per_connection", in: RequestBounds.messagesPerConnection))
     }
 
     /// One string (empty means none) or an array of strings.

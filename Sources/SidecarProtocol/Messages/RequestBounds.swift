@@ -13,6 +13,8 @@ public enum RequestBounds {
     public static let port = 1...65_535
     /// `credential.client_name` (the EHLO name).
     public static let clientNameLength = 1...255
+    /// `credential.max_messages_per_connection`.
+    public static let messagesPerConnection = 1...10_000
     /// `credential.limits.per_minute`.
     public static let perMinute = 1...100_000
     /// `credential.limits.daily`.

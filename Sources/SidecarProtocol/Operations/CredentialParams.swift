@@ -92,11 +92,17 @@ public struct CredentialParams: Sendable, Equatable, Codable {
     public var pipelining: Bool?
     /// Use RFC 3030 CHUNKING (BDAT) when the server offers it. Default true.
     public var chunking: Bool?
+    /// The most messages one pooled connection carries before it is closed with QUIT, for
+    /// a server that treats later messages of a session differently. Default: the
+    /// daemon's `pool_max_messages_per_connection`, and 10 when the server's greeting
+    /// names Exim (whose default queues every message after a session's tenth).
+    public var maxMessagesPerConnection: Int?
 
     public init(
         id: String? = nil, host: String, port: Int? = nil, security: Security? = nil, username: String? = nil,
         password: Secret? = nil, accessToken: Secret? = nil, auth: AuthMechanism? = nil, tls: TLSOptions? = nil,
-        clientName: String? = nil, limits: Limits? = nil, pipelining: Bool? = nil, chunking: Bool? = nil
+        clientName: String? = nil, limits: Limits? = nil, pipelining: Bool? = nil, chunking: Bool? = nil,
+        maxMessagesPerConnection: Int? = nil
     ) {
         self.id = id
         self.host = host
@@ -111,11 +117,13 @@ public struct CredentialParams: Sendable, Equatable, Codable {
         self.limits = limits
         self.pipelining = pipelining
         self.chunking = chunking
+        self.maxMessagesPerConnection = maxMessagesPerConnection
     }
 
     enum CodingKeys: String, CodingKey {
         case id, host, port, security, username, password, auth, tls, limits, pipelining, chunking
         case accessToken = "access_token"
         case clientName = "client_name"
+        case maxMessagesPerConnection = "max_messages_per_connection"
     }
 }

@@ -28,6 +28,12 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     /// transaction starts, so the commands and the whole message leave in one write (one
     /// round trip with PIPELINING and CHUNKING); a larger one is streamed. Default 256 KiB.
     public var maximumInlineMessageSize: Int
+    /// The most messages (transactions) one session should carry, for a server that
+    /// treats later messages of a session differently (Exim queues each one after its
+    /// tenth by default instead of delivering it). The client does not enforce it: it
+    /// reports ``SMTPConnection/reachedMessageLimit`` and the pool lending the connection
+    /// retires it. nil: no limit of the credential's own.
+    public var maximumMessagesPerSession: Int?
     /// Limits against hostile servers.
     public var maximumReplyLineLength: Int
     public var maximumReplyLines: Int
@@ -44,6 +50,7 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
         allowsPlaintextAuthentication: Bool = false,
         extensions: SMTPExtensionUse = .all,
         maximumInlineMessageSize: Int = 256 * 1024,
+        maximumMessagesPerSession: Int? = nil,
         maximumReplyLineLength: Int = 4096,
         maximumReplyLines: Int = 128
     ) {
@@ -58,6 +65,7 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
         self.allowsPlaintextAuthentication = allowsPlaintextAuthentication
         self.extensions = extensions
         self.maximumInlineMessageSize = maximumInlineMessageSize
+        self.maximumMessagesPerSession = maximumMessagesPerSession
         self.maximumReplyLineLength = maximumReplyLineLength
         self.maximumReplyLines = maximumReplyLines
     }

@@ -39,11 +39,13 @@ public struct CredentialSecret: Sendable, Equatable, Codable {
     /// false: never use PIPELINING / CHUNKING with this server. nil: use when offered.
     public var pipelining: Bool?
     public var chunking: Bool?
+    /// Close a pooled connection after this many messages. nil: the daemon's default.
+    public var maxMessagesPerConnection: Int?
 
     public init(
         host: String, port: Int? = nil, security: String? = nil, username: String? = nil, password: Secret? = nil,
         accessToken: Secret? = nil, auth: String? = nil, tls: TLSOptions? = nil, clientName: String? = nil,
-        pipelining: Bool? = nil, chunking: Bool? = nil
+        pipelining: Bool? = nil, chunking: Bool? = nil, maxMessagesPerConnection: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -56,12 +58,14 @@ public struct CredentialSecret: Sendable, Equatable, Codable {
         self.clientName = clientName
         self.pipelining = pipelining
         self.chunking = chunking
+        self.maxMessagesPerConnection = maxMessagesPerConnection
     }
 
     enum CodingKeys: String, CodingKey {
         case host, port, security, username, password, auth, tls, pipelining, chunking
         case accessToken = "access_token"
         case clientName = "client_name"
+        case maxMessagesPerConnection = "max_messages_per_connection"
     }
 }
 
