@@ -21,8 +21,17 @@
 #             connections through the same proxy, and a cold send (new connection) at
 #             each RTT.
 #
+#   default   first, the send a caller gets by default (duplicate suppression on: a
+#             state-database record per send), sequential and 16 clients; with
+#             BENCH_BASELINE_BIN, the same rows from that binary (another build, e.g. an
+#             earlier commit) in the same run, alternating, so the two are compared on
+#             the same machine minutes apart;
+#   big       an 8 MB message with another client pinging every 5 ms meanwhile: how long
+#             other clients wait while a big message goes out (also for the baseline).
+#
 # Environment: BENCH_MESSAGES (default 2000: fewer leave the CPU figure, counted in clock
-# ticks, a few per cent coarse), BENCH_QUICK=1 for a short run.
+# ticks, a few per cent coarse), BENCH_QUICK=1 for a short run, BENCH_BASELINE_BIN (an
+# smtp-sidecar binary to compare the default-send and big-message rows with).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -70,6 +79,11 @@ start_sidecar "$bin" warm --set pool_max_connections_per_key=4
 warm=$started_pid
 start_sidecar "$bin" cold --set pool_enabled=false
 cold=$started_pid
+baseline=${BENCH_BASELINE_BIN:-}
+if [ -n "$baseline" ]; then
+    start_sidecar "$baseline" before --set pool_max_connections_per_key=4
+    before=$started_pid
+fi
 
 request "$work/postfix-starttls.json" "$SUBMISSION_PORT" starttls yes
 request "$work/postfix-tls.json" "$SMTPS_PORT" tls yes
@@ -103,6 +117,24 @@ PY
 }
 
 echo
+echo "== the default send: duplicate suppression on, as a request that does not mention it gets (one hour)"
+# Every send writes a dedup record to the state database before it goes out (synced to
+# disk: a power cut must not let a retry send twice) and its outcome after.
+default_rows() { # suffix, socket name, pid
+    run "default: warm sequential$1"      "$2" "$3" postfix-starttls.json 1  2048 "$messages" --dedup-window default
+    run "default: warm 16 clients$1"      "$2" "$3" postfix-starttls.json 16 2048 "$((messages * 2))" --dedup-window default
+}
+big_row() { # suffix, socket name, pid
+    run "8 MB message, others' pings$1"   "$2" "$3" postfix-starttls.json 1 8000000 3 --ping-probe
+}
+for round in 1 2; do
+    default_rows "" warm "$warm"
+    if [ -n "$baseline" ]; then default_rows " (baseline)" before "$before"; fi
+done
+big_row "" warm "$warm"
+if [ -n "$baseline" ]; then big_row " (baseline)" before "$before"; fi
+
+echo
 echo "== reference: a persistent Python smtplib connection (STARTTLS + AUTH) to the same Postfix"
 smtplib_reference "$SUBMISSION_PORT" "$messages" "python smtplib persistent"
 # Postfix's speed drifts within a run (its queue files go to disk), so the ceiling is
@@ -118,7 +150,7 @@ echo "== reference: Postfix's own ceiling (smtp-source, 4 sessions, plain port, 
 ceiling "smtp-source ceiling (4 sessions)"
 
 echo
-echo "== through the sidecar (2 KB unless noted)"
+echo "== through the sidecar, duplicate suppression off (2 KB unless noted)"
 run "cold: new connection per send"     cold "$cold" postfix-starttls.json 1  2048   "$((messages / 4))"
 run "warm sequential, STARTTLS"         warm "$warm" postfix-starttls.json 1  2048   "$messages"
 run "warm sequential, implicit TLS"     warm "$warm" postfix-tls.json      1  2048   "$messages"
@@ -133,13 +165,8 @@ run "warm 5 MB"                         warm "$warm" postfix-starttls.json 2  50
 run "sink: warm sequential (TLS)"       warm "$warm" sink-tls.json         1  2048   "$messages"
 run "sink: warm 16 clients (TLS)"       warm "$warm" sink-tls.json         16 2048   "$((messages * 4))"
 
-echo
-echo "== duplicate suppression on, as a request that does not mention it gets (one hour)"
-# The rows above send dedup_window_seconds 0. By default every send also writes a dedup
-# record to the state database before it goes out (synced to disk: a power cut must not
-# let a retry send twice) and its outcome after.
-run "dedup on: warm sequential"         warm "$warm" postfix-starttls.json 1  2048   "$messages" --dedup-window default
-run "dedup on: warm 16 clients"         warm "$warm" postfix-starttls.json 16 2048   "$((messages * 2))" --dedup-window default
+# The rows since the default ones sent dedup_window_seconds 0: the sidecar's own cost
+# without the state database.
 
 echo
 echo "== the default log level: one journald entry per send (info; a private journald, scripts/journald-sandbox.sh)"

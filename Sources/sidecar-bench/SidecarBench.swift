@@ -4,15 +4,20 @@
 //
 //   sidecar-bench --socket PATH --request FILE [--clients N] [--messages M] [--warmup W]
 //                 [--size BYTES] [--daemon-pid PID] [--label TEXT] [--dedup-window SECONDS|default]
+//                 [--ping-probe]
 //
 // FILE holds `send` params (JSON, as in proto-spec/); each message gets a unique
 // idempotency key and, with --size, a text body of that many bytes. Duplicate
 // suppression is off (a window of 0) unless --dedup-window sets one; `default` leaves it
 // to the daemon, as a caller that does not mention it does (one hour, a record per send).
+// --ping-probe: one more client pings every 5 ms while the sends run, and the line ends
+// with the pings' latency (what other clients wait while these sends are in progress,
+// e.g. during one 8 MB message).
 import Foundation
 import SidecarClient
 import SidecarCore
 import SidecarProtocol
+import Synchronization
 
 struct Options {
     var socket = "/run/smtp-sidecar/smtp-sidecar.sock"
@@ -25,10 +30,15 @@ struct Options {
     var label = "run"
     /// The `dedup_window_seconds` sent; nil omits it.
     var dedupWindow: Int? = 0
+    var pingProbe = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
+            if flag == "--ping-probe" {
+                pingProbe = true
+                continue
+            }
             let value = iterator.next() ?? ""
             switch flag {
             case "--socket": socket = value
@@ -98,6 +108,8 @@ enum SidecarBench {
         let before = options.daemonPID.flatMap(ProcessUsage.read)
         var failures = 0
         var latencies: [Double] = []
+        let probe = options.pingProbe ? PingProbe(socket: options.socket) : nil
+        let probeTask = probe.map { probe in Task { await probe.run() } }
         let started = clock.now
         do {
             let results = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
@@ -154,7 +166,46 @@ enum SidecarBench {
             let cpuPerMessage = (after.cpuSeconds - before.cpuSeconds) / Double(max(1, sent + options.warmup * options.clients))
             line += String(format: "  cpu/msg %.3f ms  peak RSS %.1f MB", cpuPerMessage * 1000, Double(after.peakRSSBytes) / 1_048_576)
         }
+        if let probe, let probeTask {
+            probe.stop()
+            let pings = await probeTask.value.sorted()
+            line += String(
+                format: "  ping p50 %.2f ms  p99 %.2f ms  max %.2f ms (%d)", percentile(pings, 50), percentile(pings, 99),
+                pings.last ?? .nan, pings.count)
+        }
         print(line)
+    }
+}
 
+/// Pings the daemon every 5 ms on a connection of its own until stopped; the latencies in ms.
+final class PingProbe: Sendable {
+    let socket: String
+    private let stopped = Mutex(false)
+
+    init(socket: String) {
+        self.socket = socket
+    }
+
+    func stop() {
+        stopped.withLock { $0 = true }
+    }
+
+    func run() async -> [Double] {
+        let clock = ContinuousClock()
+        var latencies: [Double] = []
+        do {
+            try await SidecarConnection.withConnection(socketPath: socket) { sidecar in
+                while !stopped.withLock({ $0 }) {
+                    let sent = clock.now
+                    _ = try await sidecar.callRaw("ping", params: PingParams())
+                    let elapsed = clock.now - sent
+                    latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+        } catch {
+            FileHandle.standardError.write(Data("ping probe failed: \(error)\n".utf8))
+        }
+        return latencies
     }
 }
