@@ -109,10 +109,12 @@ struct DedupStoreTests {
         let database = try directory.open()
         let old = DedupStore(database: database, staleAfter: .seconds(600), identity: ProcessIdentity(owner: "test:old"))
         guard case .proceed(let oldTicket) = try old.begin(key: "k", window: .seconds(700), now: t0) else { throw TestFailure("proceed") }
+        #expect(try old.markPending(oldTicket))
         let new = DedupStore(database: database, identity: ProcessIdentity(owner: "test:new"))
         guard case .proceed(let newTicket) = try new.begin(key: "k", window: .seconds(700), now: t0.addingTimeInterval(700)) else {
             throw TestFailure("the abandoned, expired record is replaced")
         }
+        #expect(try new.markPending(newTicket))
         #expect(try old.complete(oldTicket, resultJSON: "{}", countsAsSent: true) == false)
         #expect(try old.release(oldTicket) == false)
         #expect(try new.complete(newTicket, resultJSON: sent, countsAsSent: true))
@@ -126,8 +128,12 @@ struct DedupStoreTests {
         let store = DedupStore(database: database)
         guard case .proceed(let done) = try store.begin(key: "done", window: .seconds(10), now: t0) else { throw TestFailure("proceed") }
         try store.complete(done, resultJSON: sent, countsAsSent: true)
-        _ = try store.begin(key: "live", window: .seconds(10), now: t0)
-        _ = try store.begin(key: "fresh", window: .seconds(100), now: t0)
+        for (key, window) in [("live", 10), ("fresh", 100)] {
+            guard case .proceed(let ticket) = try store.begin(key: key, window: .seconds(window), now: t0) else {
+                throw TestFailure("proceed")
+            }
+            #expect(try store.markPending(ticket))
+        }
         #expect(try store.purgeExpired(now: t0.addingTimeInterval(11)) == 1)
         #expect(try store.purgeExpired(now: t0.addingTimeInterval(600)) == 2)
         #expect(try database.withConnection { try $0.query("SELECT key FROM dedup").count } == 0)
@@ -196,6 +202,8 @@ struct DedupStoreTests {
         let other = DedupStore(database: database, identity: ProcessIdentity(owner: "test:other"))
         let mine = DedupStore(database: database, pollInterval: .milliseconds(20))
         guard case .proceed(let ticket) = try other.begin(key: "k", now: Date()) else { throw TestFailure("proceed") }
+        // Another process's send is seen from its `pending` record on.
+        #expect(try await other.markPending(ticket))
         let waiter = Task { try await mine.begin(key: "k") }
         try await Task.sleep(for: .milliseconds(100))
         // `other` is a separate store: its completion cannot wake `mine` in-process.
@@ -299,5 +307,61 @@ struct DedupStoreTests {
         guard case .proceed = try await store.begin(key: "other", deadline: .now - .seconds(1)) else {
             throw TestFailure("a free key proceeds")
         }
+    }
+
+    // The reservation lives in memory: begin writes nothing; markPending writes `pending`.
+    @Test("a reservation is in memory only; pending is the first write")
+    func reservationIsNotWritten() throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let store = DedupStore(database: database)
+        guard case .proceed(let ticket) = try store.begin(key: "k", now: t0) else { throw TestFailure("proceed") }
+        let rows = { try database.withConnection { try $0.query("SELECT state FROM dedup").map { try $0.text(0) } } }
+        #expect(try rows().isEmpty)
+        // An identical send of this process waits for it.
+        #expect(try store.begin(key: "k", now: t0) == .inProgress)
+        #expect(try store.markPending(ticket))
+        #expect(try store.markPending(ticket), "a second mark (a retry on a fresh connection) writes nothing")
+        #expect(try rows() == ["pending"])
+        #expect(try store.complete(ticket, resultJSON: sent, countsAsSent: true))
+        #expect(try store.begin(key: "k", now: t0) == .duplicate(resultJSON: sent))
+    }
+
+    @Test("a send released before its mark leaves nothing and frees the key")
+    func releaseBeforeMark() throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let store = DedupStore(database: database)
+        guard case .proceed(let ticket) = try store.begin(key: "k", now: t0) else { throw TestFailure("proceed") }
+        #expect(try store.release(ticket))
+        #expect(try store.markPending(ticket) == false, "a released ticket cannot mark")
+        guard case .proceed = try store.begin(key: "k", now: t0) else { throw TestFailure("the key is free") }
+    }
+
+    @Test("when another process marked the key first, this one's mark fails and it does not send")
+    func anotherProcessMarkedFirst() throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let mine = DedupStore(database: database)
+        let other = DedupStore(database: database, identity: ProcessIdentity(owner: "test:other"))
+        guard case .proceed(let myTicket) = try mine.begin(key: "k", now: t0) else { throw TestFailure("proceed") }
+        guard case .proceed(let otherTicket) = try other.begin(key: "k", now: t0) else { throw TestFailure("proceed") }
+        #expect(try other.markPending(otherTicket))
+        #expect(try mine.markPending(myTicket) == false)
+        #expect(try mine.begin(key: "k", now: t0) == .inProgress, "its reservation was given up; the other's record holds")
+        #expect(try other.complete(otherTicket, resultJSON: sent, countsAsSent: true))
+        #expect(try mine.begin(key: "k", now: t0.addingTimeInterval(1)) == .duplicate(resultJSON: sent))
+    }
+
+    @Test("a reservation older than the stale limit is given up")
+    func staleReservation() throws {
+        let directory = try TemporaryStateDirectory()
+        let store = DedupStore(database: try directory.open(), staleAfter: .seconds(600))
+        guard case .proceed(let first) = try store.begin(key: "k", now: t0) else { throw TestFailure("proceed") }
+        #expect(try store.begin(key: "k", now: t0.addingTimeInterval(599)) == .inProgress)
+        guard case .proceed = try store.begin(key: "k", now: t0.addingTimeInterval(600)) else {
+            throw TestFailure("a reservation past the stale limit no longer holds the key")
+        }
+        #expect(try store.markPending(first) == false, "the first send lost its reservation and must not go out")
     }
 }

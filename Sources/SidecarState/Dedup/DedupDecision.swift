@@ -2,7 +2,7 @@
 /// (if any) and the time, what `begin` does. No I/O; ``DedupStore`` runs it inside a
 /// transaction and applies the action.
 enum DedupDecision: Sendable, Equatable {
-    /// Write a new `reserved` record (replacing an expired one) and let the caller send.
+    /// Reserve the key (a stored record, if any, is expired or given up) and let the caller send.
     case proceed
     /// A finished send counts as sent and has not expired: return its result.
     case duplicate(resultJSON: String)

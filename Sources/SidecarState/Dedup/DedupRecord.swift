@@ -3,6 +3,8 @@ struct DedupRecord: Sendable, Hashable {
     enum State: String, Sendable {
         /// A send holds this key but has written nothing to a server yet (it may be waiting
         /// for a connection). If its process dies, nothing was sent: the key is free.
+        /// Written by earlier versions only: a reservation now lives in the sending
+        /// process's memory (``DedupStore``).
         case reserved
         /// A send holding this key may have started its SMTP transaction: its bytes may have
         /// left (or its process died while they might have).

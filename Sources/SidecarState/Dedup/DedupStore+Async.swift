@@ -41,9 +41,9 @@ extension DedupStore {
     /// ``markPending(_:)``, on the database's thread.
     @discardableResult
     public func markPending(_ ticket: DedupTicket) async throws -> Bool {
-        guard let token = ticket.token else { return false }
+        guard ticket.token != nil else { return false }
         return try await database.transaction(synchronous: .full) { connection in
-            try Self.markPending(key: ticket.key, token: token, connection)
+            try self.markPending(ticket, connection)
         }
     }
 
@@ -55,7 +55,7 @@ extension DedupStore {
         defer { waiters.notify(key: ticket.key) }
         do {
             return try await database.transaction(synchronous: .normal) { connection in
-                try Self.complete(key: ticket.key, token: token, resultJSON: resultJSON, countsAsSent: countsAsSent, connection)
+                try self.complete(ticket, token: token, resultJSON: resultJSON, countsAsSent: countsAsSent, connection)
             }
         } catch {
             remember(ticket, token: token, resultJSON: resultJSON, countsAsSent: countsAsSent)
@@ -73,7 +73,7 @@ extension DedupStore {
     ) {
         guard let token = ticket.token else { return }
         database.submit(synchronous: .normal) { connection in
-            try Self.complete(key: ticket.key, token: token, resultJSON: resultJSON, countsAsSent: countsAsSent, connection)
+            try self.complete(ticket, token: token, resultJSON: resultJSON, countsAsSent: countsAsSent, connection)
         } completion: { result in
             if case .failure(let error) = result {
                 self.remember(ticket, token: token, resultJSON: resultJSON, countsAsSent: countsAsSent)
@@ -94,6 +94,7 @@ extension DedupStore {
         let nowMs = now.millisecondsSince1970
         forgetUnrecorded(before: nowMs)
         let staleBeforeMs = nowMs.saturatingSubtracting(staleAfter.milliseconds)
+        forgetReservations(before: staleBeforeMs)
         return try await database.transaction { connection in
             try Self.purge(nowMs: nowMs, staleBeforeMs: staleBeforeMs, connection)
         }
