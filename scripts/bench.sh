@@ -26,7 +26,8 @@
 #             BENCH_BASELINE_BIN, the same rows from that binary (another build, e.g. an
 #             earlier commit) in the same run, alternating, so the two are compared on
 #             the same machine minutes apart;
-#   big       an 8 MB message with another client pinging every 5 ms meanwhile: how long
+#   big       an 8 MB text and a 7 MB attachment (9.5 MB as base64, under Postfix's
+#             default 10 MB limit) with another client pinging every 5 ms meanwhile: how long
 #             other clients wait while a big message goes out (also for the baseline).
 #
 # Environment: BENCH_MESSAGES (default 2000: fewer leave the CPU figure, counted in clock
@@ -125,7 +126,9 @@ default_rows() { # suffix, socket name, pid
     run "default: warm 16 clients$1"      "$2" "$3" postfix-starttls.json 16 2048 "$((messages * 2))" --dedup-window default
 }
 big_row() { # suffix, socket name, pid
-    run "8 MB message, others' pings$1"   "$2" "$3" postfix-starttls.json 1 8000000 3 --ping-probe
+    run "8 MB text, others' pings$1"       "$2" "$3" postfix-starttls.json 1 8000000 3 --ping-probe
+    run "7 MB attachment, others' pings$1" "$2" "$3" postfix-starttls.json 1 2048 3 --ping-probe \
+        --attachment-bytes 7000000
 }
 for round in 1 2; do
     default_rows "" warm "$warm"

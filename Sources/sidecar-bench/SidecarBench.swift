@@ -4,7 +4,7 @@
 //
 //   sidecar-bench --socket PATH --request FILE [--clients N] [--messages M] [--warmup W]
 //                 [--size BYTES] [--daemon-pid PID] [--label TEXT] [--dedup-window SECONDS|default]
-//                 [--ping-probe]
+//                 [--ping-probe] [--attachment-bytes BYTES]
 //
 // FILE holds `send` params (JSON, as in proto-spec/); each message gets a unique
 // idempotency key and, with --size, a text body of that many bytes. Duplicate
@@ -12,7 +12,8 @@
 // to the daemon, as a caller that does not mention it does (one hour, a record per send).
 // --ping-probe: one more client pings every 5 ms while the sends run, and the line ends
 // with the pings' latency (what other clients wait while these sends are in progress,
-// e.g. during one 8 MB message).
+// e.g. during one 8 MB message). --attachment-bytes adds a binary attachment of that size
+// (content_base64 in the request, base64 again in the message).
 import Foundation
 import SidecarClient
 import SidecarCore
@@ -31,6 +32,7 @@ struct Options {
     /// The `dedup_window_seconds` sent; nil omits it.
     var dedupWindow: Int? = 0
     var pingProbe = false
+    var attachmentBytes = 0
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -49,6 +51,7 @@ struct Options {
             case "--size": size = Int(value) ?? size
             case "--daemon-pid": daemonPID = Int32(value)
             case "--label": label = value
+            case "--attachment-bytes": attachmentBytes = Int(value) ?? 0
             case "--dedup-window": dedupWindow = value == "default" ? nil : (Int(value) ?? 0)
             default:
                 FileHandle.standardError.write(Data("unknown option \(flag)\n".utf8))
@@ -100,6 +103,15 @@ enum SidecarBench {
         }
         template.text = String(repeating: "The quick brown fox jumps over the lazy dog.\n", count: max(1, options.size / 45))
         template.dedupWindowSeconds = options.dedupWindow
+        if options.attachmentBytes > 0 {
+            var generator = SystemRandomNumberGenerator()
+            let bytes = (0..<options.attachmentBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            template.attachments = [
+                AttachmentParams(
+                    filename: "bench.bin", contentType: "application/octet-stream",
+                    contentBase64: Data(bytes).base64EncodedString())
+            ]
+        }
 
         let request = template
         let clock = ContinuousClock()
