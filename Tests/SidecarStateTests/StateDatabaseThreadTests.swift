@@ -104,6 +104,32 @@ struct StateDatabaseThreadTests {
         #expect(try database.withConnection { try $0.queryFirst("PRAGMA synchronous")?.int(0) } == 2)
     }
 
+    @Test("a read runs at once when the thread is idle, without a transaction, and in order behind a commit in progress")
+    func readsTakeTheirTurn() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let before = database.batchesRun.load(ordering: .relaxed)
+        let idle = try await database.read { connection in
+            (connection.isInTransaction, try connection.queryFirst("SELECT count(*) FROM rate_minute")?.int(0))
+        }
+        #expect(idle.0 == false && idle.1 == 0)
+        #expect(database.batchesRun.load(ordering: .relaxed) == before, "it ran on the caller's thread")
+
+        let gate = Gate()
+        let durable = Task {
+            try await database.transaction(synchronous: .full) { connection in
+                try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 1, 1)")
+                gate.block()
+            }
+        }
+        await gate.waitUntilBlocked()
+        let read = Task { try await database.read { try $0.queryFirst("SELECT count(*) FROM rate_minute")?.int(0) } }
+        while database.queue.withLock({ $0.jobs.count }) < 1 { await Task.yield() }
+        gate.release()
+        try await durable.value
+        #expect(try await read.value == 1, "it sees the work queued before it")
+    }
+
     @Test("relaxed work runs at once when the thread is idle, and queues in order behind a commit in progress")
     func relaxedWorkTakesItsTurn() async throws {
         let directory = try TemporaryStateDirectory()

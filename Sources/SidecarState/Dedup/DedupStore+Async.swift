@@ -16,7 +16,8 @@ extension DedupStore {
             try Task.checkCancellation()
             let generation = waiters.generation
             let nowMs = clock().millisecondsSince1970
-            let decision = try await database.transaction(synchronous: .normal) { connection in
+            // Only reads (the reservation is in memory): no transaction, no commit.
+            let decision = try await database.read { connection in
                 try self.reserve(key: key, nowMs: nowMs, window: window, connection)
             }
             switch decision {

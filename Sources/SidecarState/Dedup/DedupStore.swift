@@ -99,7 +99,7 @@ public final class DedupStore: Sendable {
     public func begin(key: String, window: Duration = DedupStore.defaultWindow, now: Date) throws -> DedupBegin {
         guard window > .zero else { return .proceed(DedupTicket(key: key, token: nil)) }
         let nowMs = now.millisecondsSince1970
-        return try database.withTransaction(synchronous: .normal) { connection in
+        return try database.withConnection { connection in
             try self.reserve(key: key, nowMs: nowMs, window: window, connection)
         }
     }

@@ -9,6 +9,8 @@ public final class SQLiteConnection {
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     private var transactionDepth = 0
+    /// Whether a ``transaction(_:)`` is open.
+    var isInTransaction: Bool { transactionDepth > 0 }
     /// The `synchronous` level the connection is at, as last set by ``committing(_:configured:_:)``
     /// (nil: not known yet).
     private var synchronousLevel: StateDatabase.Configuration.Synchronous?

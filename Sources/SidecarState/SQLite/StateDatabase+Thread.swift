@@ -29,6 +29,20 @@ extension StateDatabase {
         }
     }
 
+    /// Runs `body`, which only reads, in its turn after the work queued before it, and
+    /// returns its result. Like work that does not wait for the disk, it runs at once on
+    /// the calling thread when the database's thread is idle; alone it runs without a
+    /// transaction of its own (each statement reads a consistent snapshot), so it takes no
+    /// write lock and changes no `synchronous` level. A ``SQLiteError`` becomes an
+    /// `internal_error`.
+    public func read<Result: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Result) async throws
+        -> Result
+    {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            submit(readOnly: true, body) { result in continuation.resume(with: result) }
+        }
+    }
+
     /// Queues `body` like ``transaction(synchronous:_:)`` without waiting for it: `completion`
     /// gets its result once its batch has committed (or failed). Work runs in the order it
     /// was queued, so anything queued after this call — in this process — sees its changes.
@@ -41,11 +55,13 @@ extension StateDatabase {
     /// happens on the caller's thread.
     public func submit<Result: Sendable>(
         synchronous: Configuration.Synchronous? = nil,
+        readOnly: Bool = false,
         _ body: @escaping @Sendable (SQLiteConnection) throws -> Result,
         completion: @escaping @Sendable (Swift.Result<Result, any Error>) -> Void
     ) {
         let job = StateJob(
-            synchronous: synchronous ?? self.synchronous,
+            synchronous: readOnly ? .normal : synchronous ?? self.synchronous,
+            readOnly: readOnly,
             run: { connection in
                 let result = Swift.Result<Result, any Error> {
                     do {
@@ -155,6 +171,13 @@ extension StateDatabase {
         return connection.withLock { connection -> [@Sendable () -> Void] in
             guard let connection else {
                 return batch.map { job in { @Sendable in job.fail(Self.closedError) } }
+            }
+            if batch.allSatisfy(\.readOnly) {
+                // Reads alone: no transaction, no write lock, no commit.
+                return batch.map { job in
+                    let (_, answer) = job.run(connection)
+                    return { @Sendable in answer(nil) }
+                }
             }
             let mode: Configuration.Synchronous = batch.contains { $0.synchronous == .full } ? .full : .normal
             var answers: [@Sendable ((any Error)?) -> Void] = []

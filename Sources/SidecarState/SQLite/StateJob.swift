@@ -3,6 +3,9 @@
 struct StateJob: Sendable {
     /// How the commit that includes this work must reach the disk.
     var synchronous: StateDatabase.Configuration.Synchronous
+    /// The work only reads: alone it needs no transaction of its own (each statement is
+    /// one), and it never waits for the disk.
+    var readOnly = false
     /// Runs the work on the connection, inside the batch's transaction. Returns whether it
     /// failed (its savepoint is rolled back) and how to answer the caller once the batch
     /// has committed (nil) or failed (the error).
