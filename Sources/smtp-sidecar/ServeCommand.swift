@@ -70,7 +70,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         let notifier = SystemdGlue.makeNotifier()
         let stats = ServerStats()
-        let settings = SidecarServer.Settings(configuration: configuration, listener: listener, peerPolicy: policy)
+        // Large requests (a big attachment in the frame) are parsed and composed off the
+        // event loop, on the threads that compose streamed message bodies.
+        let settings = SidecarServer.Settings(
+            configuration: configuration, listener: listener, peerPolicy: policy,
+            largeRequestExecutor: BodyTaskExecutor.shared)
         let pooled: PooledTransport? =
             configuration.poolEnabled
             ? PooledTransport(

@@ -26,6 +26,7 @@ struct ServerHarness {
     static func withServer<Result: Sendable>(
         maxConnections: Int = 16, maxInFlight: Int = 8, maxFrameBytes: Int = 1024, idleTimeout: Duration = .seconds(60),
         peerPolicy: PeerPolicy = PeerPolicy(), handler: (any RequestHandler)? = nil,
+        largeRequestExecutor: (any TaskExecutor)? = nil, largeRequestBytes: Int = 256 * 1024,
         _ body: (ServerHarness) async throws -> Result
     ) async throws -> Result {
         let path = makeSocketPath()
@@ -35,7 +36,8 @@ struct ServerHarness {
             serverVersion: "test", stats: stats)
         let settings = SidecarServer.Settings(
             listener: .path(path, mode: 0o600, group: nil), peerPolicy: peerPolicy, maxConnections: maxConnections,
-            maxInFlightPerConnection: maxInFlight, maxFrameBytes: maxFrameBytes, idleTimeout: idleTimeout)
+            maxInFlightPerConnection: maxInFlight, maxFrameBytes: maxFrameBytes, idleTimeout: idleTimeout,
+            largeRequestExecutor: largeRequestExecutor, largeRequestBytes: largeRequestBytes)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let server = SidecarServer(

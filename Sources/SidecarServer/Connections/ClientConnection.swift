@@ -28,11 +28,16 @@ final class ClientConnection: Sendable {
     let logger: Logger
     private let locked: Mutex<Locked>
     private let decoder = RequestDecoder()
+    /// Where frames of at least `bytes` are decoded and their requests handled, off the
+    /// event loop (``SidecarServer/Settings/largeRequestExecutor``).
+    let largeRequests: (executor: any TaskExecutor, bytes: Int)?
 
     init(
         id: Int, channel: Channel, peer: PeerCredentials?, maxInFlight: Int, idleTimeout: Duration,
-        handler: any RequestHandler, stats: ServerStats, logger: Logger
+        handler: any RequestHandler, stats: ServerStats, logger: Logger,
+        largeRequests: (executor: any TaskExecutor, bytes: Int)? = nil
     ) {
+        self.largeRequests = largeRequests
         self.id = id
         self.channel = channel
         self.peer = peer
@@ -89,7 +94,15 @@ final class ClientConnection: Sendable {
                 locked.withLock { $0.machine.frameReceived(now: .now) }
                 switch frame {
                 case .payload(let payload):
-                    accept(payload, into: &requests)
+                    if let largeRequests, payload.readableBytes >= largeRequests.bytes {
+                        // Decoded in order (the reader waits), but off the loop.
+                        let decoded = await withTaskExecutorPreference(largeRequests.executor) { [decoder] in
+                            decoder.decode(payload)
+                        }
+                        accept(decoded, executor: largeRequests.executor, into: &requests)
+                    } else {
+                        accept(decoder.decode(payload), executor: nil, into: &requests)
+                    }
                 case .oversized(let declared, let limit):
                     logger.warning(
                         "Client sent a frame over the size limit; closing the connection",
@@ -114,8 +127,12 @@ final class ClientConnection: Sendable {
         }
     }
 
-    private func accept(_ payload: ByteBuffer, into requests: inout DiscardingTaskGroup) {
-        switch decoder.decode(payload) {
+    /// `executor`: where the request is handled (nil: where the connection runs).
+    private func accept(
+        _ decoded: Result<Request, RequestDecodingFailure>, executor: (any TaskExecutor)?,
+        into requests: inout DiscardingTaskGroup
+    ) {
+        switch decoded {
         case .failure(let failure):
             logger.info(
                 "Refused a malformed request",
@@ -128,7 +145,7 @@ final class ClientConnection: Sendable {
             switch locked.withLock({ $0.machine.requestDecoded(request.id) }) {
             case .dispatch:
                 stats.requestStarted()
-                requests.addTask {
+                requests.addTask(executorPreference: executor) {
                     var requestLogger = self.logger
                     requestLogger.handler.metadata.merge(["request_id": "\(request.id)", "operation": "\(operation)"]) {
                         _, new in new

@@ -24,10 +24,17 @@ public final class SidecarServer: Service {
         public var maxInFlightPerConnection: Int
         public var maxFrameBytes: Int
         public var idleTimeout: Duration
+        /// Where a request of at least ``largeRequestBytes`` is decoded and handled, off the
+        /// event loops: parsing a 10 MB frame and validating its base64 on a loop is tens of
+        /// milliseconds in which no other client is served. nil: on the connection's loop.
+        public var largeRequestExecutor: (any TaskExecutor)?
+        /// Default 256 KiB.
+        public var largeRequestBytes: Int
 
         public init(
             listener: ListenerSource, peerPolicy: PeerPolicy = PeerPolicy(), maxConnections: Int = 256,
-            maxInFlightPerConnection: Int = 32, maxFrameBytes: Int = 32 * 1024 * 1024, idleTimeout: Duration = .seconds(300)
+            maxInFlightPerConnection: Int = 32, maxFrameBytes: Int = 32 * 1024 * 1024, idleTimeout: Duration = .seconds(300),
+            largeRequestExecutor: (any TaskExecutor)? = nil, largeRequestBytes: Int = 256 * 1024
         ) {
             self.listener = listener
             self.peerPolicy = peerPolicy
@@ -35,13 +42,19 @@ public final class SidecarServer: Service {
             self.maxInFlightPerConnection = maxInFlightPerConnection
             self.maxFrameBytes = maxFrameBytes
             self.idleTimeout = idleTimeout
+            self.largeRequestExecutor = largeRequestExecutor
+            self.largeRequestBytes = largeRequestBytes
         }
 
-        public init(configuration: SidecarConfiguration, listener: ListenerSource, peerPolicy: PeerPolicy) {
+        public init(
+            configuration: SidecarConfiguration, listener: ListenerSource, peerPolicy: PeerPolicy,
+            largeRequestExecutor: (any TaskExecutor)? = nil
+        ) {
             self.init(
                 listener: listener, peerPolicy: peerPolicy, maxConnections: configuration.maxConnections,
                 maxInFlightPerConnection: configuration.maxInFlightPerConnection,
-                maxFrameBytes: configuration.maxFrameBytes, idleTimeout: .seconds(configuration.idleTimeoutSeconds))
+                maxFrameBytes: configuration.maxFrameBytes, idleTimeout: .seconds(configuration.idleTimeoutSeconds),
+                largeRequestExecutor: largeRequestExecutor)
         }
     }
 
@@ -176,7 +189,8 @@ public final class SidecarServer: Service {
 
         let connection = ClientConnection(
             id: id, channel: accepted.channel, peer: accepted.peer, maxInFlight: settings.maxInFlightPerConnection,
-            idleTimeout: settings.idleTimeout, handler: handler, stats: stats, logger: connectionLogger)
+            idleTimeout: settings.idleTimeout, handler: handler, stats: stats, logger: connectionLogger,
+            largeRequests: settings.largeRequestExecutor.map { ($0, settings.largeRequestBytes) })
         let shuttingDown = registry.withLock { registry in
             registry.connections[id] = connection
             return registry.admission.isShuttingDown
