@@ -321,6 +321,13 @@ where PoolClock.Duration == Duration {
                 message: "All connections for this account were busy for the whole wait limit; try again shortly.",
                 retryable: true
             )
+        case .connectionNotReady:
+            SidecarError(
+                code: .timeout,
+                message: "The server did not finish setting up a connection (connect, TLS, greeting or login) within "
+                    + "the wait limit (pool_max_wait_seconds). Nothing was sent; try again later.",
+                retryable: true
+            )
         case .deadlineExceeded:
             SidecarError(
                 code: .requestTimeout,

@@ -3,6 +3,11 @@ extension PoolStateMachine {
     enum Failure: Hashable, Sendable {
         /// No connection came free within the pool's own wait limit, `maxWait` (`pool_busy`).
         case busy
+        /// The pool's own wait limit passed while the connection being opened for the
+        /// request was still being set up (connect, TLS, greeting, EHLO, AUTH), and none of
+        /// the pool's connections was lent out: the server is slow, not the pool busy
+        /// (`timeout`).
+        case connectionNotReady
         /// The request's own deadline passed while it waited (`request_timeout`).
         case deadlineExceeded
         /// The pool is shutting down (`shutting_down`).

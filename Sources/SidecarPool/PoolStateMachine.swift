@@ -325,8 +325,7 @@ where Instant.Duration == Duration {
             for waiter in expiredWaiters {
                 waiterKeys[waiter.request] = nil
                 pool.counters.timeouts += 1
-                actions.reject.append(
-                    .init(request: waiter.request, failure: waiter.isRequestDeadline ? .deadlineExceeded : .busy))
+                actions.reject.append(.init(request: waiter.request, failure: expiryFailure(of: waiter, in: pool)))
             }
             if let backOff = pool.backOff, backOff.until <= now { pool.backOff = nil }
             if let paused = pool.prewarmPausedUntil, paused <= now { pool.prewarmPausedUntil = nil }
@@ -349,6 +348,24 @@ where Instant.Duration == Duration {
         serveAll(now: now, actions: &actions)
         finish(now: now, actions: &actions)
         return actions
+    }
+
+    /// Why `waiter` failed when its deadline passed: its own deadline, or the pool's wait
+    /// limit while the pool's connections were lent out (`busy`), or while the only thing it
+    /// could wait for was a connection still being set up (`connectionNotReady`).
+    private func expiryFailure(of waiter: Waiter, in pool: Pool) -> Failure {
+        if waiter.isRequestDeadline { return .deadlineExceeded }
+        var settingUp = false
+        var lent = false
+        for id in pool.connections {
+            guard let entry = entries[id] else { continue }
+            switch entry.state {
+            case .creating: if !entry.abandoned { settingUp = true }
+            case .leased: lent = true
+            case .idle, .closing: break
+            }
+        }
+        return settingUp && (!lent || waiter.requireFresh) ? .connectionNotReady : .busy
     }
 
     /// Stop lending: waiters fail, idle connections close gracefully, leased ones close when

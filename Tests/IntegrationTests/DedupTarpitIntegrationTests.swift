@@ -159,4 +159,21 @@ import Glibc
         restarted.process.signal(SIGKILL)
         _ = try await restarted.process.wait()
     }
+
+    /// A server that accepts and never greets, with no timeout_ms: when the daemon's wait
+    /// limit passes, the answer says the server was slow (`timeout`, phase connect), not
+    /// that the account's connections were busy (`pool_busy`, which it said before).
+    @Test func aServerThatNeverGreetsIsATimeoutNotABusyPool() async throws {
+        let tarpit = try Tarpit()
+        let daemon = try await Daemon.start(["--set", "pool_max_wait_seconds=1"])
+        var params = params(port: tarpit.port)
+        params.dedupWindowSeconds = 0
+        let response = try #require(try await call(params, daemon, within: .seconds(60)), "no answer")
+        #expect(response.error?.code == .timeout, "\(String(decoding: response.json, as: UTF8.self))")
+        #expect(response.error?.retryable == true)
+        let result = try? response.result(as: SendResult.self)
+        #expect(result?.outcome == .notSent)
+        #expect(result?.phase == "connect")
+        _ = try await daemon.stop()
+    }
 }

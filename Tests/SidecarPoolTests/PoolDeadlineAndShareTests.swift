@@ -31,6 +31,23 @@ private func configuration(_ change: (inout PoolConfiguration) -> Void = { _ in 
         #expect(machine.timerFired(now: t(15)).reject == [.init(request: req(3), failure: .busy)])
     }
 
+    /// A server that accepts but never finishes setting the connection up (no greeting)
+    /// is not a busy pool: the wait limit passing then is a `timeout`, not `pool_busy`.
+    @Test func aConnectionStillBeingSetUpAtTheWaitLimitIsNotABusyPool() {
+        var machine = TestMachine(configuration: configuration())
+        let waiting = machine.lease(req(1), key: "a", label: "label-a", requireFresh: false, deadline: nil, now: t(0))
+        #expect(waiting.create.count == 1)
+        #expect(machine.timerFired(now: t(10)).reject == [.init(request: req(1), failure: .connectionNotReady)])
+
+        // With the pool's connections lent out, waiting for one of them is `busy`, even if
+        // another is being opened meanwhile.
+        var busy = TestMachine(configuration: configuration { $0.maxConnectionsPerPool = 2 })
+        _ = busy.leaseNew(1)
+        let second = busy.lease(req(2), key: "a", label: "label-a", requireFresh: false, deadline: nil, now: t(0))
+        #expect(second.create.count == 1)
+        #expect(busy.timerFired(now: t(10)).reject == [.init(request: req(2), failure: .busy)])
+    }
+
     @Test func aDeadlineAlreadyPassedFailsAtOnceAsTheRequestsOwn() {
         var machine = TestMachine(configuration: configuration())
         let late = machine.lease(req(1), key: "a", label: "label-a", requireFresh: false, deadline: t(0), now: t(0))
