@@ -104,6 +104,26 @@ struct StateDatabaseThreadTests {
         #expect(try database.withConnection { try $0.queryFirst("PRAGMA synchronous")?.int(0) } == 2)
     }
 
+    /// Runs `work` while a durable commit (inserting one row) is held open on the database's
+    /// thread, once `work` is waiting in the queue behind it; then lets the commit finish.
+    static func queuedBehindADurableCommit<Result: Sendable>(
+        _ database: StateDatabase, _ work: @escaping @Sendable (StateDatabase) async throws -> Result
+    ) async throws -> Result {
+        let gate = Gate()
+        let durable = Task {
+            try await database.transaction(synchronous: .full) { connection in
+                try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 1, 1)")
+                gate.block()
+            }
+        }
+        await gate.waitUntilBlocked()
+        let queued = Task { try await work(database) }
+        while database.queue.withLock({ $0.jobs.count }) < 1 { await Task.yield() }
+        gate.release()
+        try await durable.value
+        return try await queued.value
+    }
+
     @Test("a read runs at once when the thread is idle, without a transaction, and in order behind a commit in progress")
     func readsTakeTheirTurn() async throws {
         let directory = try TemporaryStateDirectory()
@@ -115,19 +135,10 @@ struct StateDatabaseThreadTests {
         #expect(idle.0 == false && idle.1 == 0)
         #expect(database.batchesRun.load(ordering: .relaxed) == before, "it ran on the caller's thread")
 
-        let gate = Gate()
-        let durable = Task {
-            try await database.transaction(synchronous: .full) { connection in
-                try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 1, 1)")
-                gate.block()
-            }
+        let read = try await Self.queuedBehindADurableCommit(database) { database in
+            try await database.read { try $0.queryFirst("SELECT count(*) FROM rate_minute")?.int(0) }
         }
-        await gate.waitUntilBlocked()
-        let read = Task { try await database.read { try $0.queryFirst("SELECT count(*) FROM rate_minute")?.int(0) } }
-        while database.queue.withLock({ $0.jobs.count }) < 1 { await Task.yield() }
-        gate.release()
-        try await durable.value
-        #expect(try await read.value == 1, "it sees the work queued before it")
+        #expect(read == 1, "it sees the work queued before it")
     }
 
     @Test("relaxed work runs at once when the thread is idle, and queues in order behind a commit in progress")
@@ -141,24 +152,13 @@ struct StateDatabaseThreadTests {
         // Idle: it ran on the caller's thread, not as a batch of the database's thread.
         #expect(database.batchesRun.load(ordering: .relaxed) == before)
 
-        let gate = Gate()
-        let durable = Task {
-            try await database.transaction(synchronous: .full) { connection in
-                try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 1, 1)")
-                gate.block()
-            }
-        }
-        await gate.waitUntilBlocked()
-        let relaxed = Task {
+        // It waits in the queue (not on the connection's lock) and sees the earlier work.
+        let relaxed = try await Self.queuedBehindADurableCommit(database) { database in
             try await database.transaction(synchronous: .normal) { connection in
                 try connection.queryFirst("SELECT count(*) FROM rate_minute")?.int(0)
             }
         }
-        // It waits in the queue (not on the connection's lock) and sees the earlier work.
-        while database.queue.withLock({ $0.jobs.count }) < 1 { await Task.yield() }
-        gate.release()
-        try await durable.value
-        #expect(try await relaxed.value == 2)
+        #expect(relaxed == 2)
     }
 
     @Test("a closed database answers queued and later work with internal_error")
