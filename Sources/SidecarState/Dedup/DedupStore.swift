@@ -32,7 +32,7 @@ import Synchronization
 /// ``markPending(_:)`` re-checks the stored record in the same transaction: when another
 /// live process marked the key first, it answers false and the send does not go out (never
 /// twice). Records written `reserved` by an earlier version are still understood.
-
+///
 /// ## A record whose sender died (decision)
 /// After `kill -9` nobody can know whether the server accepted a message whose
 /// transaction had begun. Such a `pending` record is treated as **"may have been sent"**:
