@@ -265,6 +265,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The whole message is out: with DATA send the final dot; either way wait for the reply.
     func finishBody(promise: EventLoopPromise<TransactionProgress>) {
+        if context == nil, answerAfterRemoval(promise) { return }
         switch pending {
         case .bodyInterrupted(let result):
             pending = .none
@@ -285,6 +286,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The message could not be produced or written: close without completing it.
     func abortBody(_ error: SidecarError, promise: EventLoopPromise<TransactionProgress>) {
+        if context == nil, answerAfterRemoval(promise) { return }
         switch pending {
         case .bodyInterrupted(let result):
             pending = .none
@@ -325,7 +327,17 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func apply(_ action: SMTPClientStateMachine.Action, context: ChannelHandlerContext?) {
         // Before any promise completes, so a caller resuming sees the new state.
         status.update(stateMachine)
-        guard let context else { return }
+        guard let context else {
+            // The channel is gone: nothing can be written, but an answer still reaches
+            // whoever waits for it.
+            switch action {
+            case .complete(let completion), .close(let completion?, _):
+                complete(completion)
+            case .none, .send, .armTimer, .startTLS, .sendMessage, .streamBody, .writeBodyChunk, .close(nil, _):
+                break
+            }
+            return
+        }
         switch action {
         case .none:
             break
@@ -434,6 +446,29 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Nothing waits for it (the operation already ended). Not expected.
             logger.debug("SMTP completion without a waiting operation", metadata: ["smtp_phase": "\(stateMachine.phase)"])
         }
+    }
+
+    /// The handler was removed (the channel is gone) while a message was still being
+    /// handed over: nothing will ever answer a transaction now, so the body's end is
+    /// answered here instead of waiting for ever. Whether the server may have the message
+    /// follows from how much of it was handed over. Returns false when `pending` has an
+    /// answer of its own (an interrupted body) or is not a body.
+    private func answerAfterRemoval(_ promise: EventLoopPromise<TransactionProgress>) -> Bool {
+        let result: SMTPSendResult
+        switch pending {
+        case .body:
+            // Not all of it was handed over: no final dot, or BDAT bytes missing.
+            result = .notSent(SMTPSendFailure(error: .smtpConnectionLost(phase: .data), phase: .data))
+        case .bodyWritten:
+            let lost = SidecarError.smtpConnectionLost(phase: .data)
+            result = .mayHaveBeenSent(SMTPSendFailure(error: .smtpOutcomeUnknown(cause: lost), phase: .data))
+        case .none, .connect, .transaction, .reset, .bodyInterrupted:
+            return false
+        }
+        logger.debug("SMTP body ended after the connection's handler was removed", metadata: ["smtp_phase": "data"])
+        pending = .none
+        promise.succeed(.finished(result))
+        return true
     }
 
     /// After the channel closed: whatever still waits gets a lost-connection failure.
