@@ -30,9 +30,9 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     public var maximumInlineMessageSize: Int
     /// The most messages (transactions) one session should carry, for a server that
     /// treats later messages of a session differently (Exim queues each one after its
-    /// tenth by default instead of delivering it). The client does not enforce it: it
-    /// reports ``SMTPConnection/reachedMessageLimit`` and the pool lending the connection
-    /// retires it. nil: no limit of the credential's own.
+    /// tenth by default instead of delivering it). The client does not enforce it: the
+    /// pool lending the connection retires it once ``SMTPConnection/transactionsStarted``
+    /// reaches it. nil: no limit of the credential's own.
     public var maximumMessagesPerSession: Int?
     /// Limits against hostile servers.
     public var maximumReplyLineLength: Int

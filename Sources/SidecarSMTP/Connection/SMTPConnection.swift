@@ -51,11 +51,6 @@ public final class SMTPConnection: Sendable {
     public var messagesSent: Int { status.snapshot.messagesSent }
     /// Transactions started on this connection (MAIL FROM sent), whatever their end.
     public var transactionsStarted: Int { status.snapshot.transactionsStarted }
-    /// Whether the session has carried ``SMTPConfiguration/maximumMessagesPerSession``
-    /// transactions: it should not be given another.
-    public var reachedMessageLimit: Bool {
-        configuration.maximumMessagesPerSession.map { transactionsStarted >= $0 } ?? false
-    }
     /// 4yz/5yz replies the server gave on this session once it was set up. Servers count
     /// them and drop the session at a limit (chasquid: 3; stock Postfix: 20).
     public var errorReplies: Int { status.snapshot.errorReplies }
