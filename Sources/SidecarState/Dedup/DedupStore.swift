@@ -218,25 +218,14 @@ public final class DedupStore: Sendable {
             return true
         }
         guard held else { return false }
-        if let stored = try Self.read(key: ticket.key, connection) {
-            if stored.token == token { return stored.state == .pending }
-            // Another process marked the key since this one's begin, or an older record is
-            // there: take over only what a begin now would.
-            let nowMs = max(clock().millisecondsSince1970, ticket.createdMs)
-            guard case .proceed = decide(stored, nowMs: nowMs) else {
-                reservations.withLock { reservations in
-                    if reservations[ticket.key]?.token == token { reservations[ticket.key] = nil }
-                }
-                return false
+        let stored = try Self.read(key: ticket.key, connection)
+        if let stored, stored.token == token { return stored.state == .pending }
+        guard try write(ticket, token: token, state: .pending, resultJSON: nil, over: stored, connection) else {
+            reservations.withLock { reservations in
+                if reservations[ticket.key]?.token == token { reservations[ticket.key] = nil }
             }
+            return false
         }
-        try connection.run(
-            """
-            INSERT OR REPLACE INTO dedup (key, state, result_json, created_ms, expires_ms, owner, token)
-            VALUES (?, 'pending', NULL, ?, ?, ?, ?)
-            """,
-            [.text(ticket.key), .integer(ticket.createdMs), .integer(ticket.expiresMs), .text(identity.owner), .text(token)]
-        )
         return true
     }
 
@@ -260,18 +249,30 @@ public final class DedupStore: Sendable {
         // that counts as sent anyway (a caller that does not mark) is written now, unless
         // another record holds the key.
         guard countsAsSent else { return true }
-        if let stored = try Self.read(key: ticket.key, connection) {
+        let stored = try Self.read(key: ticket.key, connection)
+        return try write(ticket, token: token, state: .done, resultJSON: resultJSON, over: stored, connection)
+    }
+
+    /// Writes `ticket`'s record in `state`, replacing `stored` (the key's record now) only
+    /// where a begin now would: a record another process wrote since this one's begin, or
+    /// an older one still live, holds the key and nothing is written. Returns whether it
+    /// wrote.
+    private func write(
+        _ ticket: DedupTicket, token: String, state: DedupRecord.State, resultJSON: String?, over stored: DedupRecord?,
+        _ connection: SQLiteConnection
+    ) throws -> Bool {
+        if let stored, stored.token != token {
             let nowMs = max(clock().millisecondsSince1970, ticket.createdMs)
             guard case .proceed = decide(stored, nowMs: nowMs) else { return false }
         }
         try connection.run(
             """
             INSERT OR REPLACE INTO dedup (key, state, result_json, created_ms, expires_ms, owner, token)
-            VALUES (?, 'done', ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .text(ticket.key), .text(resultJSON), .integer(ticket.createdMs), .integer(ticket.expiresMs),
-                .text(identity.owner), .text(token),
+                .text(ticket.key), .text(state.rawValue), resultJSON.map(SQLiteValue.text) ?? .null,
+                .integer(ticket.createdMs), .integer(ticket.expiresMs), .text(identity.owner), .text(token),
             ]
         )
         return true
