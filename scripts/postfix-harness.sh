@@ -79,8 +79,8 @@ cmd_install() {
 # ------------------------------------------------------------------ start ----
 
 # Listener names, in order; PORT_VARS[i] is the env var / ports.env key.
-LISTENERS=(submission smtps plain nochunking nopipelining badcert stockerrors)
-PORT_VARS=(SUBMISSION_PORT SMTPS_PORT PLAIN_PORT NOCHUNKING_PORT NOPIPELINING_PORT BADCERT_PORT STOCK_ERRORS_PORT)
+LISTENERS=(submission smtps plain nochunking nopipelining badcert stockerrors stocksubmission)
+PORT_VARS=(SUBMISSION_PORT SMTPS_PORT PLAIN_PORT NOCHUNKING_PORT NOPIPELINING_PORT BADCERT_PORT STOCK_ERRORS_PORT STOCK_SUBMISSION_PORT)
 
 port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
@@ -316,6 +316,13 @@ EOF
   -o smtpd_sasl_auth_enable=no
   -o smtpd_relay_restrictions=permit_mynetworks,reject
   -o smtpd_recipient_restrictions=check_recipient_access,regexp:$etc/refused-recipients.regexp
+# 7. submission as a stock Postfix has it: STARTTLS + AUTH like 1, with the STOCK error
+#    limits and "unknown" recipients refused like 6 (the interop harness's Postfix).
+127.0.0.1:$STOCK_SUBMISSION_PORT inet n - n - - smtpd
+  -o syslog_name=\$harness_syslog_name/stocksubmission
+  -o smtpd_tls_security_level=encrypt
+  $auth
+  -o smtpd_recipient_restrictions=check_recipient_access,regexp:$etc/refused-recipients.regexp
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -425,7 +432,7 @@ cmd_start() {
     printf 'SMTP_PASSWORD2=%q\n' "$SMTP_PASSWORD2"
   } >"$D/users.env"
 
-  # Ports: POSTFIX_HARNESS_BASE_PORT=N gives N..N+6; each *_PORT env var
+  # Ports: POSTFIX_HARNESS_BASE_PORT=N gives N..N+7; each *_PORT env var
   # overrides; anything else is auto-picked (and re-picked on a bind clash).
   local attempt auto i v used
   local -a fixed=()
