@@ -37,3 +37,9 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
         python3 -m pip install --quiet jsonschema
     fi
 fi
+
+# The interop tests' real SMTP servers (scripts/interop-harness.sh): Exim, chasquid and
+# OpenSMTPD downloaded and unpacked into a cache (Debian's MTA packages conflict with
+# postfix), their libraries and system users, aiosmtpd from PyPI in its own venv, and the
+# Postfix of the Postfix harness. Quick when everything is there.
+"$(dirname "$0")/interop-harness.sh" install

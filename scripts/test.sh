@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on a Debian machine with Swift: installs what
 # the tests need, builds, and runs every test (unit, protocol vectors and schemas, the
-# SMTP client and the daemon against a real Postfix, the daemon under
-# systemd-socket-activate, a real journald). Needs root, as CI has: the journald tests run
+# SMTP client and the daemon against a real Postfix, the daemon through its socket against
+# Exim, chasquid, aiosmtpd, OpenSMTPD and stock Postfix (Tests/IntegrationTests/Interop),
+# the daemon under systemd-socket-activate, a real journald). Needs root, as CI has: the journald tests run
 # it in a private mount namespace, and the tests start their own Postfix instances.
 set -euo pipefail
 cd "$(dirname "$0")/.."
