@@ -175,10 +175,23 @@ banner_ok() {
 # leader's pid, kept in DIR/server.pid.
 group_alive() { [ -s "$1/server.pid" ] && kill -0 -- "-$(cat "$1/server.pid")" 2>/dev/null; }
 
+# Runs a command with every signal unblocked and at its default disposition, and with no
+# descriptor but 0-2 of whoever started us. Started from a test runner, a server would
+# otherwise inherit its blocked SIGTERM (and never stop), and the descriptor Foundation's
+# Process watches for the end of its child (which would then never come).
+UNMASK='
+  sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die "sigprocmask: $!";
+  opendir(my $fds, "/proc/self/fd") or die "/proc/self/fd: $!";
+  my @inherited = grep { /^\d+$/ && $_ > 2 } readdir($fds);
+  closedir($fds);
+  POSIX::close($_) for @inherited;
+  exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!";'
+unmasked() { env --default-signal perl -MPOSIX -e "$UNMASK" "$@"; }
+
 launch() {
   local D=$1
   : >>"$D/log/stdout"
-  setsid "$D/launch" </dev/null >>"$D/log/stdout" 2>&1 &
+  setsid env --default-signal perl -MPOSIX -e "$UNMASK" "$D/launch" </dev/null >>"$D/log/stdout" 2>&1 &
   echo $! >"$D/server.pid"
 }
 
@@ -386,7 +399,7 @@ EOF
 # smtps listener for implicit TLS.
 start_postfix() {
   local D=$1 P=$1/postfix
-  "$HERE/postfix-harness.sh" start "$P" >/dev/null
+  unmasked "$HERE/postfix-harness.sh" start "$P" >/dev/null
   # shellcheck disable=SC1091
   . "$P/ports.env"; . "$P/users.env"
   STARTTLS_PORT=$STOCK_SUBMISSION_PORT; TLS_PORT=$SMTPS_PORT
@@ -500,7 +513,7 @@ cmd_restart() {
   cmd_stop "$D"
   if [ "$SERVER" = postfix ]; then
     # Same configuration and ports, the queue and Maildir kept.
-    postfix -c "$D/postfix/etc" start >/dev/null 2>&1 || die "postfix did not start again"
+    unmasked postfix -c "$D/postfix/etc" start >/dev/null 2>&1 || die "postfix did not start again"
   else
     launch "$D"
   fi
