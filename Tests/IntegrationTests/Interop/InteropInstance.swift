@@ -65,17 +65,20 @@ struct InteropInstance: Sendable {
     }
 
     /// A credential for this server: the harness's user and password over `security` (the
-    /// server's primary mode by default), trusting the harness's CA. Without TLS there is
-    /// no AUTH (OpenSMTPD).
+    /// server's primary mode by default), trusting the harness's CA. With `security`
+    /// `none` there is no AUTH (OpenSMTPD, which has no TLS and so no AUTH); a TLS mode
+    /// asked of it gets a password that no server knows.
     func credential(
         _ security: CredentialParams.Security? = nil, password: String? = nil, auth: CredentialParams.AuthMechanism? = nil,
         chunking: Bool? = nil, id: String = "interop"
     ) -> CredentialParams {
         let security = security ?? server.primarySecurity
         let authenticated = security != .none
+        let password = password ?? (self.password.isEmpty ? "no-auth-without-tls" : self.password)
         return CredentialParams(
             id: "\(id)-\(server.rawValue)", host: "localhost", port: port(security), security: security,
-            username: authenticated ? user : nil, password: authenticated ? Secret(password ?? self.password) : nil,
+            username: authenticated ? (user.isEmpty ? "sender@example.test" : user) : nil,
+            password: authenticated ? Secret(password) : nil,
             auth: authenticated ? auth : CredentialParams.AuthMechanism.none,
             tls: caPEM.map { CredentialParams.TLSOptions(caPEM: $0) }, chunking: chunking)
     }

@@ -8,14 +8,16 @@ import Testing
 extension InteropMatrixTests {
     /// Twelve sends one after the other on one credential: more than the ten messages Exim
     /// delivers at once on one connection (its `smtp_accept_queue_per_connection`, after
-    /// which it queues until a queue run that never comes here). All twelve are delivered;
-    /// the daemon opened a second connection to Exim only.
+    /// which it queues until a queue run that never comes here). All twelve are delivered,
+    /// so the daemon did not carry an eleventh message on a connection to Exim. (The
+    /// daemon's pool counters are no witness: a pool whose only connection was retired
+    /// may be dropped and recreated with fresh counters before the next send.)
     @Test(arguments: servers)
     func twelveWarmSequentialSendsAreAllDelivered(server: InteropServer) async throws {
         let instance = try InteropServers.instance(server)
         let token = Self.token()
         let credential = instance.credential(id: "warm")
-        let (results, stats) = try await Self.withDaemon { daemon in
+        let results = try await Self.withDaemon { daemon in
             try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
                 var results: [Sent] = []
                 for index in 1...12 {
@@ -23,7 +25,7 @@ extension InteropMatrixTests {
                     params.subject = "warm \(index) \(token)"
                     results.append(try await Self.send(params, on: sidecar))
                 }
-                return (results, try await sidecar.stats())
+                return results
             }
         }
         for sent in results { Self.expectSent(sent, accepted: ["rcpt1@example.test"]) }
@@ -31,9 +33,6 @@ extension InteropMatrixTests {
         #expect(deliveries.count == 12)
         let subjects = try await deliveries.asyncMap { try await $0.parsed()["subject"]?.string ?? "" }
         #expect(Set(subjects) == Set((1...12).map { "warm \($0) \(token)" }))
-        let pool = try #require(Self.pool(stats, credential), "\(stats)")
-        #expect(pool.connectionsCreated == (12 + server.messagesPerConnection - 1) / server.messagesPerConnection, "\(pool)")
-        #expect(pool.reuses == 12 - pool.connectionsCreated, "\(pool)")
     }
 
     /// Eight sends at once on one credential: each is delivered once.
@@ -48,7 +47,8 @@ extension InteropMatrixTests {
                     for index in 1...8 {
                         var params = Self.message(instance, token: token, to: ["rcpt\(index)@example.test"], credential: credential)
                         params.subject = "concurrent \(index) \(token)"
-                        group.addTask { try await Self.send(params, on: sidecar) }
+                        let request = params
+                        group.addTask { try await Self.send(request, on: sidecar) }
                     }
                     var results: [Sent] = []
                     for try await sent in group { results.append(sent) }
@@ -72,7 +72,7 @@ extension InteropMatrixTests {
         let instance = try InteropServers.instance(server)
         let token = Self.token()
         let credential = instance.credential(id: "restart")
-        let (first, second, stats) = try await Self.withDaemon { daemon in
+        let (first, second) = try await Self.withDaemon { daemon in
             try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
                 var params = Self.message(instance, token: token, credential: credential)
                 params.subject = "before restart \(token)"
@@ -80,8 +80,7 @@ extension InteropMatrixTests {
                 _ = try await instance.waitForDeliveries(token: token, count: 1)
                 try await instance.restart()
                 params.subject = "after restart \(token)"
-                let second = try await Self.send(params, on: sidecar)
-                return (first, second, try await sidecar.stats())
+                return (first, try await Self.send(params, on: sidecar))
             }
         }
         Self.expectSent(first, accepted: ["rcpt1@example.test"])
@@ -90,7 +89,5 @@ extension InteropMatrixTests {
         #expect(deliveries.count == 2)
         let subjects = try await deliveries.asyncMap { try await $0.parsed()["subject"]?.string ?? "" }
         #expect(Set(subjects) == ["before restart \(token)", "after restart \(token)"])
-        let pool = try #require(Self.pool(stats, credential), "\(stats)")
-        #expect(pool.connectionsCreated == 2, "\(pool)")
     }
 }

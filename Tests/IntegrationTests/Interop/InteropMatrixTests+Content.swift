@@ -109,9 +109,11 @@ extension InteropMatrixTests {
         }
     }
 
-    /// An address with a non-ASCII local part: delivered where the server offers SMTPUTF8
-    /// (and that connection is not lent again: Exim would mark the session's later
-    /// messages SMTPUTF8); refused with `smtputf8_unsupported` where it does not.
+    /// An address with a non-ASCII local part: delivered where the server offers SMTPUTF8,
+    /// refused with `smtputf8_unsupported` where it does not. An ASCII message sent next by
+    /// the same daemon is not an SMTPUTF8 one: Exim marks every later message of a session
+    /// that used SMTPUTF8 as such (its Received header then says `with utf8esmtpsa`), so
+    /// the daemon does not lend that connection again.
     @Test(arguments: servers)
     func smtpUTF8AddressIsDeliveredOrRefusedAsDocumented(server: InteropServer) async throws {
         let instance = try InteropServers.instance(server)
@@ -119,15 +121,15 @@ extension InteropMatrixTests {
         let params = Self.message(instance, token: token, to: ["Jörg <jörg@example.test>"])
         let followUpToken = Self.token()
         let followUp = Self.message(instance, token: followUpToken)
-        let (sent, second, stats) = try await Self.withDaemon { daemon in
+        let (sent, second) = try await Self.withDaemon { daemon in
             try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
                 let sent = try await Self.send(params, on: sidecar)
-                let second = try await Self.send(followUp, on: sidecar)
-                return (sent, second, try await sidecar.stats())
+                return (sent, try await Self.send(followUp, on: sidecar))
             }
         }
         Self.expectSent(second, accepted: ["rcpt1@example.test"])
-        _ = try await instance.waitForDeliveries(token: followUpToken, count: 1)
+        let ascii = try #require(try await instance.waitForDeliveries(token: followUpToken, count: 1).first)
+        #expect(!ascii.headerSection.lowercased().contains("with utf8"), "\(ascii.headerSection)")
         guard server.offersSMTPUTF8 else {
             #expect(sent.response.error?.code == .smtputf8Unsupported, "\(sent.json)")
             #expect(sent.response.error?.retryable == false, "\(sent.json)")
@@ -140,8 +142,11 @@ extension InteropMatrixTests {
         #expect(delivery.deliveredTo == "jörg@example.test")
         let message = try await delivery.parsed()
         #expect(message["to"] == .array([.object(["display_name": .string("Jörg"), "addr_spec": .string("jörg@example.test")])]))
-        let pool = try #require(Self.pool(stats, followUp.credential!), "\(stats)")
-        #expect(pool.connectionsCreated == 2, "\(pool)")
+        if server == .exim || server == .postfix {
+            // They name SMTPUTF8 in the protocol of their Received header (chasquid does
+            // not): the check above would see a carried-over flag.
+            #expect(delivery.headerSection.lowercased().contains("with utf8"), "\(delivery.headerSection)")
+        }
     }
 
     /// Lines of dots (".", "..", ".x") arrive as written, over DATA (dot-stuffed) and over

@@ -28,7 +28,7 @@ extension InteropMatrixTests {
         try await Self.withDaemon { daemon in
             if security == .none {
                 // No AUTH without TLS (OpenSMTPD): verify connects, greets and quits.
-                let response = try await Self.verify(instance.credential(.none), daemon: daemon)
+                let response = try await Self.verify(instance.credential(CredentialParams.Security.none), daemon: daemon)
                 let result = try #require(try response.result(as: VerifyResult.self), "\(String(decoding: response.json, as: UTF8.self))")
                 #expect(result.ok && result.security == "none")
                 #expect(result.authMechanisms.isEmpty)

@@ -20,8 +20,10 @@ struct InteropMatrixTests {
     static let servers = InteropServers.selected
 
     /// Every server with STARTTLS and implicit TLS, and plaintext for a server without TLS.
-    static let securityMatrix: [(InteropServer, CredentialParams.Security)] = servers.flatMap { server in
-        [(server, .starttls), (server, .tls)] + (server.noTLSReason == nil ? [] : [(server, CredentialParams.Security.none)])
+    static let securityMatrix: [(InteropServer, CredentialParams.Security)] = servers.flatMap {
+        server -> [(InteropServer, CredentialParams.Security)] in
+        let modes: [CredentialParams.Security] = server.noTLSReason == nil ? [.starttls, .tls] : [.starttls, .tls, .none]
+        return modes.map { (server, $0) }
     }
 
     static let sender = "sender@example.test"
@@ -82,11 +84,6 @@ struct InteropMatrixTests {
         try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
             try await sidecar.callRaw("verify", params: VerifyParams(workspaceID: "ws-interop", credential: credential))
         }
-    }
-
-    /// The pool of `credential` in the daemon's stats.
-    static func pool(_ stats: StatsResult, _ credential: CredentialParams) -> StatsResult.Pool? {
-        stats.pools?.first { $0.label.contains("/\(credential.id ?? "")/") }
     }
 
     /// Expects a send answered `sent` with exactly `accepted` accepted and `refused`

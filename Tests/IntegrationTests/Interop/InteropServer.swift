@@ -80,9 +80,4 @@ enum InteropServer: String, CaseIterable, Sendable, CustomTestStringConvertible 
     var declaredExtensions: [String: Bool] {
         ["SMTPUTF8": offersSMTPUTF8, "CHUNKING": offersChunking, "DSN": offersDSN, "PIPELINING": offersPipelining]
     }
-
-    /// How many messages one pooled connection carries before the daemon retires it: 10
-    /// for Exim, whose greeting names it (its `smtp_accept_queue_per_connection`), else
-    /// the daemon's default of 100.
-    var messagesPerConnection: Int { self == .exim ? 10 : 100 }
 }
