@@ -53,9 +53,11 @@ struct InteropMatrixTests {
         return params
     }
 
-    /// Runs `body` with a fresh daemon, which it then stops; the daemon must exit 0.
+    /// Runs `body` with a fresh daemon, which it then stops; the daemon must exit 0. A send
+    /// waiting for one of its credential's four pooled connections may wait two minutes
+    /// (not the default 10 s), so that a slow, loaded machine never makes it `pool_busy`.
     static func withDaemon<Result: Sendable>(_ body: (Daemon) async throws -> Result) async throws -> Result {
-        let daemon = try await Daemon.start()
+        let daemon = try await Daemon.start(["--set", "pool_max_wait_seconds=120"])
         let result: Result
         do {
             result = try await body(daemon)
