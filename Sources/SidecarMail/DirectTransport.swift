@@ -55,18 +55,11 @@ public struct DirectTransport: MailTransport {
                 result: .notSent(SMTPSendFailure(error: error.error, phase: error.phase)),
                 connect: clock.now - started, transaction: .zero)
         }
-        if let beforeTransaction {
-            do throws(SidecarError) {
-                try await beforeTransaction()
-            } catch {
-                await connection.quit()
-                return TransportOutcome(
-                    result: .notSent(SMTPSendFailure(error: error, phase: .mail)), connect: clock.now - started,
-                    transaction: .zero)
-            }
-        }
+        let step = beforeTransaction.map(ConcurrentStep.init)
         let connected = clock.now
-        let result = await connection.send(message, recipients: recipients, options: options, deadline: deadline)
+        let result = await connection.send(
+            message, recipients: recipients, options: options, deadline: deadline, beforeContent: step?.gate)
+        await step?.settle()
         let finished = clock.now
         await connection.quit()
         return TransportOutcome(result: result, connect: connected - started, transaction: finished - connected)

@@ -10,10 +10,11 @@ import SidecarSMTP
 /// Both operations take an ``SMTPDestination``, which only the SSRF guard's vetting can
 /// produce: a transport cannot be asked to connect to an unvetted host.
 public protocol MailTransport: Sendable {
-    /// Sends `message`. `beforeTransaction`, if given, is awaited once the connection is
-    /// ready and before the transaction's first byte (MAIL FROM) is written — once per
-    /// connection the send is tried on. If it throws, nothing is written and the send ends
-    /// `not_sent` with its error.
+    /// Sends `message`. `beforeTransaction`, if given, is started once the connection is
+    /// ready (once per connection the send is tried on) and runs while the envelope's
+    /// commands go out; the message's content leaves only after it succeeded. If it throws,
+    /// no byte of the message is written, the connection is closed, and the send ends
+    /// `not_sent` with its error. It has ended by the time this returns.
     func send(
         _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
@@ -23,8 +24,8 @@ public protocol MailTransport: Sendable {
         -> SMTPCapabilities
 }
 
-/// What a send does before its SMTP transaction may put bytes on the wire (the dedup
-/// record's "may have been sent" mark). See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
+/// What a send does before its message may leave, while the SMTP envelope goes out (the
+/// dedup record's "may have been sent" mark). See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
 public typealias BeforeTransaction = @Sendable () async throws(SidecarError) -> Void
 
 /// Whose send this is: pools never share a connection across workspaces or credentials.

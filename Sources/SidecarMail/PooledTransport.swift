@@ -166,22 +166,11 @@ public final class PooledTransport: MailTransport {
                         )
                     }
                 }
-                if let beforeTransaction {
-                    do throws(SidecarError) {
-                        try await beforeTransaction()
-                    } catch {
-                        // Nothing was written: the connection is as good as before.
-                        let failure = SMTPSendFailure(error: error, phase: .mail)
-                        return (
-                            TransportOutcome(
-                                result: .notSent(failure), connect: clock.now - started, transaction: .zero,
-                                reusedConnection: lease.isReused),
-                            .reuse
-                        )
-                    }
-                }
+                let step = beforeTransaction.map(ConcurrentStep.init)
                 let leased = clock.now
-                let result = await connection.send(message, recipients: recipients, options: options, deadline: deadline)
+                let result = await connection.send(
+                    message, recipients: recipients, options: options, deadline: deadline, beforeContent: step?.gate)
+                await step?.settle()
                 let outcome = TransportOutcome(
                     result: result, connect: leased - started, transaction: clock.now - leased,
                     reusedConnection: lease.isReused)

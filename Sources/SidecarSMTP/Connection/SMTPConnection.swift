@@ -262,17 +262,26 @@ public final class SMTPConnection: Sendable {
     ///
     /// `recipients`: send to these instead of the envelope's (a subset of them, in
     /// envelope order), as when sending again without recipients a server refused.
+    ///
+    /// `beforeContent`: awaited once the envelope's commands (MAIL, RCPT, and DATA or BDAT)
+    /// are on their way and before the first byte of the message's content is written, so
+    /// that work which must precede a possible delivery runs while the server reads the
+    /// envelope. The message then leaves in a write of its own. If it throws, no byte of
+    /// the message is written: the transaction is abandoned, the connection closed, and the
+    /// send ends `notSent` (phase `data`) with its error. Not awaited when the transaction
+    /// ends before the message could be sent (every recipient refused, a lost connection).
     public func send(
         _ message: ComposedMessage,
         recipients: [String]? = nil,
         options: SMTPSendOptions = SMTPSendOptions(),
-        deadline: NIODeadline? = nil
+        deadline: NIODeadline? = nil,
+        beforeContent: SMTPContentGate? = nil
     ) async -> SMTPSendResult {
         // A cancelled task (the daemon stopping past its shutdown timeout) closes the
         // connection: the transaction ends now, as if the server had dropped it.
         let channel = self.channel
         return await withTaskCancellationHandler {
-            await transact(message, recipients: recipients, options: options, deadline: deadline)
+            await transact(message, recipients: recipients, options: options, deadline: deadline, gate: beforeContent)
         } onCancel: {
             channel.close(promise: nil)
         }
@@ -282,7 +291,8 @@ public final class SMTPConnection: Sendable {
         _ message: ComposedMessage,
         recipients: [String]?,
         options: SMTPSendOptions,
-        deadline: NIODeadline?
+        deadline: NIODeadline?,
+        gate: SMTPContentGate?
     ) async -> SMTPSendResult {
         guard status.beginOperation() else {
             return .notSent(SMTPSendFailure(error: .smtpConnectionBusy(), phase: .mail))
@@ -309,10 +319,35 @@ public final class SMTPConnection: Sendable {
             request.size = sink.buffer.readableBytes
             inHand = sink.buffer
         }
-        let start = await run { [inHand, request] handler, promise in
-            handler.startTransaction(request, options: options, message: inHand, deadline: deadline, promise: promise)
+        // With a gate the message is held back: the envelope leaves alone and the state
+        // machine asks for the content as it does for a streamed message.
+        let start = await run { [held = gate == nil ? inHand : nil, request] handler, promise in
+            handler.startTransaction(request, options: options, message: held, deadline: deadline, promise: promise)
         }
         guard case .streamBody(let transfer) = start else { return start.result }
+        if let gate {
+            do throws(SidecarError) {
+                try await gate()
+            } catch {
+                return await run { handler, promise in handler.abortBody(error, promise: promise) }.result
+            }
+        }
+        if var content = inHand {
+            // Framed as the streaming writer frames it; one write, then the end of the data.
+            if transfer == .data {
+                var framed = channel.allocator.buffer(capacity: content.readableBytes + content.readableBytes / 64 + 5)
+                var stuffer = DotStuffer()
+                content.withUnsafeReadableBytes { stuffer.stuff($0, into: &framed) }
+                stuffer.finish(into: &framed)
+                content = framed
+            }
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            return await run { [content] handler, promise in
+                // A refused write (the transaction already ended) leaves its result to finishBody.
+                handler.writeBody(content, promise: written)
+                handler.finishBody(promise: promise)
+            }.result
+        }
 
         // Composed on the body executor, not on this event loop: the loop only writes each
         // chunk, so its other channels are served between chunks (``BodyTaskExecutor``).

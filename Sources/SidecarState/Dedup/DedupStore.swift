@@ -9,9 +9,10 @@ import Synchronization
 /// ## Life of a key
 /// ``begin(key:window:deadline:)`` decides from the stored record and, when the caller may
 /// send, reserves the key in this process's memory and answers
-/// ``DedupResolution/proceed(_:)``. Just before the send's SMTP transaction writes its first
-/// byte (MAIL FROM), the caller calls ``markPending(_:)``, which writes the `pending`
-/// record, synced to disk: from then on the email may have left. When the send ends, the
+/// ``DedupResolution/proceed(_:)``. When the send's SMTP transaction begins (its connection
+/// in hand, MAIL FROM on its way) the caller calls ``markPending(_:)``, which writes the
+/// `pending` record, synced to disk, and sends the message's content only after it
+/// returned: from then on the email may have left. When the send ends, the
 /// caller calls ``complete(_:resultJSON:countsAsSent:)``:
 /// - an outcome that counts as sent (`sent`, and `outcome_unknown` — it may have been
 ///   delivered) turns the record `done` with the result JSON, replayed to duplicates until
@@ -104,8 +105,8 @@ public final class DedupStore: Sendable {
         }
     }
 
-    /// Writes the record of `ticket` "may have been sent", synced to disk. Call it before
-    /// the send's first byte goes to the server; again for the same ticket it writes
+    /// Writes the record of `ticket` "may have been sent", synced to disk. Call it when the
+    /// send's transaction begins, and send the message's content only after it returned; again for the same ticket it writes
     /// nothing. Returns false when the key is no longer this ticket's (window 0: nothing to
     /// mark; its reservation was given up and taken over; or another process marked the
     /// key first), in which case a window > 0 send must not go out.

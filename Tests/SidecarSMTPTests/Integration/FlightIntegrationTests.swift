@@ -4,6 +4,7 @@ import NIOPosix
 import SidecarCore
 import SidecarMessage
 import SidecarTestSupport
+import Synchronization
 import Testing
 
 @testable import SidecarSMTP
@@ -57,6 +58,9 @@ struct FlightIntegrationTests {
         )
     }
 
+    /// A gate with nothing to wait for.
+    static let openGate: SMTPContentGate = {}
+
     /// The delivered file without the trace headers Postfix prepends.
     static func withoutTrace(_ file: String) -> String {
         var lines = file.components(separatedBy: "\n")
@@ -96,9 +100,11 @@ struct FlightIntegrationTests {
                 eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
                 logger: capture.logger()
             )
-            // Twice on one connection: the session must be back in step after each.
-            for _ in 0..<2 {
-                let result = await connection.send(message)
+            // Twice on one connection: the session must be back in step after each. The
+            // second holds the content back until a gate opens, as the daemon's sends do.
+            for gated in [false, true] {
+                let gate: SMTPContentGate? = gated ? Self.openGate : nil
+                let result = await connection.send(message, beforeContent: gate)
                 guard case .sent(let delivery) = result else {
                     Issue.record("\(mode): not sent: \(result)")
                     return
@@ -123,6 +129,57 @@ struct FlightIntegrationTests {
         #expect(TestMessages.attachment(named: "data.bin", in: reference) == TestMessages.attachmentBytes)
     }
 
+    /// A gate is awaited after the envelope went out and before the content: when it runs,
+    /// MAIL FROM, every RCPT TO and the carrier have been written; when it fails, the
+    /// transaction is abandoned with its error, the connection is closed, and nothing is
+    /// delivered. Over BDAT and over DATA.
+    @Test(arguments: ["SUBMISSION_PORT", "NOCHUNKING_PORT"])
+    func theContentWaitsForTheGate(portName: String) async throws {
+        try postfix.clearMaildir()
+        let capture = LogCapture()
+        let configuration = SMTPConfiguration(
+            host: "127.0.0.1",
+            port: postfix.port(portName),
+            security: .startTLS,
+            tls: SMTPTLSSettings(additionalCAPEM: postfix.caPEM, serverName: "localhost"),
+            credentials: .password(postfix.user, Secret(postfix.password)),
+            clientName: "client.example.test"
+        )
+        let carrier = portName == "SUBMISSION_PORT" ? "BDAT" : "DATA"
+        let message = try TestMessages.compose(subject: "gated", to: ["alice@example.test", "bob@example.test"], text: "gated")
+        let connection = try await SMTPConnection.connect(
+            configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: capture.logger())
+        let seenAtGate = Mutex<String?>(nil)
+        let refused = await connection.send(message) { () async throws(SidecarError) in
+            seenAtGate.withLock { $0 = capture.text }
+            throw SidecarError(code: .internalError, message: "the gate stays shut")
+        }
+        let log = try #require(seenAtGate.withLock { $0 })
+        #expect(log.contains("smtp_command=MAIL"))
+        #expect(log.components(separatedBy: "smtp_command=RCPT").count == 3)
+        #expect(log.contains("smtp_command=\(carrier)"))
+        guard case .notSent(let failure) = refused else {
+            Issue.record("a shut gate must leave the message unsent: \(refused)")
+            return
+        }
+        #expect(failure.error.code == .internalError)
+        #expect(failure.phase == .data)
+        #expect(!connection.isUsable)
+
+        let second = try await SMTPConnection.connect(
+            configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: capture.logger())
+        let opened = await second.send(message, beforeContent: Self.openGate)
+        await second.quit()
+        guard case .sent = opened else {
+            Issue.record("an open gate lets the message go: \(opened)")
+            return
+        }
+        // Only the second connection's message arrives.
+        let files = try postfix.waitForMail(count: 2)
+        #expect(files.count == 2)
+        #expect(files.allSatisfy { $0.contains("Subject: gated") })
+    }
+
     /// A write left waiting for the server's delayed ACK (Nagle's algorithm, or a flight
     /// split over several small writes), or a reply the server holds until we ACK, is
     /// released only when a delayed-ACK timer fires, about 40 ms later on Linux loopback.
@@ -143,10 +200,13 @@ struct FlightIntegrationTests {
         .enabled(if: TestEnvironment.runsAloneChecks, "reads machine-wide TCP counters; scripts/test.sh runs it alone with SIDECAR_ALONE_CHECKS=1"),
         arguments: [
             ("SUBMISSION_PORT", 2), ("NOCHUNKING_PORT", 2), ("NOPIPELINING_PORT", 2), ("SUBMISSION_PORT", 15),
-            ("NOCHUNKING_PORT", 15), ("SUBMISSION_PORT", 100),
+            ("NOCHUNKING_PORT", 15), ("SUBMISSION_PORT", 100), ("SUBMISSION_PORT", -2), ("NOCHUNKING_PORT", -2),
         ]
     )
-    func warmSequentialSendsDoNotStall(portName: String, kilobytes: Int) async throws {
+    func warmSequentialSendsDoNotStall(portName: String, kilobytes size: Int) async throws {
+        // A negative size: the message held back by a gate, as the daemon's default sends
+        // are (the envelope and the content in writes of their own).
+        let (kilobytes, gate): (Int, SMTPContentGate?) = size < 0 ? (-size, Self.openGate) : (size, nil)
         let configuration = SMTPConfiguration(
             host: "127.0.0.1",
             port: postfix.port(portName),
@@ -161,12 +221,12 @@ struct FlightIntegrationTests {
             logger: LogCapture().logger(level: .info)
         )
         let message = try TestMessages.compose(subject: "stall", text: String(repeating: "The quick brown fox.\n", count: kilobytes * 45))
-        for _ in 0..<5 { _ = await connection.send(message) }
+        for _ in 0..<5 { _ = await connection.send(message, beforeContent: gate) }
         var expiries: [Int] = []
         for _ in 0..<3 {
             let before = try DelayedACKCounter.read()
             for _ in 0..<100 {
-                let result = await connection.send(message)
+                let result = await connection.send(message, beforeContent: gate)
                 guard case .sent = result else {
                     Issue.record("not sent: \(result)")
                     return
