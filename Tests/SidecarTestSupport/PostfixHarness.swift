@@ -35,10 +35,16 @@ public struct PostfixInstance: Sendable {
         getuid() == 0 && FileManager.default.isExecutableFile(atPath: script)
     }
 
-    public static func start() throws -> PostfixInstance {
-        try run([script, "install"])
-        let directory = try makeTemporaryDirectory()
-        try run([script, "start", directory])
+    /// Two Postfix starts at a time (see ``StartPermits``).
+    static let starts = StartPermits(2)
+
+    public static func start() async throws -> PostfixInstance {
+        let directory = try await starts.withPermit {
+            try await run([script, "install"])
+            let directory = try makeTemporaryDirectory()
+            try await run([script, "start", directory])
+            return directory
+        }
         var values: [String: String] = [:]
         for file in ["ports.env", "users.env"] {
             let text = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
@@ -50,8 +56,8 @@ public struct PostfixInstance: Sendable {
         return PostfixInstance(directory: directory, values: values)
     }
 
-    public func stop() {
-        _ = try? Self.run([Self.script, "stop", directory])
+    public func stop() async {
+        _ = try? await Self.run([Self.script, "stop", directory])
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -63,8 +69,8 @@ public struct PostfixInstance: Sendable {
     }
 
     /// Waits for `count` delivered files and returns their contents.
-    public func waitForMail(count: Int, timeout: Int = 20) throws -> [String] {
-        try Self.run([Self.script, "wait-mail", directory, String(count), String(timeout)])
+    public func waitForMail(count: Int, timeout: Int = 20) async throws -> [String] {
+        try await Self.run([Self.script, "wait-mail", directory, String(count), String(timeout)])
         return try FileManager.default.contentsOfDirectory(atPath: maildir).sorted().map {
             try String(contentsOfFile: "\(maildir)/\($0)", encoding: .utf8)
         }
@@ -74,22 +80,16 @@ public struct PostfixInstance: Sendable {
         (try? String(contentsOfFile: "\(directory)/log/maillog", encoding: .utf8)) ?? ""
     }
 
+    /// Runs the harness script without blocking a thread: the tests' concurrency pool has
+    /// one thread per core, and a blocking wait for Postfix (seconds while it starts, up to
+    /// the timeout while mail is awaited) starved every other suite's tests meanwhile.
     @discardableResult
-    public static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw HarnessError(description: "\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
+    public static func run(_ arguments: [String]) async throws -> String {
+        let outcome = try await ChildProcess.run(arguments[0], Array(arguments.dropFirst()), timeout: .seconds(300))
+        guard outcome.status == 0 else {
+            throw HarnessError(description: "\(arguments.joined(separator: " ")) failed: \(outcome.summary)")
         }
-        return text
+        return outcome.stdout + outcome.stderr
     }
 
     private static func makeTemporaryDirectory() throws -> String {
@@ -115,14 +115,14 @@ public struct PostfixTrait: SuiteTrait, TestScoping {
         testCase: Test.Case?,
         performing function: @Sendable () async throws -> Void
     ) async throws {
-        let instance = try PostfixInstance.start()
+        let instance = try await PostfixInstance.start()
         do {
             try await PostfixInstance.$current.withValue(instance) { try await function() }
         } catch {
-            instance.stop()
+            await instance.stop()
             throw error
         }
-        instance.stop()
+        await instance.stop()
     }
 }
 

@@ -116,7 +116,7 @@ struct FlightIntegrationTests {
             #expect(log.contains("smtp_command=\(mode.carrier)"), "\(mode): \(mode.carrier) carries the message")
             let other = mode.carrier == "BDAT" ? "DATA" : "BDAT"
             #expect(!log.contains("smtp_command=\(other)"), "\(mode): no \(other)")
-            let files = try postfix.waitForMail(count: 4)
+            let files = try await postfix.waitForMail(count: 4)
             #expect(files.count == 4, "\(mode)")
             for file in files { delivered.append((mode, Self.withoutTrace(file))) }
         }
@@ -175,7 +175,7 @@ struct FlightIntegrationTests {
             return
         }
         // Only the second connection's message arrives.
-        let files = try postfix.waitForMail(count: 2)
+        let files = try await postfix.waitForMail(count: 2)
         #expect(files.count == 2)
         #expect(files.allSatisfy { $0.contains("Subject: gated") })
     }

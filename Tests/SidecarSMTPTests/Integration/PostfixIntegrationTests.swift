@@ -80,7 +80,7 @@ struct PostfixIntegrationTests {
         await connection.quit()
         #expect(!connection.isUsable)
 
-        let delivered = try postfix.waitForMail(count: 3)
+        let delivered = try await postfix.waitForMail(count: 3)
         #expect(delivered.count == 3)
         for text in delivered {
             let headers = TestMessages.headers(of: text)
@@ -116,7 +116,7 @@ struct PostfixIntegrationTests {
         #expect(delivery.acceptedRecipients.count == 2)
         await connection.quit()
         #expect(capture.text.contains("AUTH LOGIN"))
-        let delivered = try postfix.waitForMail(count: 2)
+        let delivered = try await postfix.waitForMail(count: 2)
         #expect(delivered.allSatisfy { TestMessages.headers(of: $0).contains("Subject: LOGIN") })
     }
 
@@ -135,7 +135,7 @@ struct PostfixIntegrationTests {
             Issue.record("not sent: \(result)")
             return
         }
-        let delivered = try postfix.waitForMail(count: 1)
+        let delivered = try await postfix.waitForMail(count: 1)
         #expect(TestMessages.headers(of: delivered[0]).contains("Subject: implicit TLS"))
         #expect(TestMessages.attachment(named: "data.bin", in: delivered[0]) == TestMessages.attachmentBytes)
     }
@@ -162,7 +162,7 @@ struct PostfixIntegrationTests {
         await connection.quit()  // harmless twice
         let result = await connection.send(try TestMessages.compose())
         #expect(result.error?.code == .connectionFailed)
-        _ = try postfix.waitForMail(count: 3)
+        _ = try await postfix.waitForMail(count: 3)
     }
 
     @Test func wrongPasswordIsAuthFailedWith535() async throws {
@@ -259,7 +259,7 @@ struct PostfixIntegrationTests {
             Issue.record("not sent: \(result)")
             return
         }
-        _ = try postfix.waitForMail(count: 1)
+        _ = try await postfix.waitForMail(count: 1)
     }
 
     @Test func connectionRefusedIsConnectionFailed() async throws {
