@@ -58,6 +58,18 @@ struct FlightIntegrationTests {
         )
     }
 
+    /// STARTTLS + AUTH to the harness's listener `portName`.
+    func configuration(_ portName: String) -> SMTPConfiguration {
+        SMTPConfiguration(
+            host: "127.0.0.1",
+            port: postfix.port(portName),
+            security: .startTLS,
+            tls: SMTPTLSSettings(additionalCAPEM: postfix.caPEM, serverName: "localhost"),
+            credentials: .password(postfix.user, Secret(postfix.password)),
+            clientName: "client.example.test"
+        )
+    }
+
     /// A gate with nothing to wait for.
     static let openGate: SMTPContentGate = {}
 
@@ -137,14 +149,7 @@ struct FlightIntegrationTests {
     func theContentWaitsForTheGate(portName: String) async throws {
         try postfix.clearMaildir()
         let capture = LogCapture()
-        let configuration = SMTPConfiguration(
-            host: "127.0.0.1",
-            port: postfix.port(portName),
-            security: .startTLS,
-            tls: SMTPTLSSettings(additionalCAPEM: postfix.caPEM, serverName: "localhost"),
-            credentials: .password(postfix.user, Secret(postfix.password)),
-            clientName: "client.example.test"
-        )
+        let configuration = configuration(portName)
         let carrier = portName == "SUBMISSION_PORT" ? "BDAT" : "DATA"
         let message = try TestMessages.compose(subject: "gated", to: ["alice@example.test", "bob@example.test"], text: "gated")
         let connection = try await SMTPConnection.connect(
@@ -207,14 +212,7 @@ struct FlightIntegrationTests {
         // A negative size: the message held back by a gate, as the daemon's default sends
         // are (the envelope and the content in writes of their own).
         let (kilobytes, gate): (Int, SMTPContentGate?) = size < 0 ? (-size, Self.openGate) : (size, nil)
-        let configuration = SMTPConfiguration(
-            host: "127.0.0.1",
-            port: postfix.port(portName),
-            security: .startTLS,
-            tls: SMTPTLSSettings(additionalCAPEM: postfix.caPEM, serverName: "localhost"),
-            credentials: .password(postfix.user, Secret(postfix.password)),
-            clientName: "client.example.test"
-        )
+        let configuration = configuration(portName)
         let connection = try await SMTPConnection.connect(
             configuration: configuration,
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
