@@ -6,8 +6,9 @@
 #
 # Defaults: --binary .build/release/smtp-sidecar, --version from `git describe` (or
 # 0.0.0), --output the current directory. The binary should be linked with
-# --static-swift-stdlib: the package depends only on libc6 and libsystemd0, not on a Swift
-# runtime. Prints the path of the .deb it wrote.
+# --static-swift-stdlib: the package then depends on no Swift runtime, only on the C and C++
+# libraries such a binary still links (see Depends: below). Prints the path of the .deb it
+# wrote.
 #
 # Layout:
 #   /usr/bin/smtp-sidecar
@@ -57,13 +58,17 @@ fi
 
 mkdir -p "$package/DEBIAN"
 installed_size=$(du -sk --exclude=DEBIAN "$package" | cut -f1)
+# Depends: the packages of every shared library a --static-swift-stdlib release binary
+# needs (readelf -d: libc, libm, libgcc_s, libstdc++ for BoringSSL's C++, libsqlite3 for
+# the state database, libsystemd), and systemd for the units. scripts/package-boot-test.sh
+# checks this list against the binary's NEEDED entries on a real install.
 cat >"$package/DEBIAN/control" <<CONTROL
 Package: smtp-sidecar
 Version: $version
 Architecture: $architecture
 Maintainer: smtp-sidecar maintainers <maintainers@localhost>
 Installed-Size: $installed_size
-Depends: libc6, libsystemd0, systemd
+Depends: libc6, libgcc-s1, libsqlite3-0, libstdc++6, libsystemd0, systemd
 Section: mail
 Priority: optional
 Description: local daemon that sends email through users' own SMTP servers
