@@ -60,15 +60,17 @@ mkdir -p "$package/DEBIAN"
 installed_size=$(du -sk --exclude=DEBIAN "$package" | cut -f1)
 # Depends: the packages of every shared library a --static-swift-stdlib release binary
 # needs (readelf -d: libc, libm, libgcc_s, libstdc++ for BoringSSL's C++, libsqlite3 for
-# the state database, libsystemd), and systemd for the units. scripts/package-boot-test.sh
-# checks this list against the binary's NEEDED entries on a real install.
+# the state database, libsystemd), systemd for the units, and ca-certificates: the daemon
+# trusts the system's CA store (swift-nio-ssl reads /etc/ssl/certs) and without one it
+# cannot build a TLS context, so it does not start at all. scripts/package-boot-test.sh
+# checks the libraries against the binary's NEEDED entries on a real install.
 cat >"$package/DEBIAN/control" <<CONTROL
 Package: smtp-sidecar
 Version: $version
 Architecture: $architecture
 Maintainer: smtp-sidecar maintainers <maintainers@localhost>
 Installed-Size: $installed_size
-Depends: libc6, libgcc-s1, libsqlite3-0, libstdc++6, libsystemd0, systemd
+Depends: libc6, libgcc-s1, libsqlite3-0, libstdc++6, libsystemd0, systemd, ca-certificates
 Section: mail
 Priority: optional
 Description: local daemon that sends email through users' own SMTP servers
