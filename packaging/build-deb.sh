@@ -4,8 +4,8 @@
 #   swift build -c release --product smtp-sidecar --static-swift-stdlib
 #   packaging/build-deb.sh [--binary PATH] [--version VERSION] [--output DIR]
 #
-# Defaults: --binary .build/release/smtp-sidecar, --version from `git describe` (or
-# 0.0.0), --output the current directory. The binary should be linked with
+# Defaults: --binary .build/release/smtp-sidecar, --version from `git describe --tags`
+# (without a tag 0.0.0+COMMITS.gHASH), --output the current directory. The binary should be linked with
 # --static-swift-stdlib: the package then depends on no Swift runtime, only on the C and C++
 # libraries such a binary still links (see Depends: below). Prints the path of the .deb it
 # wrote.
@@ -37,7 +37,15 @@ done
 
 [[ -x "$binary" ]] || { echo "build-deb: no executable at $binary (swift build -c release first)" >&2; exit 1; }
 if [[ -z "$version" ]]; then
-    version=$(git -C "$root" describe --tags --always 2>/dev/null | sed 's/^v//; s/-/+/g' || true)
+    if tag=$(git -C "$root" describe --tags 2>/dev/null); then
+        version=$(sed 's/^v//; s/-/+/g' <<<"$tag")
+    elif count=$(git -C "$root" rev-list --count HEAD 2>/dev/null); then
+        # No tag: the commit count orders the builds of one branch, so an upgrade is
+        # newer to apt. (A bare abbreviated hash was used before: taken as the version
+        # when it began with a digit, 0.0.0+HASH when it did not, so "3c99445" sorted
+        # above every later "0.0.0+e…" build.)
+        version="0.0.0+$count.g$(git -C "$root" rev-parse --short HEAD)"
+    fi
     # A Debian version must start with a digit.
     [[ "$version" =~ ^[0-9] ]] || version="0.0.0+${version:-unknown}"
 fi
