@@ -96,7 +96,9 @@ cleanup() {
         fi
     fi
     # A container whose systemd-nspawn is gone: SIGKILL to its PID 1 ends its namespace.
-    if [[ -n "$leader" ]] && kill -0 "$leader" 2>/dev/null; then
+    # (Only while that pid is still a systemd in another PID namespace, not a reused pid.)
+    if [[ -n "$leader" && "$(cat /proc/"$leader"/comm 2>/dev/null)" = systemd &&
+        "$(readlink /proc/"$leader"/ns/pid)" != "$(readlink /proc/self/ns/pid)" ]]; then
         kill -KILL "$leader"
         sleep 1
     fi
