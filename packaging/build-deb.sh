@@ -4,10 +4,11 @@
 #   swift build -c release --product smtp-sidecar --static-swift-stdlib
 #   packaging/build-deb.sh [--binary PATH] [--version VERSION] [--output DIR]
 #
-# Defaults: --binary .build/release/smtp-sidecar, --version from `git describe` (or
-# 0.0.0), --output the current directory. The binary should be linked with
-# --static-swift-stdlib: the package depends only on libc6 and libsystemd0, not on a Swift
-# runtime. Prints the path of the .deb it wrote.
+# Defaults: --binary .build/release/smtp-sidecar, --version from `git describe --tags`
+# (without a tag 0.0.0+COMMITS.gHASH), --output the current directory. The binary should be linked with
+# --static-swift-stdlib: the package then depends on no Swift runtime, only on the C and C++
+# libraries such a binary still links (see Depends: below). Prints the path of the .deb it
+# wrote.
 #
 # Layout:
 #   /usr/bin/smtp-sidecar
@@ -36,7 +37,15 @@ done
 
 [[ -x "$binary" ]] || { echo "build-deb: no executable at $binary (swift build -c release first)" >&2; exit 1; }
 if [[ -z "$version" ]]; then
-    version=$(git -C "$root" describe --tags --always 2>/dev/null | sed 's/^v//; s/-/+/g' || true)
+    if tag=$(git -C "$root" describe --tags 2>/dev/null); then
+        version=$(sed 's/^v//; s/-/+/g' <<<"$tag")
+    elif count=$(git -C "$root" rev-list --count HEAD 2>/dev/null); then
+        # No tag: the commit count orders the builds of one branch, so an upgrade is
+        # newer to apt. (A bare abbreviated hash was used before: taken as the version
+        # when it began with a digit, 0.0.0+HASH when it did not, so "3c99445" sorted
+        # above every later "0.0.0+e…" build.)
+        version="0.0.0+$count.g$(git -C "$root" rev-parse --short HEAD)"
+    fi
     # A Debian version must start with a digit.
     [[ "$version" =~ ^[0-9] ]] || version="0.0.0+${version:-unknown}"
 fi
@@ -57,13 +66,19 @@ fi
 
 mkdir -p "$package/DEBIAN"
 installed_size=$(du -sk --exclude=DEBIAN "$package" | cut -f1)
+# Depends: the packages of every shared library a --static-swift-stdlib release binary
+# needs (readelf -d: libc, libm, libgcc_s, libstdc++ for BoringSSL's C++, libsqlite3 for
+# the state database, libsystemd), systemd for the units, and ca-certificates: the daemon
+# trusts the system's CA store (swift-nio-ssl reads /etc/ssl/certs) and without one it
+# cannot build a TLS context, so it does not start at all. scripts/package-boot-test.sh
+# checks the libraries against the binary's NEEDED entries on a real install.
 cat >"$package/DEBIAN/control" <<CONTROL
 Package: smtp-sidecar
 Version: $version
 Architecture: $architecture
 Maintainer: smtp-sidecar maintainers <maintainers@localhost>
 Installed-Size: $installed_size
-Depends: libc6, libsystemd0, systemd
+Depends: libc6, libgcc-s1, libsqlite3-0, libstdc++6, libsystemd0, systemd, ca-certificates
 Section: mail
 Priority: optional
 Description: local daemon that sends email through users' own SMTP servers

@@ -15,3 +15,10 @@ swift test
 # Checks that read machine-wide TCP counters, alone (among the parallel suite they would
 # count the other tests): warm sends to Postfix must not stall on a delayed ACK.
 SIDECAR_ALONE_CHECKS=1 swift test --skip-build --filter warmSequentialSendsDoNotStall
+# The .deb under a real systemd: builds the --static-swift-stdlib release binary and the
+# package, boots a Debian 12 root (built once into /var/cache) with systemd-nspawn, and
+# checks the installed units end to end (scripts/package-boot-test.md).
+# SIDECAR_SKIP_PACKAGE_BOOT=1 leaves it out.
+if [[ "${SIDECAR_SKIP_PACKAGE_BOOT:-0}" != 1 ]]; then
+    scripts/package-boot-test.sh
+fi
