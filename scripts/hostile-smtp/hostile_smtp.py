@@ -395,6 +395,8 @@ def parse():
 
 async def main():
     options = parse()
+    # A test runner may start us with SIGTERM blocked (a thread's mask is inherited).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     server = Server(options)
     family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
