@@ -14,3 +14,7 @@ swift test
 # Checks that read machine-wide TCP counters, alone (among the parallel suite they would
 # count the other tests): warm sends to Postfix must not stall on a delayed ACK.
 SIDECAR_ALONE_CHECKS=1 swift test --skip-build --filter warmSequentialSendsDoNotStall
+# The four libFuzzer targets (frame, request, SMTP reply, address), 30 seconds each, after
+# the suite (their build in .build-fuzz and their runs would count as load in the checks
+# above). A crash fails the run; the input is kept in .build-fuzz/artifacts/TARGET/.
+scripts/fuzz.sh all 30
