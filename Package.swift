@@ -24,7 +24,8 @@
 //   SidecarMail      the `send` and `verify` operations: request → draft → SMTP → result.
 //   smtp-sidecar     the executable: `serve`, `ping`, `stats`.
 //   journald-probe, sidecar-message-bench: a test helper and a benchmark program.
-//   SidecarFuzz      the libFuzzer target of the frame and request decoders (scripts/fuzz.sh).
+//   SidecarFuzz      the libFuzzer targets: frame and request decoders, SMTP reply decoder,
+//                    address parser (scripts/fuzz.sh).
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
@@ -149,12 +150,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The fuzz target of the frame and request decoders: a library here (compiled with
-        // every build, so it stays in step), linked with libFuzzer by scripts/fuzz.sh.
+        // The fuzz targets (frame and request decoders, SMTP reply decoder, address parser):
+        // a library here (compiled with every build, so it stays in step), linked with
+        // libFuzzer by scripts/fuzz.sh. It imports SidecarSMTP and SidecarMessage with
+        // @testable (debug builds, as fuzz.sh makes, allow it) to reach their parsers.
         .target(
             name: "SidecarFuzz",
-            dependencies: ["SidecarProtocol", "SidecarCore", .product(name: "NIOCore", package: "swift-nio")],
-            path: "Fuzz", swiftSettings: strictSettings
+            dependencies: [
+                "SidecarProtocol", "SidecarCore", "SidecarSMTP", "SidecarMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Fuzz", exclude: ["Seeds"], swiftSettings: strictSettings
         ),
         .executableTarget(name: "sidecar-message-bench", dependencies: ["SidecarMessage"], swiftSettings: strictSettings),
         .executableTarget(

@@ -8,9 +8,10 @@ import SidecarProtocol
 /// numbers of a decoded request go through the arithmetic the daemon does with them, and
 /// every answer is encoded. Anything that traps is a finding.
 ///
-/// Input: the first byte picks the mode. Even: the rest is a client's byte stream, fed in
-/// chunks whose size the second byte picks, then end of input. Odd: the rest is one frame's
-/// payload (so that mutations of JSON need not keep a length prefix right).
+/// Two fuzz targets use it: `frame` (``runStream(_:)``: the first byte picks the size of
+/// each read, the rest is a client's byte stream, then end of input) and `request`
+/// (``answer(_:)``: the input is one frame's payload, so that mutations of JSON need not
+/// keep a length prefix right).
 ///
 /// Built by `scripts/fuzz.sh` with `swiftc -sanitize=fuzzer`; in a normal build it is a
 /// library nobody links.
@@ -23,15 +24,9 @@ public enum FrameFuzzer {
 
     static let decodingCodes: Set<ErrorCode> = [.invalidJSON, .notAnObject, .missingID, .unknownOperation, .invalidParams]
 
-    public static func run(_ input: UnsafeRawBufferPointer) {
-        guard let mode = input.first else { return }
-        let rest = UnsafeRawBufferPointer(rebasing: input.dropFirst())
-        if mode % 2 == 1 {
-            answer(ByteBuffer(bytes: rest))
-            return
-        }
-        let chunk = max(1, Int(rest.first ?? 1))
-        let stream = UnsafeRawBufferPointer(rebasing: rest.dropFirst())
+    public static func runStream(_ input: UnsafeRawBufferPointer) {
+        let chunk = max(1, Int(input.first ?? 1))
+        let stream = UnsafeRawBufferPointer(rebasing: input.dropFirst())
         let processor = NIOSingleStepByteToMessageProcessor(FrameDecoder(maxPayloadLength: maxFrameBytes))
         var brokeFraming = false
         let receive: (InboundFrame) -> Void = { frame in
@@ -55,6 +50,11 @@ public enum FrameFuzzer {
             offset = end
         }
         try! processor.finishProcessing(seenEOF: true, receive)
+    }
+
+    /// The `request` target: decodes one payload and encodes its answer, as the connection does.
+    public static func runPayload(_ input: UnsafeRawBufferPointer) {
+        answer(ByteBuffer(bytes: input))
     }
 
     /// Decodes one payload and encodes its answer, as the connection does.

@@ -10,7 +10,7 @@ packages=(
     pkg-config       # SwiftPM finds libsystemd through it
     systemd          # systemd-journald, systemd-socket-activate, systemd-analyze, journalctl
     util-linux       # unshare, for the private journald of the tests
-    python3          # round-trip and schema checks in the tests
+    python3          # round-trip and schema checks in the tests; scripts/hostile-smtp (stdlib only)
     strace           # the syscalls the daemon makes, checked against the unit's SystemCallFilter=
     ca-certificates
 )

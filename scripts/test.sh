@@ -2,9 +2,12 @@
 # The whole test suite, from a fresh clone on a Debian machine with Swift: installs what
 # the tests need, builds, and runs every test (unit, protocol vectors and schemas, the
 # SMTP client and the daemon against a real Postfix, the daemon through its socket against
-# Exim, chasquid, aiosmtpd, OpenSMTPD and stock Postfix (Tests/IntegrationTests/Interop),
-# the daemon under systemd-socket-activate, a real journald). Needs root, as CI has: the journald tests run
-# it in a private mount namespace, and the tests start their own Postfix instances.
+# Exim, chasquid, aiosmtpd, OpenSMTPD and stock Postfix (Tests/IntegrationTests/Interop)
+# and against a scripted hostile server (scripts/hostile-smtp), the daemon under
+# systemd-socket-activate, a real journald), then the checks that must run alone, the four
+# fuzz targets for 30 s each, and the .deb booted under a real systemd. Needs root, as CI
+# has: the journald tests run it in a private mount namespace, the tests start their own
+# servers, and the package boot test runs systemd-nspawn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +18,10 @@ swift test
 # Checks that read machine-wide TCP counters, alone (among the parallel suite they would
 # count the other tests): warm sends to Postfix must not stall on a delayed ACK.
 SIDECAR_ALONE_CHECKS=1 swift test --skip-build --filter warmSequentialSendsDoNotStall
+# The four libFuzzer targets (frame, request, SMTP reply, address), 30 seconds each, after
+# the suite (their build in .build-fuzz and their runs would count as load in the checks
+# above). A crash fails the run; the input is kept in .build-fuzz/artifacts/TARGET/.
+scripts/fuzz.sh all 30
 # The .deb under a real systemd: builds the --static-swift-stdlib release binary and the
 # package, boots a Debian 12 root (built once into /var/cache) with systemd-nspawn, and
 # checks the installed units end to end (scripts/package-boot-test.md).
@@ -22,3 +29,4 @@ SIDECAR_ALONE_CHECKS=1 swift test --skip-build --filter warmSequentialSendsDoNot
 if [[ "${SIDECAR_SKIP_PACKAGE_BOOT:-0}" != 1 ]]; then
     scripts/package-boot-test.sh
 fi
+echo "test.sh: every part passed (the Swift suite, the alone checks, four fuzz targets, the package boot)"

@@ -77,7 +77,9 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
             throw Invalid(reason: "it has no @")
         }
         let rawLocal = String(text[..<at])
-        let rawDomain = String(text[text.index(after: at)...])
+        // After the @ scalar, not the @ Character: a combining mark after the @ is part of
+        // the domain as written (and refused there), not dropped with the @.
+        let rawDomain = String(text.unicodeScalars[text.unicodeScalars.index(after: at)...])
         guard !rawLocal.isEmpty else { throw Invalid(reason: "nothing comes before the @") }
         let local = try Self.canonicalLocalPart(rawLocal)
         let domain: DomainName

@@ -407,6 +407,24 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 logger.debug("SMTP command", metadata: ["smtp_phase": "quit", "smtp_command": "QUIT"])
                 write(encoder.encode([.quit], allocator: context.channel.allocator), context: context)
             }
+            if sendQuit || completion == .quit {
+                context.close(promise: nil)
+            } else {
+                closeAbruptly(context: context)
+            }
+        }
+    }
+
+    /// Closes a connection given up on (a deadline or timer passed, the server broke the
+    /// protocol or went away) under the TLS handler: no close_notify. A graceful TLS close
+    /// waits for the server's close_notify, and when the server has stopped reading (a
+    /// stall mid-body) the socket, and the message writes queued on it, would stay open for
+    /// NIOSSL's whole shutdown timeout (5 s), holding up the answer past the request's
+    /// deadline. Without TLS in the pipeline it is an ordinary close.
+    private func closeAbruptly(context: ChannelHandlerContext) {
+        if let tls = try? context.pipeline.syncOperations.context(handlerType: NIOSSLClientHandler.self) {
+            tls.close(promise: nil)
+        } else {
             context.close(promise: nil)
         }
     }
