@@ -32,6 +32,15 @@ struct DotStuffer: Sendable {
         byteCount += bytes.count
     }
 
+    /// Appends the whole of `message`, dot-stuffed and ending with CRLF, to `buffer`: all of
+    /// a DATA transfer but the terminating `.` CRLF.
+    static func stuffWhole(_ message: ByteBuffer, into buffer: inout ByteBuffer) {
+        var stuffer = DotStuffer()
+        buffer.reserveCapacity(minimumWritableBytes: message.readableBytes + message.readableBytes / 64 + 5)
+        message.withUnsafeReadableBytes { stuffer.stuff($0, into: &buffer) }
+        stuffer.finish(into: &buffer)
+    }
+
     /// What must follow the data before `.` CRLF: CRLF unless the data is empty or
     /// already ends with CRLF.
     func finish(into buffer: inout ByteBuffer) {

@@ -375,10 +375,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .bdat:
                 buffer.writeBuffer(&message)
             case .data:
-                var stuffer = DotStuffer()
-                buffer.reserveCapacity(minimumWritableBytes: message.readableBytes + message.readableBytes / 64 + 5)
-                message.withUnsafeReadableBytes { stuffer.stuff($0, into: &buffer) }
-                stuffer.finish(into: &buffer)
+                DotStuffer.stuffWhole(message, into: &buffer)
                 encoder.encode(data: .endOfData, out: &buffer)
             }
             write(buffer, context: context)

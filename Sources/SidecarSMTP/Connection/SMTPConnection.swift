@@ -335,10 +335,8 @@ public final class SMTPConnection: Sendable {
         if var content = inHand {
             // Framed as the streaming writer frames it; one write, then the end of the data.
             if transfer == .data {
-                var framed = channel.allocator.buffer(capacity: content.readableBytes + content.readableBytes / 64 + 5)
-                var stuffer = DotStuffer()
-                content.withUnsafeReadableBytes { stuffer.stuff($0, into: &framed) }
-                stuffer.finish(into: &framed)
+                var framed = channel.allocator.buffer(capacity: 0)
+                DotStuffer.stuffWhole(content, into: &framed)
                 content = framed
             }
             let written = channel.eventLoop.makePromise(of: Void.self)

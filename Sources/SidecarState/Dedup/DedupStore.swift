@@ -106,8 +106,8 @@ public final class DedupStore: Sendable {
     }
 
     /// Writes the record of `ticket` "may have been sent", synced to disk. Call it when the
-    /// send's transaction begins, and send the message's content only after it returned; again for the same ticket it writes
-    /// nothing. Returns false when the key is no longer this ticket's (window 0: nothing to
+    /// send's transaction begins, and send the message's content only after it returned;
+    /// again for the same ticket it writes nothing. Returns false when the key is no longer this ticket's (window 0: nothing to
     /// mark; its reservation was given up and taken over; or another process marked the
     /// key first), in which case a window > 0 send must not go out.
     @discardableResult
