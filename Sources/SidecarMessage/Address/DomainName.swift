@@ -98,14 +98,71 @@ struct DomainName: Sendable, Hashable {
         return labelLength > 0 && previous != UInt8(ascii: "-") && !labelIsNumeric
     }
 
+    /// An address literal as RFC 5321 §4.1.3 writes it, the form an envelope carries:
+    /// `[192.0.2.1]` or `[IPv6:2001:db8::1]`. RFC 5322's wider domain-literal (any dtext,
+    /// `(`, `)`, `<`, `>`, `,` and `"` among them) is refused: no SMTP server accepts it in
+    /// `RCPT TO`, and its specials would read as structure to the address-list parser, so
+    /// `"a"@[)x]` would parse inside angle brackets and fail bare. The only standardized
+    /// tag of a General-address-literal is `IPv6`.
     private static func checkLiteral(_ text: String) throws(Invalid) {
         guard text.hasSuffix("]"), text.utf8.count >= 3 else {
             throw Invalid(reason: "starts with [ but is not a bracketed address literal")
         }
-        // dtext: printable ASCII except [ ] \ (RFC 5322 §3.4.1).
-        let inner = text.utf8.dropFirst().dropLast()
-        guard inner.allSatisfy({ (33...126).contains($0) && $0 != 91 && $0 != 92 && $0 != 93 }) else {
-            throw Invalid(reason: "is an address literal with characters that are not allowed")
+        let inner = Substring(text.utf8.dropFirst().dropLast())
+        let valid: Bool
+        if inner.utf8.count > 5, inner.prefix(5).lowercased() == "ipv6:" {
+            valid = isIPv6(inner.dropFirst(5))
+        } else {
+            valid = isIPv4(inner)
+        }
+        guard valid else {
+            throw Invalid(reason: "is not an IP address literal like [192.0.2.1] or [IPv6:2001:db8::1]")
+        }
+    }
+
+    /// `Snum 3("." Snum)`: four decimal numbers of one to three digits, each at most 255.
+    private static func isIPv4(_ text: Substring) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            (1...3).contains(part.utf8.count) && part.utf8.allSatisfy { (48...57).contains($0) } && Int(part)! <= 255
+        }
+    }
+
+    /// RFC 5321's IPv6-addr: eight groups of one to four hex digits, or fewer around one
+    /// `::` (at most six besides it), the last two groups optionally written as IPv4.
+    private static func isIPv6(_ text: Substring) -> Bool {
+        func groups(_ part: Substring, mayEndInIPv4: Bool) -> Int? {
+            guard !part.isEmpty else { return 0 }
+            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            var count = 0
+            for (index, piece) in pieces.enumerated() {
+                if mayEndInIPv4, index == pieces.count - 1, piece.contains(".") {
+                    guard isIPv4(piece) else { return nil }
+                    count += 2
+                } else {
+                    guard (1...4).contains(piece.utf8.count), piece.utf8.allSatisfy(isHexDigit) else { return nil }
+                    count += 1
+                }
+            }
+            return count
+        }
+        let halves = text.split(separator: "::", maxSplits: 1, omittingEmptySubsequences: false)
+        if halves.count == 1 {
+            return groups(text, mayEndInIPv4: true) == 8
+        }
+        guard !halves[1].contains("::"), let head = groups(halves[0], mayEndInIPv4: false),
+            let tail = groups(halves[1], mayEndInIPv4: true)
+        else { return false }
+        return head + tail <= 6
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"):
+            true
+        default:
+            false
         }
     }
 

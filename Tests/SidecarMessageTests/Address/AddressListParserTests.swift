@@ -145,6 +145,44 @@ import Testing
         #expect(try parse("root@localhost").first?.address.addressSpec == "root@localhost")
     }
 
+    /// Only RFC 5321's address literals (what `RCPT TO` carries): IPv4 and `IPv6:`.
+    @Test(arguments: [
+        "a@[192.0.2.1]", "a@[0.0.0.0]", "a@[255.255.255.255]", "a@[IPv6:2001:db8::1]", "a@[ipv6:::1]",
+        "a@[IPv6:1:2:3:4:5:6:7:8]", "a@[IPv6:::ffff:192.0.2.1]", "a@[IPv6:1:2:3:4:5:6:192.0.2.1]",
+        "a@[IPv6:1::]",
+    ])
+    func acceptsAddressLiterals(input: String) throws {
+        #expect(try parse(input).first?.address.addressSpec == input)
+    }
+
+    @Test(arguments: [
+        "a@[]", "a@[192.0.2]", "a@[192.0.2.256]", "a@[192.0.2.1.5]", "a@[1234.0.2.1]", "a@[192.0.2.x]",
+        "a@[IPv6:]", "a@[IPv6:1:2:3:4:5:6:7]", "a@[IPv6:1:2:3:4:5:6:7:8:9]", "a@[IPv6:1::2::3]",
+        "a@[IPv6:1:2:3:4::5:6:7]", "a@[IPv6:12345::1]", "a@[IPv6:g::1]", "a@[x:y]", "a@[example.com]",
+        "\"a\"@[)2e.1]",
+    ])
+    func refusesOtherDomainLiterals(input: String) {
+        #expect(throws: AddressListParser.Invalid.self) { try parse(input) }
+        #expect(throws: AddressListParser.Invalid.self) { try parse("Name <\(input)>") }
+    }
+
+    /// What parses inside angle brackets, written out, parses bare to the same address.
+    /// Found by the address fuzz target: RFC 5322's domain-literal admits `)`, which the
+    /// bare path reads as an unmatched comment close, while the angle path accepted
+    /// `"j\\d"@[)2e.1]`.
+    @Test func anAddressFromAngleBracketsParsesBare() throws {
+        let inputs = [
+            "\"j\\\\d\"@[)2e.1]", "a@[192.0.2.1]", "a@[IPv6:2001:db8::1]", "a@[a,b]", "a@[a>b]", "a@[a\"b]",
+            "a@[(x)]", "\"a b\"@example.com", "\"a,b\"@example.com", "alice@example.com",
+        ]
+        for input in inputs {
+            guard let angled = try? parse("Name <\(input)>").first?.address.addressSpec else { continue }
+            let bare = try parse(angled).first?.address.addressSpec
+            #expect(bare == angled, "\(input)")
+        }
+        #expect(throws: AddressListParser.Invalid.self) { try parse("<\"j\\\\d\"@[)2e.1]>") }
+    }
+
     @Test func asciiAddressesDoNotNeedSMTPUTF8() throws {
         #expect(try parse("Zoë <zoe@example.com>").first?.address.requiresSMTPUTF8 == false)
         #expect(try parse("用户@example.com").first?.address.requiresSMTPUTF8 == true)

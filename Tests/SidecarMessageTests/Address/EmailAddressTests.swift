@@ -18,6 +18,8 @@ import Testing
             // Character of "@\u{301}"; the general parser stepped over that Character and
             // dropped the mark from the domain, the shortcut kept it.
             "jan=?utf-8a?@\u{301}q", "a@\u{301}example.com",
+            // Domain literals: only RFC 5321 address literals.
+            "a@[IPv6:2001:db8::1]", "a@[)2e.1]", "\"j\\\\d\"@[)2e.1]", "a@[192.0.2.300]",
         ]
         for input in inputs {
             #expect(outcome { () throws(EmailAddress.Invalid) in try EmailAddress(parsing: input) }
