@@ -20,6 +20,8 @@ final class SMTPConnectionFactory: PoolConnectionFactory {
     let tlsContextCache: TLSContextCache
     let logger: Logger
     private let handshakes = Mutex<[String: Int]>([:])
+    /// How far the connections being opened have got, per key.
+    let setupProgress = SMTPSetupProgress()
 
     init(eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache, logger: Logger) {
         self.eventLoopGroup = eventLoopGroup
@@ -35,9 +37,18 @@ final class SMTPConnectionFactory: PoolConnectionFactory {
     func makeConnection(for key: SMTPPoolKey, context destination: SMTPDestination) async throws -> SMTPConnection {
         var logger = logger
         logger[metadataKey: "smtp_pool"] = "\(key.label)"
-        let connection = try await SMTPConnection.open(
-            configuration: destination.configuration, eventLoopGroup: eventLoopGroup, logger: logger,
-            tlsContextCache: tlsContextCache)
+        let progress = setupProgress
+        let token = progress.begin(key: key)
+        let connection: SMTPConnection
+        do {
+            connection = try await SMTPConnection.open(
+                configuration: destination.configuration, eventLoopGroup: eventLoopGroup, logger: logger,
+                tlsContextCache: tlsContextCache, onSetupPhase: { progress.advance(token, to: $0) })
+        } catch {
+            progress.end(token, connected: false)
+            throw error
+        }
+        progress.end(token, connected: true)
         if connection.isSecure {
             handshakes.withLock { $0[key.label, default: 0] += 1 }
         }

@@ -121,13 +121,10 @@ import Testing
         try await Self.check(fault, daemonArguments: ["--set", "pool_enabled=false"])
     }
 
-    /// With the pool (the default), the same stalls answer `request_timeout` with phase
-    /// `connect` whatever phase the new connection had reached: the request waits on the
-    /// pool for a connection, and when its deadline passes the pool reports the wait, not
-    /// how far the connection being opened for it got (PooledTransport.attempt maps every
-    /// SidecarError from `pool.withConnection` to phase `connect`).
-    @Test(.disabled("defect: pooled sends report phase connect for a deadline passing in greeting/ehlo/tls/auth"),
-          arguments: setupStalls)
+    /// With the pool (the default), the same: the request waits on the pool while the pool
+    /// opens a connection for it, and when its deadline passes the answer names how far that
+    /// connection got (found by these tests: it used to say `connect` whatever the phase).
+    @Test(arguments: setupStalls)
     func aDeadlinePassingInConnectionSetupNamesItsPhaseWithThePool(_ fault: ScriptedFault) async throws {
         try await Self.check(fault)
     }

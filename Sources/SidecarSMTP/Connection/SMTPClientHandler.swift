@@ -71,6 +71,10 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var deadlineTimer: Scheduled<Void>?
     private var initialDeadline: NIODeadline?
     private var connectPromise: EventLoopPromise<SMTPCapabilities>?
+    /// Told each setup phase (greeting, TLS, EHLO, AUTH) as the session enters it, until
+    /// the session is ready; then dropped.
+    private var onSetupPhase: (@Sendable (SMTPPhase) -> Void)?
+    private var reportedSetupPhase = SMTPPhase.connect
 
     init(
         configuration: SMTPClientStateMachine.Configuration,
@@ -80,6 +84,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         replyLimits: SMTPReplyDecoder.Limits = .default,
         status: SMTPConnectionStatus,
         deadline: NIODeadline?,
+        onSetupPhase: (@Sendable (SMTPPhase) -> Void)? = nil,
         logger: Logger
     ) {
         self.stateMachine = SMTPClientStateMachine(configuration: configuration)
@@ -89,6 +94,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.tlsServerHostname = tlsServerHostname
         self.status = status
         self.initialDeadline = deadline
+        self.onSetupPhase = onSetupPhase
         self.logger = logger
     }
 
@@ -327,6 +333,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func apply(_ action: SMTPClientStateMachine.Action, context: ChannelHandlerContext?) {
         // Before any promise completes, so a caller resuming sees the new state.
         status.update(stateMachine)
+        if let onSetupPhase { reportSetupPhase(onSetupPhase) }
         guard let context else {
             // The channel is gone: nothing can be written, but an answer still reaches
             // whoever waits for it.
@@ -534,6 +541,23 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     #if os(Linux)
     private static let quickAcknowledgement = ChannelOptions.tcpOption(NIOBSDSocket.Option(rawValue: CInt(TCP_QUICKACK)))
     #endif
+
+    private func reportSetupPhase(_ report: @Sendable (SMTPPhase) -> Void) {
+        if stateMachine.isUsable {
+            onSetupPhase = nil
+            return
+        }
+        let phase = stateMachine.phase
+        switch phase {
+        case .greeting, .tls, .ehlo, .auth:
+            guard phase != reportedSetupPhase else { return }
+            reportedSetupPhase = phase
+            report(phase)
+        case .connect, .mail, .rcpt, .data, .reset, .quit:
+            // `connect` is where every attempt starts, and where a closed session reads.
+            break
+        }
+    }
 
     private func logCommands(_ commands: [SMTPCommand], phase: SMTPPhase) {
         guard logger.logLevel <= .debug else { return }

@@ -85,13 +85,16 @@ public final class SMTPConnection: Sendable {
     }
 
     /// ``connect(configuration:eventLoopGroup:logger:deadline:tlsContextCache:)``, with the
-    /// phase that failed in the error.
+    /// phase that failed in the error. `onSetupPhase` is told each setup phase (greeting,
+    /// TLS, EHLO, AUTH) as the session enters it, on the channel's event loop, so that whoever
+    /// gave up waiting for this connection can say how far it got.
     public static func open(
         configuration: SMTPConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger baseLogger: Logger,
         deadline: NIODeadline? = nil,
-        tlsContextCache: TLSContextCache = .shared
+        tlsContextCache: TLSContextCache = .shared,
+        onSetupPhase: (@Sendable (SMTPPhase) -> Void)? = nil
     ) async throws(SMTPFailure) -> SMTPConnection {
         var logger = baseLogger
         logger[metadataKey: "smtp_host"] = "\(configuration.host)"
@@ -143,6 +146,7 @@ public final class SMTPConnection: Sendable {
                         replyLimits: limits,
                         status: status,
                         deadline: deadline,
+                        onSetupPhase: onSetupPhase,
                         logger: handlerLogger
                     )
                     try channel.pipeline.syncOperations.addHandler(handler)
