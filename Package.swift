@@ -58,7 +58,7 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(
             name: "SidecarSystemd",
-            dependencies: ["CSystemd", "SidecarCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "SidecarClient",
             dependencies: [
-                "SidecarProtocol",
+                "SidecarProtocol", "SidecarCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -117,10 +117,9 @@ let package = Package(
         .target(
             name: "SidecarMail",
             dependencies: [
-                "SidecarCore", "SidecarMessage", "SidecarSMTP", "SidecarProtocol", "SidecarServer", "SidecarPool",
-                "SidecarEgress", "SidecarState",
+                "SidecarCore", "SidecarMessage", "SidecarSMTP", "SidecarProtocol", "SidecarPool", "SidecarEgress",
+                "SidecarState",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -140,7 +139,7 @@ let package = Package(
             name: "smtp-sidecar",
             dependencies: [
                 "SidecarServer", "SidecarMail", "SidecarSMTP", "SidecarPool", "SidecarEgress", "SidecarState",
-                "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarCore",
+                "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarMessage", "SidecarCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -226,9 +225,7 @@ let package = Package(
                 "SidecarEgress", "SidecarCore", "SidecarMessage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -246,8 +243,8 @@ let package = Package(
         .testTarget(
             name: "SidecarMailTests",
             dependencies: [
-                "SidecarMail", "SidecarSMTP", "SidecarMessage", "SidecarProtocol", "SidecarServer", "SidecarCore",
-                "SidecarEgress", "SidecarPool", "SidecarTestSupport",
+                "SidecarMail", "SidecarSMTP", "SidecarMessage", "SidecarProtocol", "SidecarCore", "SidecarEgress",
+                "SidecarPool", "SidecarState", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -260,8 +257,8 @@ let package = Package(
                 "SidecarServer", "SidecarClient", "SidecarProtocol", "SidecarCore", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -269,8 +266,6 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "SidecarClient", "SidecarProtocol", "SidecarCore", "SidecarTestSupport", "smtp-sidecar",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strictSettings

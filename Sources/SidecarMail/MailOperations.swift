@@ -2,12 +2,12 @@ import Logging
 import SidecarCore
 import SidecarMessage
 import SidecarProtocol
-import SidecarServer
 import SidecarState
 
 /// The `send` and `verify` operations: request → credential and draft → composed message
-/// → SMTP → result, with one structured log entry per send.
-public struct MailOperations: RequestHandler {
+/// → SMTP → result, with one structured log entry per send. The server reaches them
+/// through the routes the executable wires (``send(_:logger:)``, ``verify(_:logger:)``).
+public struct MailOperations: Sendable {
     let settings: MailSettings
     let transport: any MailTransport
     let composer: MessageComposer
@@ -23,18 +23,6 @@ public struct MailOperations: RequestHandler {
         self.policy = policy
         self.composer = composer ?? MessageComposer(limits: settings.messageLimits)
         self.credentials = CredentialResolver(settings: settings)
-    }
-
-    public func handle(_ request: Request, context: RequestContext) async -> Response.Outcome {
-        switch request.operation {
-        case .send(let params):
-            return await send(params, logger: context.logger)
-        case .verify(let params):
-            return await verify(params, logger: context.logger)
-        case .hello, .ping, .stats:
-            return .failure(SidecarError(
-                code: .internalError, message: "This operation is not handled by the mail operations."))
-        }
     }
 
     /// The inline credential of a request, or the stored one it names, which must belong to

@@ -102,7 +102,10 @@ struct ServeCommand: AsyncParsableCommand {
             limits: .init(
                 maxFrameBytes: settings.maxFrameBytes, maxInFlight: settings.maxInFlightPerConnection,
                 idleTimeoutMs: configuration.idleTimeoutSeconds * 1000),
-            serverVersion: SMTPSidecarCommand.version, stats: stats, mailHandler: mail,
+            serverVersion: SMTPSidecarCommand.version, stats: stats,
+            mail: MailRoutes(
+                send: { params, context in await mail.send(params, logger: context.logger) },
+                verify: { params, context in await mail.verify(params, logger: context.logger) }),
             poolStatistics: poolStatistics)
         let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)
         let reporter = StatusReporter(

@@ -3,23 +3,23 @@ import SidecarCore
 import SidecarProtocol
 
 /// Routes each operation to its implementation: `hello`, `ping` and `stats` here; `send`
-/// and `verify` to the handler given for them (the SMTP engine), or `not_implemented`.
+/// and `verify` to the ``MailRoutes`` given (the mail engine), or `not_implemented`.
 public struct OperationRouter: RequestHandler {
     public var limits: HelloResult.Limits
     public var serverVersion: String
     public var stats: ServerStats
-    public var mailHandler: (any RequestHandler)?
+    public var mail: MailRoutes?
     /// The connection pools' counters, when pooling is on.
     public var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
 
     public init(
-        limits: HelloResult.Limits, serverVersion: String, stats: ServerStats, mailHandler: (any RequestHandler)? = nil,
+        limits: HelloResult.Limits, serverVersion: String, stats: ServerStats, mail: MailRoutes? = nil,
         poolStatistics: (@Sendable () -> [StatsResult.Pool])? = nil
     ) {
         self.limits = limits
         self.serverVersion = serverVersion
         self.stats = stats
-        self.mailHandler = mailHandler
+        self.mail = mail
         self.poolStatistics = poolStatistics
     }
 
@@ -54,17 +54,21 @@ public struct OperationRouter: RequestHandler {
             var snapshot = stats.snapshot()
             snapshot.pools = poolStatistics?()
             return .success(snapshot)
-        case .send, .verify:
-            guard let mailHandler else {
-                return .failure(SidecarError(
-                    code: .notImplemented,
-                    message: "The \"\(request.operation.name.rawValue)\" operation is not available in this build."))
-            }
-            return await mailHandler.handle(request, context: context)
+        case .send(let params):
+            guard let mail else { return notImplemented(request.operation.name) }
+            return await mail.send(params, context)
+        case .verify(let params):
+            guard let mail else { return notImplemented(request.operation.name) }
+            return await mail.verify(params, context)
         }
     }
 
+    private func notImplemented(_ name: OperationName) -> Response.Outcome {
+        .failure(SidecarError(
+            code: .notImplemented, message: "The \"\(name.rawValue)\" operation is not available in this build."))
+    }
+
     var availableOperations: [OperationName] {
-        mailHandler == nil ? [.hello, .ping, .stats] : OperationName.allCases
+        mail == nil ? [.hello, .ping, .stats] : OperationName.allCases
     }
 }
