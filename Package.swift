@@ -88,13 +88,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
-            name: "SidecarPool", dependencies: ["SidecarCore", .product(name: "Crypto", package: "swift-crypto")],
+            name: "SidecarPool", dependencies: ["SidecarCore"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SidecarEgress",
             dependencies: [
-                "SidecarCore", "SidecarMessage",
+                "SidecarCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -121,6 +121,8 @@ let package = Package(
                 "SidecarState",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                // The keyed fingerprint of a secret in a pool key (SecretFingerprint).
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
@@ -222,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "SidecarEgressTests",
             dependencies: [
-                "SidecarEgress", "SidecarCore", "SidecarMessage",
+                "SidecarEgress", "SidecarCore", "SidecarMessage", "SidecarMail",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -179,7 +179,7 @@ extension MailOperations {
                 }
                 let fetched = try await fetcher.fetch(
                     url, name: attachment.filename, field: "params.attachments[\(index)].url", deadline: deadline)
-                draft.attachments[index].content = .source(fetched)
+                draft.attachments[index].content = .source(FetchedAttachmentSource(fetched))
             }
             message = try composer.compose(draft)
         } catch {

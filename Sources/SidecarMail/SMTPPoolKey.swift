@@ -1,5 +1,4 @@
 import SidecarCore
-import SidecarPool
 import SidecarSMTP
 
 /// What makes two sends able to share a connection: the same workspace, credential, secret

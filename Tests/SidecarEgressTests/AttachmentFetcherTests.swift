@@ -96,7 +96,7 @@ import Testing
         return pool
     }()
 
-    static func collect(_ source: any AttachmentSource) async throws -> [UInt8] {
+    static func collect(_ source: FetchedAttachment) async throws -> [UInt8] {
         var bytes: [UInt8] = []
         for try await chunk in source.makeChunks() { bytes += chunk }
         return bytes

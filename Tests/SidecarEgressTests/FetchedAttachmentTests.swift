@@ -1,4 +1,5 @@
 import Foundation
+import SidecarMail
 import SidecarMessage
 import Testing
 
@@ -30,7 +31,7 @@ import Testing
                 to: ["b@example.com"],
                 subject: "Report",
                 text: "See attached.",
-                attachments: [AttachmentDraft(filename: "report.pdf", content: .source(attachment))]
+                attachments: [AttachmentDraft(filename: "report.pdf", content: .source(FetchedAttachmentSource(attachment)))]
             )
             let message = try MessageComposer().compose(draft)
             let bytes = try await message.serialize()

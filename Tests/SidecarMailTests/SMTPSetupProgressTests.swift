@@ -1,5 +1,4 @@
 @testable import SidecarMail
-import SidecarPool
 import SidecarSMTP
 import Testing
 

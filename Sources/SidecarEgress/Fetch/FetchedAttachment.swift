@@ -1,12 +1,12 @@
 import NIOPosix
-import SidecarMessage
 
 /// A URL attachment's body, fetched in full before anything is sent and spooled to an
 /// anonymous temporary file: never held whole in memory, and read again from the file for
-/// each serialisation (``AttachmentSource`` requires every ``makeChunks()`` to yield the same
-/// bytes, which a second network fetch could not promise). ``byteCount`` is exact, so the
-/// message size is known up front (SIZE, BDAT).
-public struct FetchedAttachment: AttachmentSource {
+/// each serialisation (the composer needs every ``makeChunks()`` to yield the same bytes,
+/// which a second network fetch could not promise). ``byteCount`` is exact, so the
+/// message size is known up front (SIZE, BDAT). The mail engine adapts it to the
+/// composer's `AttachmentSource`.
+public struct FetchedAttachment: Sendable {
     /// The size of the body in bytes.
     public let size: Int
     /// The response's Content-Type, if any: a fallback when the request names none.

@@ -1,7 +1,7 @@
 import SidecarCore
 import Testing
 
-@testable import SidecarPool
+@testable import SidecarMail
 
 @Suite struct SecretFingerprintTests {
     private static func hex(_ bytes: [UInt8]) -> String {
