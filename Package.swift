@@ -265,6 +265,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SMTPSidecarTests",
+            dependencies: [
+                "smtp-sidecar", "SidecarCore", "SidecarEgress", "SidecarMail", "SidecarPool", "SidecarServer",
+                "SidecarTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "SidecarClient", "SidecarProtocol", "SidecarCore", "SidecarTestSupport", "smtp-sidecar",

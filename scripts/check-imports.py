@@ -52,7 +52,9 @@ for name, (kind, deps, directory) in sorted(targets.items()):
             if found:
                 imports.add(found.group(1))
     imports -= toolchain
-    imports.discard(name)
+    imports.discard(name.replace("-", "_"))
+    # A target named with a hyphen is imported with an underscore.
+    deps = {dep.replace("-", "_") if kinds.get(dep) == "executableTarget" and kind == "testTarget" and dep.replace("-", "_") in imports else dep for dep in deps}
     for module in sorted(imports - deps):
         problems.append(f"{name} imports {module} but does not declare it")
     for module in sorted(deps - imports):

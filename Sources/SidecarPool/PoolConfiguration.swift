@@ -2,8 +2,9 @@
 /// daemon reads its own configuration and fills this in.
 public struct PoolConfiguration: Sendable, Hashable {
     /// Most connections one pool (one key) may have open at once, including ones being
-    /// created or closed. Default 2: SMTP providers count concurrent sessions per account.
-    public var maxConnectionsPerPool: Int = 2
+    /// created or closed. Default 4 (the daemon's `pool_max_connections_per_key`): SMTP
+    /// providers count concurrent sessions per account, so a pool stays small.
+    public var maxConnectionsPerPool: Int = 4
     /// Most connections open across all pools. Default 64.
     public var maxConnectionsTotal: Int = 64
     /// Longest a request waits in a pool's queue before failing with `pool_busy`, also

@@ -34,7 +34,7 @@ struct CredentialsCommand: ParsableCommand {
             var serve = try ServeCommand.parse(config.map { ["--config", $0] } ?? [])
             if let stateDirectory { serve.settings.append("state_directory=\(stateDirectory)") }
             if let keyFile { serve.settings.append("credential_key_file=\(keyFile)") }
-            let configuration = try serve.loadConfiguration()
+            let configuration = try serve.configurationOrFailure().mail
             guard let key = try PolicySetup.credentialKey(configuration) else {
                 throw CLIFailure("No credential key: set credential_key_file, pass --key-file, or run with the systemd credential.")
             }

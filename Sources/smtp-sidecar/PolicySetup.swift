@@ -11,7 +11,7 @@ import SidecarState
 /// Builds the send policy's services from the configuration, failing start-up with a
 /// clear message when something is misconfigured.
 enum PolicySetup {
-    static func egressPolicy(_ configuration: SidecarConfiguration) throws(SidecarError) -> EgressPolicy {
+    static func egressPolicy(_ configuration: MailConfiguration) throws(SidecarError) -> EgressPolicy {
         var cidrs: [CIDR] = []
         for entry in configuration.egressAllowedCIDRs {
             guard let cidr = CIDR(entry) else {
@@ -24,7 +24,7 @@ enum PolicySetup {
     }
 
     /// The state database in the state directory, created if missing (mode 0700).
-    static func database(_ configuration: SidecarConfiguration) throws(SidecarError) -> StateDatabase {
+    static func database(_ configuration: MailConfiguration) throws(SidecarError) -> StateDatabase {
         do {
             try FileManager.default.createDirectory(
                 atPath: configuration.stateDirectory, withIntermediateDirectories: true,
@@ -38,7 +38,7 @@ enum PolicySetup {
     }
 
     /// The credential key: `credential_key_file`, else the systemd credential, else none.
-    static func credentialKey(_ configuration: SidecarConfiguration) throws(SidecarError) -> CredentialKey? {
+    static func credentialKey(_ configuration: MailConfiguration) throws(SidecarError) -> CredentialKey? {
         do {
             if let path = configuration.credentialKeyFile {
                 return try CredentialKey.load(fromFile: path)
@@ -53,15 +53,12 @@ enum PolicySetup {
         }
     }
 
-    static func policy(_ configuration: SidecarConfiguration, logger: Logger) throws(SidecarError) -> MailPolicy {
+    static func policy(_ configuration: MailConfiguration, logger: Logger) throws(SidecarError) -> MailPolicy {
         let destinations = DestinationResolver(
             policy: try egressPolicy(configuration), resolver: CachingHostNameResolver(SystemHostNameResolver()), logger: logger)
-        var fetch = AttachmentFetchConfiguration()
-        fetch.maxBytes = configuration.attachmentMaxBytes
-        fetch.idleReadTimeout = .seconds(Int64(configuration.attachmentTimeoutSeconds))
         let fetcher: AttachmentFetcher
         do {
-            fetcher = try AttachmentFetcher(configuration: fetch, destinations: destinations, logger: logger)
+            fetcher = try AttachmentFetcher(configuration: configuration.attachments, destinations: destinations, logger: logger)
         } catch {
             throw SidecarError(code: .invalidConfiguration, message: "Cannot set up attachment fetching: \(error)")
         }

@@ -34,15 +34,26 @@ struct SMTPSidecarCommand: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
-        if let serve = command as? ServeCommand, let threads = try? serve.loadConfiguration().eventLoopThreads,
-            threads > 0
-        {
-            NIOSingletons.groupLoopCountSuggestion = threads
+        // `serve` reads its configuration once, here: its thread count must be known before
+        // the event loops start, and a bad file is reported before anything else happens.
+        var serveConfiguration: DaemonConfiguration?
+        if let serve = command as? ServeCommand {
+            do {
+                let configuration = try serve.configurationOrFailure()
+                if configuration.eventLoopThreads > 0 {
+                    NIOSingletons.groupLoopCountSuggestion = configuration.eventLoopThreads
+                }
+                serveConfiguration = configuration
+            } catch {
+                exit(withError: error)
+            }
         }
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         do {
             var command = command
-            if var asyncCommand = command as? any AsyncParsableCommand {
+            if let serve = command as? ServeCommand, let serveConfiguration {
+                try await serve.run(configuration: serveConfiguration)
+            } else if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()

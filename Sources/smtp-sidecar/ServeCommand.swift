@@ -40,19 +40,28 @@ struct ServeCommand: AsyncParsableCommand {
     var settings: [String] = []
 
     func run() async throws {
-        let configuration: SidecarConfiguration
+        try await run(configuration: try configurationOrFailure())
+    }
+
+    /// The configuration, or the failure that names what is wrong with it.
+    func configurationOrFailure() throws(CLIFailure) -> DaemonConfiguration {
         do {
-            configuration = try loadConfiguration()
-        } catch let error as SidecarError {
+            return try loadConfiguration()
+        } catch {
             throw CLIFailure(error.message)
         }
+    }
+
+    /// Runs the daemon with `configuration`, read once (``SMTPSidecarCommand/main()`` reads
+    /// it before anything else, for `event_loop_threads`).
+    func run(configuration: DaemonConfiguration) async throws {
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         SystemdGlue.bootstrapLogging(target: configuration.logTarget, level: level)
         let logger = Logger(label: "smtp-sidecar")
 
         let policy: PeerPolicy
         do {
-            policy = try PeerPolicy.resolve(uids: configuration.allowedUIDs, gids: configuration.allowedGIDs)
+            policy = try PeerPolicy.resolve(uids: configuration.server.allowedUIDs, gids: configuration.server.allowedGIDs)
         } catch {
             logger.critical("\(error.message)")
             throw CLIFailure(error.message)
@@ -62,7 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
         case .success(let inherited?):
             listener = inherited
         case .success(nil):
-            listener = .path(configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+            listener = .path(
+                configuration.server.socketPath, mode: configuration.server.socketMode, group: configuration.server.socketGroup)
         case .failure(let error):
             logger.critical("\(error.message)")
             throw CLIFailure(error.message)
@@ -73,18 +83,18 @@ struct ServeCommand: AsyncParsableCommand {
         // Large requests (a big attachment in the frame) are parsed and composed off the
         // event loop, on the threads that compose streamed message bodies.
         let settings = SidecarServer.Settings(
-            configuration: configuration, listener: listener, peerPolicy: policy,
+            configuration: configuration.server, listener: listener, peerPolicy: policy,
             largeRequestExecutor: BodyTaskExecutor.shared)
         let pooled: PooledTransport? =
-            configuration.poolEnabled
+            configuration.mail.poolEnabled
             ? PooledTransport(
-                configuration: Self.poolConfiguration(configuration), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-                maxConnectionsPerWorkspace: configuration.poolMaxConnectionsPerWorkspace,
-                maxConnectionsPerServer: configuration.poolMaxConnectionsPerServer, logger: logger)
+                configuration: configuration.mail.pool, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                maxConnectionsPerWorkspace: configuration.mail.poolMaxConnectionsPerWorkspace,
+                maxConnectionsPerServer: configuration.mail.poolMaxConnectionsPerServer, logger: logger)
             : nil
         let transport: any MailTransport = pooled ?? DirectTransport(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         let mailPolicy: MailPolicy
-        switch Result(catching: { () throws(SidecarError) in try PolicySetup.policy(configuration, logger: logger) }) {
+        switch Result(catching: { () throws(SidecarError) in try PolicySetup.policy(configuration.mail, logger: logger) }) {
         case .success(let built):
             mailPolicy = built
         case .failure(let error):
@@ -92,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure(error.message)
         }
         let mail = MailOperations(
-            settings: MailSettings(clientName: configuration.smtpClientName ?? Self.defaultClientName()),
+            settings: MailSettings(clientName: configuration.mail.smtpClientName ?? Self.defaultClientName()),
             transport: transport, policy: mailPolicy)
         var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
         if let pooled {
@@ -101,7 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         let router = OperationRouter(
             limits: .init(
                 maxFrameBytes: settings.maxFrameBytes, maxInFlight: settings.maxInFlightPerConnection,
-                idleTimeoutMs: configuration.idleTimeoutSeconds * 1000),
+                idleTimeoutMs: configuration.server.idleTimeoutSeconds * 1000),
             serverVersion: SMTPSidecarCommand.version, stats: stats,
             mail: MailRoutes(
                 send: { params, context in await mail.send(params, logger: context.logger) },
@@ -109,11 +119,11 @@ struct ServeCommand: AsyncParsableCommand {
             poolStatistics: poolStatistics)
         let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)
         let reporter = StatusReporter(
-            notifier: notifier, stats: stats, interval: .seconds(configuration.statusIntervalSeconds))
+            notifier: notifier, stats: stats, interval: .seconds(configuration.server.statusIntervalSeconds))
 
         let purger = StatePurger(
             dedup: mailPolicy.dedup, rateLimiter: mailPolicy.rateLimiter,
-            interval: .seconds(configuration.statePurgeIntervalSeconds))
+            interval: .seconds(configuration.mail.statePurgeIntervalSeconds))
 
         // Shut down in reverse: the server drains the sends in flight, then the pools QUIT
         // their idle connections, then the purge and the reporter stop.
@@ -126,11 +136,11 @@ struct ServeCommand: AsyncParsableCommand {
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownTimeoutSeconds)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.server.shutdownTimeoutSeconds)
         let group = ServiceGroup(configuration: groupConfiguration)
         logger.info("Starting", metadata: [
-            "version": "\(SMTPSidecarCommand.version)", "max_connections": "\(configuration.maxConnections)",
-            "max_frame_bytes": "\(configuration.maxFrameBytes)",
+            "version": "\(SMTPSidecarCommand.version)", "max_connections": "\(configuration.server.maxConnections)",
+            "max_frame_bytes": "\(configuration.server.maxFrameBytes)",
         ])
         do {
             try await group.run()
@@ -152,18 +162,6 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("Stopped")
     }
 
-    static func poolConfiguration(_ configuration: SidecarConfiguration) -> PoolConfiguration {
-        var pool = PoolConfiguration()
-        pool.maxConnectionsPerPool = configuration.poolMaxConnectionsPerKey
-        pool.maxConnectionsTotal = configuration.poolMaxConnections
-        pool.maxWait = .seconds(configuration.poolMaxWaitSeconds)
-        pool.idleTimeout = .seconds(configuration.poolIdleTimeoutSeconds)
-        pool.maxConnectionAge = .seconds(configuration.poolMaxConnectionAgeSeconds)
-        pool.maxUsesPerConnection = configuration.poolMaxMessagesPerConnection
-        pool.checkAfterIdle = .seconds(configuration.poolCheckAfterIdleSeconds)
-        return pool
-    }
-
     /// This machine's host name if it is fully qualified (what EHLO wants), else the
     /// address literal `[127.0.0.1]`, which every server accepts syntactically.
     static func defaultClientName() -> String {
@@ -172,7 +170,7 @@ struct ServeCommand: AsyncParsableCommand {
             ? name : SMTPConfiguration.defaultClientName
     }
 
-    func loadConfiguration() throws -> SidecarConfiguration {
+    func loadConfiguration() throws(SidecarError) -> DaemonConfiguration {
         let path = config ?? (FileManager.default.fileExists(atPath: Self.defaultConfigPath) ? Self.defaultConfigPath : nil)
         var fileText: String?
         if let path {

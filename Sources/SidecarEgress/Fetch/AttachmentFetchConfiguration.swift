@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Limits and trust for URL attachment fetches. Daemon configuration, not per request.
-public struct AttachmentFetchConfiguration: Sendable {
+public struct AttachmentFetchConfiguration: Sendable, Equatable {
     /// The largest body accepted, checked against Content-Length before reading and while
     /// streaming. Default 25 MB (the composer's attachment limit).
     public var maxBytes: Int

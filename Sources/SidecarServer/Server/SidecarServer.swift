@@ -32,8 +32,11 @@ public final class SidecarServer: Service {
         public var largeRequestBytes: Int
 
         public init(
-            listener: ListenerSource, peerPolicy: PeerPolicy = PeerPolicy(), maxConnections: Int = 256,
-            maxInFlightPerConnection: Int = 32, maxFrameBytes: Int = 32 * 1024 * 1024, idleTimeout: Duration = .seconds(300),
+            listener: ListenerSource, peerPolicy: PeerPolicy = PeerPolicy(),
+            maxConnections: Int = Configuration().maxConnections,
+            maxInFlightPerConnection: Int = Configuration().maxInFlightPerConnection,
+            maxFrameBytes: Int = Configuration().maxFrameBytes,
+            idleTimeout: Duration = .seconds(Configuration().idleTimeoutSeconds),
             largeRequestExecutor: (any TaskExecutor)? = nil, largeRequestBytes: Int = 256 * 1024
         ) {
             self.listener = listener
@@ -47,7 +50,7 @@ public final class SidecarServer: Service {
         }
 
         public init(
-            configuration: SidecarConfiguration, listener: ListenerSource, peerPolicy: PeerPolicy,
+            configuration: Configuration, listener: ListenerSource, peerPolicy: PeerPolicy,
             largeRequestExecutor: (any TaskExecutor)? = nil
         ) {
             self.init(

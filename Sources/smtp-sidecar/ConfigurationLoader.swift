@@ -3,29 +3,33 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import NIOCore
 import SidecarCore
+import SidecarEgress
+import SidecarMail
+import SidecarPool
+import SidecarServer
 
-/// Builds a ``SidecarConfiguration`` from a file's text, the environment and overrides.
+/// Builds a ``DaemonConfiguration`` from a file's text, the environment and overrides: the
+/// one table of configuration keys.
 ///
 /// The file format is one `key = value` per line; `#` starts a comment line; values may be
 /// quoted with double quotes; lists are comma-separated. Unknown keys and bad values are
 /// errors naming the line, so a typo never silently falls back to a default.
-public struct ConfigurationLoader: Sendable {
-    public static let environmentPrefix = "SMTP_SIDECAR_"
-
-    public init() {}
+struct ConfigurationLoader: Sendable {
+    static let environmentPrefix = "SMTP_SIDECAR_"
 
     /// - Parameters:
     ///   - fileText: the configuration file's contents, if any.
     ///   - fileName: for error messages.
     ///   - environment: the process environment; only `SMTP_SIDECAR_*` variables are read.
     ///   - overrides: key/value pairs from the command line, applied last.
-    public func load(
+    func load(
         fileText: String?, fileName: String = "config", environment: [String: String], overrides: [String: String] = [:],
         isRoot: Bool = getuid() == 0
-    ) throws(SidecarError) -> SidecarConfiguration {
-        var configuration = SidecarConfiguration()
-        configuration.stateDirectory = Self.defaultStateDirectory(environment: environment, isRoot: isRoot)
+    ) throws(SidecarError) -> DaemonConfiguration {
+        var configuration = DaemonConfiguration()
+        configuration.mail.stateDirectory = Self.defaultStateDirectory(environment: environment, isRoot: isRoot)
         if let fileText {
             for (lineNumber, line) in fileText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 guard let (key, value) = try Self.parseLine(String(line), location: "\(fileName):\(lineNumber + 1)") else {
@@ -59,34 +63,34 @@ public struct ConfigurationLoader: Sendable {
         return (key, value)
     }
 
-    func apply(key: String, value: String, to configuration: inout SidecarConfiguration, source: String) throws(SidecarError) {
+    func apply(key: String, value: String, to configuration: inout DaemonConfiguration, source: String) throws(SidecarError) {
         switch key {
         case "socket_path":
             guard value.hasPrefix("/") else { throw Self.invalid("\(source): socket_path must be absolute") }
-            configuration.socketPath = value
+            configuration.server.socketPath = value
         case "socket_mode":
             guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
                 throw Self.invalid("\(source): socket_mode must be an octal mode like 0660")
             }
-            configuration.socketMode = mode
+            configuration.server.socketMode = mode
         case "socket_group":
-            configuration.socketGroup = value.isEmpty ? nil : value
+            configuration.server.socketGroup = value.isEmpty ? nil : value
         case "allowed_uids":
-            configuration.allowedUIDs = Self.list(value)
+            configuration.server.allowedUIDs = Self.list(value)
         case "allowed_gids":
-            configuration.allowedGIDs = Self.list(value)
+            configuration.server.allowedGIDs = Self.list(value)
         case "max_connections":
-            configuration.maxConnections = try Self.positive(value, key, source)
+            configuration.server.maxConnections = try Self.positive(value, key, source)
         case "max_in_flight_per_connection":
-            configuration.maxInFlightPerConnection = try Self.positive(value, key, source)
+            configuration.server.maxInFlightPerConnection = try Self.positive(value, key, source)
         case "max_frame_bytes":
-            configuration.maxFrameBytes = try Self.positive(value, key, source)
+            configuration.server.maxFrameBytes = try Self.positive(value, key, source)
         case "idle_timeout_seconds":
-            configuration.idleTimeoutSeconds = try Self.positive(value, key, source)
+            configuration.server.idleTimeoutSeconds = try Self.positive(value, key, source)
         case "shutdown_timeout_seconds":
-            configuration.shutdownTimeoutSeconds = try Self.positive(value, key, source)
+            configuration.server.shutdownTimeoutSeconds = try Self.positive(value, key, source)
         case "status_interval_seconds":
-            configuration.statusIntervalSeconds = try Self.positive(value, key, source)
+            configuration.server.statusIntervalSeconds = try Self.positive(value, key, source)
         case "event_loop_threads":
             guard let threads = Int(value), (0...1024).contains(threads) else {
                 throw Self.invalid("\(source): event_loop_threads must be 0 (one per CPU core) to 1024")
@@ -107,51 +111,51 @@ public struct ConfigurationLoader: Sendable {
             guard value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
                 throw Self.invalid("\(source): smtp_client_name must be a host name or an address literal like [192.0.2.1]")
             }
-            configuration.smtpClientName = value.isEmpty ? nil : value
+            configuration.mail.smtpClientName = value.isEmpty ? nil : value
         case "pool_enabled":
             guard let flag = ["true": true, "yes": true, "1": true, "false": false, "no": false, "0": false][value.lowercased()]
             else { throw Self.invalid("\(source): pool_enabled must be true or false") }
-            configuration.poolEnabled = flag
+            configuration.mail.poolEnabled = flag
         case "pool_max_connections_per_key":
-            configuration.poolMaxConnectionsPerKey = try Self.positive(value, key, source)
+            configuration.mail.pool.maxConnectionsPerPool = try Self.positive(value, key, source)
         case "pool_max_connections":
-            configuration.poolMaxConnections = try Self.positive(value, key, source)
+            configuration.mail.pool.maxConnectionsTotal = try Self.positive(value, key, source)
         case "pool_max_connections_per_workspace":
-            configuration.poolMaxConnectionsPerWorkspace = value.isEmpty ? nil : try Self.positive(value, key, source)
+            configuration.mail.poolMaxConnectionsPerWorkspace = value.isEmpty ? nil : try Self.positive(value, key, source)
         case "pool_max_connections_per_server":
-            configuration.poolMaxConnectionsPerServer = value.isEmpty ? nil : try Self.positive(value, key, source)
+            configuration.mail.poolMaxConnectionsPerServer = value.isEmpty ? nil : try Self.positive(value, key, source)
         case "pool_max_wait_seconds":
-            configuration.poolMaxWaitSeconds = try Self.positive(value, key, source)
+            configuration.mail.pool.maxWait = .seconds(try Self.positive(value, key, source))
         case "pool_idle_timeout_seconds":
-            configuration.poolIdleTimeoutSeconds = try Self.positive(value, key, source)
+            configuration.mail.pool.idleTimeout = .seconds(try Self.positive(value, key, source))
         case "pool_max_connection_age_seconds":
-            configuration.poolMaxConnectionAgeSeconds = try Self.positive(value, key, source)
+            configuration.mail.pool.maxConnectionAge = .seconds(try Self.positive(value, key, source))
         case "pool_max_messages_per_connection":
-            configuration.poolMaxMessagesPerConnection = try Self.positive(value, key, source)
+            configuration.mail.pool.maxUsesPerConnection = try Self.positive(value, key, source)
         case "pool_check_after_idle_seconds":
-            configuration.poolCheckAfterIdleSeconds = try Self.positive(value, key, source)
+            configuration.mail.pool.checkAfterIdle = .seconds(try Self.positive(value, key, source))
         case "egress_allowed_cidrs":
-            configuration.egressAllowedCIDRs = Self.list(value)
+            configuration.mail.egressAllowedCIDRs = Self.list(value)
         case "dedup_window_seconds":
             guard let seconds = Int(value), seconds >= 0 else {
                 throw Self.invalid("\(source): dedup_window_seconds must be 0 or more")
             }
-            configuration.dedupWindowSeconds = seconds
+            configuration.mail.dedupWindowSeconds = seconds
         case "state_purge_interval_seconds":
             let seconds = try Self.positive(value, key, source)
             guard seconds <= 86_400 else {
                 throw Self.invalid("\(source): state_purge_interval_seconds must be at most 86400 (a day)")
             }
-            configuration.statePurgeIntervalSeconds = seconds
+            configuration.mail.statePurgeIntervalSeconds = seconds
         case "credential_key_file":
-            configuration.credentialKeyFile = value.isEmpty ? nil : value
+            configuration.mail.credentialKeyFile = value.isEmpty ? nil : value
         case "attachment_max_bytes":
-            configuration.attachmentMaxBytes = try Self.positive(value, key, source)
+            configuration.mail.attachments.maxBytes = try Self.positive(value, key, source)
         case "attachment_timeout_seconds":
-            configuration.attachmentTimeoutSeconds = try Self.positive(value, key, source)
+            configuration.mail.attachments.idleReadTimeout = .seconds(Int64(try Self.positive(value, key, source)))
         case "state_directory":
             guard value.hasPrefix("/") else { throw Self.invalid("\(source): state_directory must be absolute") }
-            configuration.stateDirectory = value
+            configuration.mail.stateDirectory = value
         default:
             throw Self.invalid("\(source): unknown key \"\(key)\"")
         }
@@ -165,13 +169,13 @@ public struct ConfigurationLoader: Sendable {
         if let systemd = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !systemd.isEmpty {
             return String(systemd)
         }
-        if isRoot { return SidecarConfiguration().stateDirectory }
+        if isRoot { return MailConfiguration().stateDirectory }
         if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") { return "\(xdg)/smtp-sidecar" }
         return "\(environment["HOME"] ?? "/tmp")/.local/state/smtp-sidecar"
     }
 
-    func validate(_ configuration: SidecarConfiguration) throws(SidecarError) {
-        if configuration.maxFrameBytes > Int(UInt32.max) {
+    func validate(_ configuration: DaemonConfiguration) throws(SidecarError) {
+        if configuration.server.maxFrameBytes > Int(UInt32.max) {
             throw Self.invalid("max_frame_bytes must be at most \(UInt32.max)")
         }
     }

@@ -1,27 +1,33 @@
 import Foundation
+import NIOCore
 import SidecarCore
+import SidecarEgress
+import SidecarMail
+import SidecarPool
 import SidecarServer
 import SidecarTestSupport
 import Testing
+
+@testable import smtp_sidecar
 
 @Suite struct ConfigurationTests {
     let loader = ConfigurationLoader()
 
     @Test func stateDirectoryFollowsSystemdThenTheUser() throws {
-        #expect(try loader.load(fileText: nil, environment: ["STATE_DIRECTORY": "/var/lib/x:/var/lib/y"]).stateDirectory == "/var/lib/x")
-        #expect(try loader.load(fileText: nil, environment: [:], isRoot: true).stateDirectory == "/var/lib/smtp-sidecar")
-        #expect(try loader.load(fileText: nil, environment: ["HOME": "/home/u"], isRoot: false).stateDirectory
+        #expect(try loader.load(fileText: nil, environment: ["STATE_DIRECTORY": "/var/lib/x:/var/lib/y"]).mail.stateDirectory == "/var/lib/x")
+        #expect(try loader.load(fileText: nil, environment: [:], isRoot: true).mail.stateDirectory == "/var/lib/smtp-sidecar")
+        #expect(try loader.load(fileText: nil, environment: ["HOME": "/home/u"], isRoot: false).mail.stateDirectory
             == "/home/u/.local/state/smtp-sidecar")
-        #expect(try loader.load(fileText: nil, environment: ["XDG_STATE_HOME": "/s"], isRoot: false).stateDirectory == "/s/smtp-sidecar")
+        #expect(try loader.load(fileText: nil, environment: ["XDG_STATE_HOME": "/s"], isRoot: false).mail.stateDirectory == "/s/smtp-sidecar")
         // An explicit setting wins over all of them.
-        #expect(try loader.load(fileText: "state_directory = /data", environment: ["STATE_DIRECTORY": "/x"]).stateDirectory == "/data")
+        #expect(try loader.load(fileText: "state_directory = /data", environment: ["STATE_DIRECTORY": "/x"]).mail.stateDirectory == "/data")
     }
 
     @Test func defaultsWorkWithNothingConfigured() throws {
         let configuration = try loader.load(fileText: nil, environment: [:], isRoot: true)
-        #expect(configuration == SidecarConfiguration())
-        #expect(configuration.socketPath == "/run/smtp-sidecar/smtp-sidecar.sock")
-        #expect(configuration.maxFrameBytes == 32 * 1024 * 1024)
+        #expect(configuration == DaemonConfiguration())
+        #expect(configuration.server.socketPath == "/run/smtp-sidecar/smtp-sidecar.sock")
+        #expect(configuration.server.maxFrameBytes == 32 * 1024 * 1024)
     }
 
     @Test func fileThenEnvironmentThenOverridesEachWin() throws {
@@ -33,18 +39,25 @@ import Testing
             allowed_uids = 0, www-data
             log_level = "debug"
             event_loop_threads = 0
+            pool_max_connections_per_key = 3
+            pool_max_wait_seconds = 7
+            attachment_timeout_seconds = 9
 
             """
         let configuration = try loader.load(
             fileText: file, environment: ["SMTP_SIDECAR_MAX_CONNECTIONS": "20", "SMTP_SIDECAR_LOG_LEVEL": "info", "PATH": "/bin"],
             overrides: ["log_level": "warning"])
-        #expect(configuration.socketPath == "/tmp/a.sock")
-        #expect(configuration.socketMode == 0o600)
-        #expect(configuration.maxConnections == 20)
-        #expect(configuration.allowedUIDs == ["0", "www-data"])
+        #expect(configuration.server.socketPath == "/tmp/a.sock")
+        #expect(configuration.server.socketMode == 0o600)
+        #expect(configuration.server.maxConnections == 20)
+        #expect(configuration.server.allowedUIDs == ["0", "www-data"])
         #expect(configuration.logLevel == "warning")
         #expect(configuration.eventLoopThreads == 0)
-        #expect(SidecarConfiguration().eventLoopThreads == 1)
+        #expect(DaemonConfiguration().eventLoopThreads == 1)
+        // The keys fill in each module's own configuration.
+        #expect(configuration.mail.pool.maxConnectionsPerPool == 3)
+        #expect(configuration.mail.pool.maxWait == .seconds(7))
+        #expect(configuration.mail.attachments.idleReadTimeout == .seconds(9))
     }
 
     @Test(arguments: [
@@ -67,17 +80,6 @@ import Testing
                 && (error.message.contains("test.conf:2") || expected == "at most")
         }
     }
-
-    @Test func peerPolicyResolvesNamesAndNumbers() throws {
-        let policy = try PeerPolicy.resolve(uids: ["root", "1234"], gids: ["0"])
-        #expect(policy.allowedUIDs == [0, 1234])
-        #expect(policy.allows(PeerCredentials(pid: 1, uid: 1234, gid: 99)))
-        #expect(policy.allows(PeerCredentials(pid: 1, uid: 99, gid: 0)))
-        #expect(!policy.allows(PeerCredentials(pid: 1, uid: 99, gid: 99)))
-        #expect(!policy.allows(nil))
-        #expect(PeerPolicy().allows(nil))
-        #expect(throws: SidecarError.self) { try PeerPolicy.resolve(uids: ["no-such-user-here"], gids: []) }
-    }
 }
 
 @Suite struct ExampleConfigurationTests {
@@ -88,6 +90,6 @@ import Testing
         let text = try String(contentsOf: url, encoding: .utf8)
         let configuration = try ConfigurationLoader().load(
             fileText: text, fileName: "smtp-sidecar.conf", environment: [:], isRoot: true)
-        #expect(configuration == SidecarConfiguration())
+        #expect(configuration == DaemonConfiguration())
     }
 }
