@@ -175,7 +175,7 @@ let package = Package(
         .target(
             name: "SidecarTestSupport",
             dependencies: [
-                "SidecarProtocol",
+                "SidecarProtocol", "SidecarClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "SidecarProtocolTests",
             dependencies: [
-                "SidecarProtocol", "SidecarCore", "SidecarTestSupport",
+                "SidecarProtocol", "SidecarCore", "SidecarClient", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

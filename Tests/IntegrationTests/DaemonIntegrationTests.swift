@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import SidecarClient
 import SidecarCore
 import SidecarProtocol
 import SidecarTestSupport
+import Synchronization
 import Testing
 
 /// The built `smtp-sidecar` binary, as operators and systemd run it.
@@ -178,7 +178,7 @@ import Testing
         let stats = try await ChildProcess.run(try TestEnvironment.sidecarPath(), ["stats", "-s", daemon.socketPath])
         #expect(stats.status == 0, "\(stats.summary)")
         let json = try JSONValue.parse(Data(stats.stdout.utf8))
-        #expect(json["requests"]?["by_operation"]?["ping"] == .number(50))
+        #expect(json["requests"]?["by_operation"]?["ping"] == .integer(50))
         _ = try await daemon.stop()
         let unreachable = try await ChildProcess.run(try TestEnvironment.sidecarPath(), ["ping", "-s", daemon.socketPath])
         #expect(unreachable.status != 0)

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SidecarClient
 import SidecarCore
 import SidecarProtocol
 import SidecarTestSupport
@@ -233,7 +234,7 @@ import Testing
             let written = try Self.parse(response.payload())
             let reference = try JSONValue.parse(Self.encoded(response))
             #expect(written == reference)
-            #expect(written["result"] == .object(["path": .string("a/b"), "count": .number(3)]))
+            #expect(written["result"] == .object(["path": .string("a/b"), "count": .integer(3)]))
         }
     }
 }

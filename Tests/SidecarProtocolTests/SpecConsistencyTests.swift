@@ -1,4 +1,5 @@
 import Foundation
+import SidecarClient
 import SidecarCore
 import SidecarProtocol
 import SidecarTestSupport

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOEmbedded
+import SidecarClient
 import SidecarCore
 import SidecarProtocol
 import SidecarTestSupport
@@ -66,7 +67,7 @@ import Testing
     static func json(_ id: RequestID) -> JSONValue {
         switch id {
         case .string(let value): .string(value)
-        case .integer(let value): .number(Double(value))
+        case .integer(let value): .integer(Int64(value))
         }
     }
 }

@@ -76,7 +76,9 @@ struct StateArithmeticTests {
         #expect(Int64(clampingDouble: 1e30) == .max)
         #expect(Int64(clampingDouble: -1e30) == .min)
         #expect(Int64(clampingDouble: .nan) == 0)
-        #expect(Duration.seconds(Int64(1) << 62).milliseconds == .max)
-        #expect(Duration.milliseconds(1500).milliseconds == 1500)
+        #expect(Duration.seconds(Int64(1) << 62).wholeMilliseconds == .max)
+        #expect(Duration.seconds(-(Int64(1) << 62)).wholeMilliseconds == .min)
+        #expect(Duration.milliseconds(1500).wholeMilliseconds == 1500)
+        #expect(Duration.milliseconds(-1500).wholeMilliseconds == -1500)
     }
 }

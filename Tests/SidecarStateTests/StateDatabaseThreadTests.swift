@@ -146,7 +146,7 @@ struct StateDatabaseThreadTests {
         let directory = try TemporaryStateDirectory()
         let database = try directory.open()
         let before = database.batchesRun.load(ordering: .relaxed)
-        try await database.transaction(synchronous: .normal) { connection in
+        _ = try await database.transaction(synchronous: .normal) { connection in
             try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES ('k', 0, 1)")
         }
         // Idle: it ran on the caller's thread, not as a batch of the database's thread.

@@ -1,4 +1,5 @@
 import Foundation
+import SidecarClient
 
 /// The vectors of `proto-spec/vectors/vectors.json`, as the tests read them: the frame
 /// decoder's tests check `frames`, the live server's tests `responses`.

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import SidecarClient
 import SidecarProtocol
 
 /// A test client that writes arbitrary bytes to the server and reads back decoded frames,

@@ -19,8 +19,3 @@ public struct ResponseEnvelope<Result: Decodable & Sendable>: Decodable, Sendabl
         result = ok ? try container.decodeIfPresent(Result.self, forKey: .result) : try? container.decodeIfPresent(Result.self, forKey: .result)
     }
 }
-
-/// Decodes only the id of a response, so a client can route it before decoding the rest.
-public struct ResponseIDProbe: Decodable, Sendable {
-    public var id: RequestID?
-}

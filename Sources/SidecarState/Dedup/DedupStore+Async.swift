@@ -94,7 +94,7 @@ extension DedupStore {
     public func purgeExpired(now: Date) async throws -> Int {
         let nowMs = now.millisecondsSince1970
         forgetUnrecorded(before: nowMs)
-        let staleBeforeMs = nowMs.saturatingSubtracting(staleAfter.milliseconds)
+        let staleBeforeMs = nowMs.saturatingSubtracting(Int64(staleAfter.wholeMilliseconds))
         forgetReservations(before: staleBeforeMs)
         return try await database.transaction { connection in
             try Self.purge(nowMs: nowMs, staleBeforeMs: staleBeforeMs, connection)

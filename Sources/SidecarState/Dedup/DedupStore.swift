@@ -149,7 +149,7 @@ public final class DedupStore: Sendable {
     public func purgeExpired(now: Date) throws -> Int {
         let nowMs = now.millisecondsSince1970
         forgetUnrecorded(before: nowMs)
-        let staleBeforeMs = nowMs.saturatingSubtracting(staleAfter.milliseconds)
+        let staleBeforeMs = nowMs.saturatingSubtracting(Int64(staleAfter.wholeMilliseconds))
         forgetReservations(before: staleBeforeMs)
         return try database.withTransaction { connection in
             try Self.purge(nowMs: nowMs, staleBeforeMs: staleBeforeMs, connection)
@@ -162,8 +162,8 @@ public final class DedupStore: Sendable {
     /// may send. A reservation of this process older than `staleAfter` is given up, as a
     /// stored record would be.
     func reserve(key: String, nowMs: Int64, window: Duration, _ connection: SQLiteConnection) throws -> DedupBegin {
-        let expiresMs = nowMs.saturatingAdding(window.milliseconds)
-        let staleBeforeMs = nowMs.saturatingSubtracting(staleAfter.milliseconds)
+        let expiresMs = nowMs.saturatingAdding(Int64(window.wholeMilliseconds))
+        let staleBeforeMs = nowMs.saturatingSubtracting(Int64(staleAfter.wholeMilliseconds))
         if reservations.withLock({ $0[key].map { $0.createdMs > staleBeforeMs } ?? false }) {
             return .inProgress
         }
@@ -206,7 +206,7 @@ public final class DedupStore: Sendable {
             record.owner == identity.owner ? true : ProcessIdentity.isAlive(owner: record.owner)
         }
         return DedupDecision.decide(
-            record: record, nowMs: nowMs, staleAfterMs: staleAfter.milliseconds, ownerIsAlive: ownerIsAlive
+            record: record, nowMs: nowMs, staleAfterMs: Int64(staleAfter.wholeMilliseconds), ownerIsAlive: ownerIsAlive
         )
     }
 

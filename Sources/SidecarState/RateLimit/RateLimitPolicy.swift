@@ -1,3 +1,5 @@
+import SidecarCore
+
 /// The pure rule of ``RateLimiter``: given the stored counters and the time, whether a
 /// send may go and what the counters become. No I/O.
 struct RateLimitPolicy: Sendable {
@@ -25,7 +27,7 @@ struct RateLimitPolicy: Sendable {
     }
 
     static func refillPerMs(_ rate: RateLimits.Rate) -> Double {
-        let perMs = Double(max(rate.per.milliseconds, 1))
+        let perMs = Double(max(rate.per.wholeMilliseconds, 1))
         return Double(max(rate.count, 0)) / perMs
     }
 

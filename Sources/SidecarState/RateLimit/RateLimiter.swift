@@ -134,7 +134,7 @@ extension RateDecision {
             case .rate: message = "This credential is sending faster than its configured rate; retry shortly."
             case .daily: message = "This credential has used its daily sending quota; retry when it frees up."
             }
-            return SidecarError(code: .rateLimited, message: message, retryable: true, retryAfterMs: Int(retryAfter.milliseconds))
+            return SidecarError(code: .rateLimited, message: message, retryable: true, retryAfterMs: retryAfter.wholeMilliseconds)
         }
     }
 }

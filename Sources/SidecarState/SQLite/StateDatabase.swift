@@ -101,7 +101,7 @@ public final class StateDatabase: Sendable {
         }
         do {
             let connection = try SQLiteConnection(path: path)
-            try connection.setBusyTimeout(milliseconds: Int32(clamping: configuration.busyTimeout.milliseconds))
+            try connection.setBusyTimeout(milliseconds: Int32(clamping: configuration.busyTimeout.wholeMilliseconds))
             // journal_mode returns the mode in force; anything but "wal" (e.g. a file system
             // without shared memory) would lose the guarantees documented above.
             let mode = try connection.queryFirst("PRAGMA journal_mode=WAL")?.text(0)

@@ -1,4 +1,5 @@
 import Foundation
+import SidecarClient
 import SidecarTestSupport
 
 /// One file a server delivered into its Maildir: one message for one recipient.

@@ -1,8 +1,9 @@
 import FoundationEssentials
 
-/// Any JSON value, for re-printing a response the CLI does not model (JSONEncoder can sort
-/// keys and indent; FoundationEssentials has no JSONSerialization). Integers stay integers.
-indirect enum JSONValue: Codable {
+/// Any JSON value: for a response the client does not model (the CLI re-prints one with
+/// JSONEncoder, which can sort keys and indent; FoundationEssentials has no
+/// JSONSerialization), and for tests comparing responses. Integers stay integers.
+public indirect enum JSONValue: Codable, Equatable, Sendable {
     case object([String: JSONValue])
     case array([JSONValue])
     case string(String)
@@ -11,7 +12,7 @@ indirect enum JSONValue: Codable {
     case bool(Bool)
     case null
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -30,7 +31,7 @@ indirect enum JSONValue: Codable {
         }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .object(let members): try container.encode(members)
@@ -41,5 +42,34 @@ indirect enum JSONValue: Codable {
         case .bool(let bool): try container.encode(bool)
         case .null: try container.encodeNil()
         }
+    }
+
+    /// Parses JSON text.
+    public static func parse(_ data: some Collection<UInt8>) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(data))
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let object) = self else { return nil }
+        return object[key]
+    }
+
+    public var string: String? {
+        guard case .string(let value) = self else { return nil }
+        return value
+    }
+
+    /// An integer or other number, as a `Double`.
+    public var number: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .number(let value): value
+        case .object, .array, .string, .bool, .null: nil
+        }
+    }
+
+    public var bool: Bool? {
+        guard case .bool(let value) = self else { return nil }
+        return value
     }
 }
