@@ -50,13 +50,13 @@ struct ConfigurationLoader: Sendable {
     }
 
     static func parseLine(_ rawLine: String, location: String) throws(SidecarError) -> (String, String)? {
-        let line = rawLine.trimmingWhitespace()
+        let line = rawLine.trimmingUnicodeWhitespace()
         if line.isEmpty || line.hasPrefix("#") { return nil }
         guard let equals = line.firstIndex(of: "=") else {
             throw invalid("\(location): expected \"key = value\"")
         }
-        let key = String(line[..<equals]).trimmingWhitespace()
-        var value = String(line[line.index(after: equals)...]).trimmingWhitespace()
+        let key = String(line[..<equals]).trimmingUnicodeWhitespace()
+        var value = String(line[line.index(after: equals)...]).trimmingUnicodeWhitespace()
         if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
             value = String(value.dropFirst().dropLast())
         }
@@ -181,7 +181,7 @@ struct ConfigurationLoader: Sendable {
     }
 
     static func list(_ value: String) -> [String] {
-        value.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        value.split(separator: ",").map { String($0).trimmingUnicodeWhitespace() }.filter { !$0.isEmpty }
     }
 
     static func positive(_ value: String, _ key: String, _ source: String) throws(SidecarError) -> Int {
@@ -193,14 +193,5 @@ struct ConfigurationLoader: Sendable {
 
     static func invalid(_ message: String) -> SidecarError {
         SidecarError(code: .invalidConfiguration, message: "Invalid configuration: \(message).")
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
-        return String(scalars[start...end])
     }
 }
