@@ -66,6 +66,15 @@ public struct JSONWriter: Sendable {
         awaitingValue = true
     }
 
+    /// Writes an object member's name that is not known in advance (a dictionary's key),
+    /// escaped as a string is.
+    public mutating func dynamicKey(_ name: String) {
+        assert(depth > 0 && !awaitingValue, "a key outside an object or after another key")
+        string(name)
+        buffer.writeInteger(UInt8(ascii: ":"))
+        awaitingValue = true
+    }
+
     // MARK: Values
 
     public mutating func string(_ value: String) {
@@ -147,6 +156,26 @@ public struct JSONWriter: Sendable {
     public mutating func member<Element: JSONWritable>(_ name: StaticString, _ values: [Element]) {
         key(name)
         array(values)
+    }
+
+    public mutating func member(_ name: StaticString, _ values: [String]) {
+        key(name)
+        beginArray()
+        for value in values {
+            string(value)
+        }
+        endArray()
+    }
+
+    /// An object of counters, its members in the order of their names.
+    public mutating func member(_ name: StaticString, _ counts: [String: Int]) {
+        key(name)
+        beginObject()
+        for (countName, count) in counts.sorted(by: { $0.key < $1.key }) {
+            dynamicKey(countName)
+            int(count)
+        }
+        endObject()
     }
 
     // MARK: Separators

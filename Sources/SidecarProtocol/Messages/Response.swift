@@ -1,4 +1,3 @@
-import FoundationEssentials
 import NIOCore
 import SidecarCore
 
@@ -6,10 +5,12 @@ import SidecarCore
 /// `{"id": ..., "ok": false, "error": {...}}` (an error response may also carry a partial
 /// `result`, e.g. per-recipient outcomes of a failed send). `id` is `null` only when the
 /// request's id could not be read.
-public struct Response: Sendable, Encodable {
+public struct Response: Sendable {
+    /// The result or error. A result is any ``JSONWritable`` (each operation's result type
+    /// is), written with ``JSONWriter``: the daemon has one way to write JSON.
     public enum Outcome: Sendable {
-        case success(any Encodable & Sendable)
-        case failure(SidecarError, partialResult: (any Encodable & Sendable)? = nil)
+        case success(any JSONWritable)
+        case failure(SidecarError, partialResult: (any JSONWritable)? = nil)
     }
 
     public var id: RequestID?
@@ -20,7 +21,7 @@ public struct Response: Sendable, Encodable {
         self.outcome = outcome
     }
 
-    public static func success(id: RequestID, _ result: any Encodable & Sendable) -> Response {
+    public static func success(id: RequestID, _ result: any JSONWritable) -> Response {
         Response(id: id, outcome: .success(result))
     }
 
@@ -35,35 +36,9 @@ public struct Response: Sendable, Encodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, ok, result, error
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        if let id {
-            try container.encode(id, forKey: .id)
-        } else {
-            try container.encodeNil(forKey: .id)
-        }
-        switch outcome {
-        case .success(let result):
-            try container.encode(true, forKey: .ok)
-            try container.encode(result, forKey: .result)
-        case .failure(let error, let partial):
-            try container.encode(false, forKey: .ok)
-            try container.encode(error, forKey: .error)
-            if let partial {
-                try container.encode(partial, forKey: .result)
-            }
-        }
-    }
-
-    /// The response as a frame payload (JSON, UTF-8). A result that is ``JSONWritable`` is
-    /// written with ``JSONWriter``; any other goes through `JSONEncoder`. Falls back to an
-    /// `internal_error` response if the result cannot be encoded, so a request is always answered.
+    /// The response as a frame payload (JSON, UTF-8).
     public func payload(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        appendingPayload(to: allocator.buffer(capacity: 256))
+        writePayload(appendingTo: allocator.buffer(capacity: 256))
     }
 
     /// The response as one whole frame: the 4-byte big-endian length, then the bytes of
@@ -71,7 +46,7 @@ public struct Response: Sendable, Encodable {
     public func frame(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         var header = allocator.buffer(capacity: 256)
         header.writeInteger(UInt32(0))
-        var frame = appendingPayload(to: header)
+        var frame = writePayload(appendingTo: header)
         guard let length = UInt32(exactly: frame.readableBytes - FrameDecoder.headerLength) else {
             // Results are small; a payload a 32-bit length cannot describe means a bug.
             let error = SidecarError(code: .internalError, message: "The response is too large to send.")
@@ -81,47 +56,19 @@ public struct Response: Sendable, Encodable {
         return frame
     }
 
-    private func appendingPayload(to buffer: ByteBuffer) -> ByteBuffer {
-        if let written = writtenPayload(appendingTo: buffer) {
-            return written
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data: Data
-        do {
-            data = try encoder.encode(self)
-        } catch {
-            let fallback = Response(
-                id: id,
-                outcome: .failure(SidecarError(code: .internalError, message: "The response could not be encoded.")))
-            data = (try? encoder.encode(fallback)) ?? Data(#"{"id":null,"ok":false}"#.utf8)
-        }
-        var buffer = buffer
-        buffer.writeBytes(data)
-        return buffer
-    }
-
-    /// The payload written with ``JSONWriter`` after `buffer`'s bytes, with the members
-    /// `encode(to:)` writes; nil when the result is neither absent nor ``JSONWritable``.
-    private func writtenPayload(appendingTo buffer: ByteBuffer) -> ByteBuffer? {
+    /// The payload written with ``JSONWriter`` after `buffer`'s bytes: `id`, `ok`, then
+    /// `error` and `result` when present.
+    private func writePayload(appendingTo buffer: ByteBuffer) -> ByteBuffer {
         let failure: SidecarError?
-        let encodable: (any Encodable & Sendable)?
+        let result: (any JSONWritable)?
         switch outcome {
         case .success(let value):
             failure = nil
-            encodable = value
+            result = value
         case .failure(let error, let partial):
             failure = error
-            encodable = partial
+            result = partial
         }
-        let result: (any JSONWritable)?
-        if let encodable {
-            guard let writable = encodable as? any JSONWritable else { return nil }
-            result = writable
-        } else {
-            result = nil
-        }
-
         var writer = JSONWriter(buffer: buffer)
         writer.beginObject()
         writer.key("id")
