@@ -269,10 +269,11 @@ extension MailOperations {
 
     /// The earlier result of an identical send, marked as a duplicate.
     func duplicate(_ json: String, params: SendParams, logger: Logger) -> Response.Outcome {
-        guard var result = try? JSONDecoder().decode(SendResult.self, from: Data(json.utf8)) else {
-            return refuse(
-                SidecarError(code: .internalError, message: "An earlier result could not be read."), params: params,
-                logger: logger)
+        var result: SendResult
+        do {
+            result = try SendResult(json: json)
+        } catch {
+            return refuse(error, params: params, logger: logger)
         }
         result.duplicate = true
         logger.info("Duplicate send suppressed", metadata: [

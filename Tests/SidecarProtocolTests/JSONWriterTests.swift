@@ -148,11 +148,18 @@ import Testing
     }
 
     /// The dedup store keeps a send's result as `jsonText` and replays it to duplicates
-    /// through `JSONDecoder`: it must come back the same.
+    /// through `SendResult(json:)`: it must come back the same.
     @Test(arguments: [fullSend, bareSend, unknownSend])
     func sendResultTextDecodesToTheSameResult(result: SendResult) throws {
         #expect(result.jsonText == String(buffer: Self.written(result)))
+        #expect(try SendResult(json: result.jsonText) == result)
         #expect(try JSONDecoder().decode(SendResult.self, from: Data(result.jsonText.utf8)) == result)
+    }
+
+    @Test(arguments: ["", "[]", "{}", #"{"outcome":"lost"}"#, #"{"outcome":"sent","recipients":[{"address":1}]}"#])
+    func unreadableStoredResultsAreAnInternalError(text: String) {
+        #expect(throws: SidecarError.self) { try SendResult(json: text) }
+        #expect((try? SendResult(json: text)) == nil)
     }
 
     @Test(arguments: responses)
