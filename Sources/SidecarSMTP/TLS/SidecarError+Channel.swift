@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -78,19 +83,39 @@ extension SidecarError {
         return "handshake error"
     }
 
-    private static func ioReason(_ error: any Error) -> String {
-        if let error = error as? IOError { return error.description }
+    /// Why a connection failed, in words: never a raw NIO or system error description
+    /// (those name NIO's types and file paths, not the user's problem).
+    static func ioReason(_ error: any Error) -> String {
+        if let error = error as? IOError { return errnoReason(error.errnoCode) }
         if let error = error as? NIOConnectionError {
-            let reasons = error.connectionErrors.map { "\($0.target): \($0.error)" }
-            if let dns = error.dnsAAAAError ?? error.dnsAError, reasons.isEmpty { return "host name not found: \(dns)" }
-            return reasons.isEmpty ? "no address to connect to" : reasons.joined(separator: "; ")
+            guard !error.connectionErrors.isEmpty else {
+                return error.dnsAAAAError ?? error.dnsAError != nil ? "host name not found" : "no address to connect to"
+            }
+            return error.connectionErrors.map { "\($0.target.ipAddress ?? "an address"): \(ioReason($0.error))" }
+                .joined(separator: "; ")
         }
         if let error = error as? ChannelError {
             switch error {
+            case .connectTimeout: return "timed out"
             case .ioOnClosedChannel, .alreadyClosed, .outputClosed, .inputClosed, .eof: return "connection closed"
-            default: return "\(error)"
+            default: return "connection error"
             }
         }
-        return "\(error)"
+        return "connection error"
+    }
+
+    /// A socket error number in words.
+    static func errnoReason(_ code: CInt) -> String {
+        switch code {
+        case ECONNREFUSED: "connection refused"
+        case ETIMEDOUT: "timed out"
+        case EHOSTUNREACH: "host unreachable"
+        case ENETUNREACH: "network unreachable"
+        case ECONNRESET: "connection reset by the server"
+        case EPIPE: "connection closed by the server"
+        case EADDRNOTAVAIL: "local address not available"
+        case EACCES, EPERM: "not permitted on this machine (a firewall or policy blocks it)"
+        default: "system error \(code)"
+        }
     }
 }
