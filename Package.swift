@@ -3,26 +3,30 @@
 // smtp-sidecar: a local daemon that sends email through users' own SMTP servers
 // on behalf of workflow workers, over a length-prefixed JSON protocol on a Unix socket.
 //
-// Targets are layered by dependency (lowest first):
-//   SidecarCore      errors with codes, the redacting Secret type. FoundationEssentials only:
-//                    no module the daemon links imports full Foundation (ICU, about 6 MB RSS).
+// Targets are layered by dependency (lowest first; ARCHITECTURE.md draws the arrows, and
+// scripts/check-imports.py checks that they match the imports):
+//   SidecarCore      errors with codes, the redacting Secret type, SMTPReply. FoundationEssentials
+//                    only: no module the daemon links imports full Foundation (ICU, about 6 MB RSS).
 //   SidecarMessage   RFC 5322 / MIME composition. No NIO.
 //   CSystemd         libsystemd (pkg-config) for the systemd integration.
 //   SidecarSystemd   listen fds, sd_notify, the journald LogHandler. No NIO.
-//   SidecarProtocol  wire messages and the frame codec. NIOCore, no server code.
+//   SidecarProtocol  wire messages, the frame codec, the one JSON reader and writer. NIOCore, no
+//                    server code.
 //   SidecarSMTP      the SMTP client: reply codec, connection state machine, TLS, AUTH. Knows no
 //                    wire protocol.
-//   SidecarPool      a generic connection pool (state machine + async shell). No NIO, no SMTP;
-//                    swift-crypto for the keyed fingerprint of a secret.
+//   SidecarPool      a generic connection pool (state machine + async shell). No NIO, no SMTP.
 //   CSQLite, SidecarState  the state database (SQLite): dedup records, rate counters,
 //                    AES-256-GCM encrypted credentials. NIOPosix only for the NIOThreadPool
 //                    the database runs on, off the event loops.
 //   SidecarEgress    the SSRF guard (resolve once, refuse private/metadata addresses, pin)
 //                    and the URL attachment fetcher (NIOHTTP1, no redirects, 2xx, capped).
 //   SidecarClient    a small async client for the wire protocol (CLI, tests, benchmarks).
-//   SidecarServer    the daemon: listener, connections, dispatch, stats, configuration.
-//   SidecarMail      the `send` and `verify` operations: request → draft → SMTP → result.
-//   smtp-sidecar     the executable: `serve`, `ping`, `stats`.
+//   SidecarServer    the protocol server: listener, connections, admission, hello/ping/stats;
+//                    send and verify leave through MailRoutes. Knows no SMTP.
+//   SidecarMail      the mail engine beside the server: `send` and `verify`, request → draft →
+//                    SMTP → result; adapts SMTP, Pool, Egress and State to each other.
+//   smtp-sidecar     the executable and composition root: configuration (read once), wiring,
+//                    `serve`, `send`, `verify`, `ping`, `stats`, `credentials`.
 //   journald-probe, sidecar-message-bench: a test helper and a benchmark program.
 //   SidecarFuzz      the libFuzzer targets: frame and request decoders, SMTP reply decoder,
 //                    address parser (scripts/fuzz.sh).
