@@ -92,7 +92,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
-            name: "SidecarPool", dependencies: ["SidecarCore"],
+            name: "SidecarPool", dependencies: [],
             swiftSettings: strictSettings
         ),
         .target(
@@ -236,7 +236,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "SidecarPoolTests", dependencies: ["SidecarPool", "SidecarCore", "SidecarTestSupport"],
+            name: "SidecarPoolTests", dependencies: ["SidecarPool", "SidecarTestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SidecarStateTests",

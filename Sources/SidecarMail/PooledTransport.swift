@@ -180,12 +180,16 @@ public final class PooledTransport: MailTransport {
             return TransportOutcome(
                 result: .notSent(SMTPSendFailure(error: failure.error, phase: failure.phase)),
                 connect: clock.now - started, transaction: .zero)
-        } catch let error as SidecarError {
+        } catch let error as ConnectionPoolError {
             // The request's deadline passed while it waited for the pool: if a connection was
             // being opened for this key, the phase is how far that got (as without the pool).
-            let phase = error.code == .requestTimeout ? factory.setupProgress.phase(for: key) ?? .connect : .connect
+            let phase = error.code == .deadlineExceeded ? factory.setupProgress.phase(for: key) ?? .connect : .connect
             return TransportOutcome(
-                result: .notSent(SMTPSendFailure(error: error, phase: phase)), connect: clock.now - started,
+                result: .notSent(SMTPSendFailure(error: SidecarError(error), phase: phase)), connect: clock.now - started,
+                transaction: .zero)
+        } catch let error as SidecarError {
+            return TransportOutcome(
+                result: .notSent(SMTPSendFailure(error: error, phase: .connect)), connect: clock.now - started,
                 transaction: .zero)
         } catch {
             let error = SidecarError(code: .requestTimeout, message: "The send was cancelled before it started.", retryable: true)

@@ -1,4 +1,3 @@
-import SidecarCore
 import Synchronization
 
 /// Warm connections per key, with limits, fair queueing, lifetimes and back-off.
@@ -124,13 +123,14 @@ where PoolClock.Duration == Duration {
     ///   - groups: The share groups of `key`'s pool (taken when its pool is made): its
     ///     connections count against each group's limit.
     ///   - deadline: The request's own deadline: wait no longer than this for a connection,
-    ///     then fail with `request_timeout`. The pool's `configuration.maxWait` caps the wait
-    ///     too, failing with `pool_busy`. A connection being made for a request that gave
+    ///     then fail with ``ConnectionPoolError/Code/deadlineExceeded``. The pool's
+    ///     `configuration.maxWait` caps the wait too, failing with
+    ///     ``ConnectionPoolError/Code/busy`` (or `connectionNotReady`). A connection being made for a request that gave
     ///     up is abandoned (its creation is cancelled), not kept.
     ///   - requireFresh: Only a newly made connection will do (retry after a reused one failed).
     ///   - isolation: Where `body` runs: the caller's actor, if any.
-    /// - Throws: `SidecarError` `pool_busy`, `request_timeout` or `shutting_down`, `CancellationError`, the
-    ///   factory's error if the connection made for this request failed, or `body`'s error.
+    /// - Throws: ``ConnectionPoolError``, `CancellationError`, the factory's error if the
+    ///   connection made for this request failed, or `body`'s error.
     public func withConnection<Value>(
         key: Key,
         context: Context,
@@ -241,7 +241,7 @@ where PoolClock.Duration == Duration {
             // Stored by the lease that made the pool; gone only with the pool, which has
             // this connection in creation.
             guard let context = state.withLock({ $0.contexts[request.key] }) else {
-                throw SidecarError(code: .internalError, message: "No connection settings for a pooled connection.")
+                throw ConnectionPoolError(.missingContext)
             }
             let connection = try await factory.makeConnection(for: request.key, context: context)
             apply { machine, now in machine.connectionCreated(request.id, connection: connection, now: now) }
@@ -315,36 +315,12 @@ where PoolClock.Duration == Duration {
 
     private func error(for failure: Machine.Failure, creationError: (any Error)?) -> any Error {
         switch failure {
-        case .busy:
-            SidecarError(
-                code: .poolBusy,
-                message: "All connections for this account were busy for the whole wait limit; try again shortly.",
-                retryable: true
-            )
-        case .connectionNotReady:
-            SidecarError(
-                code: .timeout,
-                message: "The server did not finish setting up a connection (connect, TLS, greeting or login) within "
-                    + "the wait limit (pool_max_wait_seconds). Nothing was sent; try again later.",
-                retryable: true
-            )
-        case .deadlineExceeded:
-            SidecarError(
-                code: .requestTimeout,
-                message: "The time allowed for this request (timeout_ms) ran out before a connection to the server was ready. "
-                    + "Nothing was sent; try again later or allow more time.",
-                retryable: true
-            )
-        case .shuttingDown:
-            SidecarError(
-                code: .shuttingDown,
-                message: "The sidecar is shutting down; send the request again once it is back.",
-                retryable: true
-            )
-        case .cancelled:
-            CancellationError()
-        case .connectionFailed:
-            creationError ?? SidecarError(code: .internalError, message: "Internal error.")
+        case .busy: ConnectionPoolError(.busy)
+        case .connectionNotReady: ConnectionPoolError(.connectionNotReady)
+        case .deadlineExceeded: ConnectionPoolError(.deadlineExceeded)
+        case .shuttingDown: ConnectionPoolError(.shuttingDown)
+        case .cancelled: CancellationError()
+        case .connectionFailed: creationError ?? ConnectionPoolError(.missingContext)
         }
     }
 }

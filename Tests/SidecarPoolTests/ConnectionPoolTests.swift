@@ -1,4 +1,3 @@
-import SidecarCore
 import Synchronization
 import Testing
 
@@ -196,11 +195,10 @@ private final class ConcurrencyGauge: Sendable {
                 group.addTask { try await pool.withConnection(key: "a", label: "a") { _ in await gate.wait(); return ((), .reuse) } }
                 try await eventually { pool.snapshot().totals.leased == 1 }
                 group.addTask {
-                    let error = await #expect(throws: SidecarError.self) {
+                    let error = await #expect(throws: ConnectionPoolError.self) {
                         try await pool.withConnection(key: "a", label: "a") { _ in ((), .reuse) }
                     }
-                    #expect(error?.code == .poolBusy)
-                    #expect(error?.retryable == true)
+                    #expect(error?.code == .busy)
                 }
                 try await eventually { pool.snapshot().totals.waiting == 1 && clock.nextSleeperDeadline == .seconds(10) }
                 clock.advance(by: .seconds(9))
@@ -244,10 +242,10 @@ private final class ConcurrencyGauge: Sendable {
         try await eventually { pool.snapshot().totals.waiting == 1 }
 
         pool.shutdown()
-        let waiterError = await #expect(throws: SidecarError.self) { try await waiter.value }
+        let waiterError = await #expect(throws: ConnectionPoolError.self) { try await waiter.value }
         #expect(waiterError?.code == .shuttingDown)
         try await eventually { factory.closes == [.init(connection: idle, gracefully: true)] }
-        let lateError = await #expect(throws: SidecarError.self) {
+        let lateError = await #expect(throws: ConnectionPoolError.self) {
             try await pool.withConnection(key: "c", label: "c") { _ in ((), .reuse) }
         }
         #expect(lateError?.code == .shuttingDown)
@@ -347,8 +345,8 @@ private final class ConcurrencyGauge: Sendable {
             }
             try await eventually { factory.stalledCreations == 1 && clock.nextSleeperDeadline == .seconds(1) }
             clock.advance(by: .seconds(1))
-            let error = await #expect(throws: SidecarError.self) { try await request.value }
-            #expect(error?.code == .requestTimeout)
+            let error = await #expect(throws: ConnectionPoolError.self) { try await request.value }
+            #expect(error?.code == .deadlineExceeded)
             // The attempt is cancelled, not left to the server, and its slot is free again.
             try await eventually { factory.cancelledCreations == 1 && pool.snapshot().totals.open == 0 }
             #expect(pool.snapshot().totals.abandoned == 1)
