@@ -247,7 +247,7 @@ let package = Package(
             name: "SidecarMailTests",
             dependencies: [
                 "SidecarMail", "SidecarSMTP", "SidecarMessage", "SidecarProtocol", "SidecarServer", "SidecarCore",
-                "SidecarEgress", "SidecarPool", "SidecarTestSupport",
+                "SidecarEgress", "SidecarPool", "SidecarState", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
