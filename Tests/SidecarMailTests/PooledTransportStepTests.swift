@@ -11,12 +11,16 @@ import Testing
 @Suite struct PooledTransportStepTests {
     @Test func theMessageWaitsForTheStep() async throws {
         try await FakePool.with([.sent]) { pool in
-            let ran = Mutex(0)
+            let factory = pool.factory
+            // Deliveries when the step ended; a slow step, so that a message not waiting
+            // for it is out before it ends.
+            let deliveredBeforeStepEnded = Mutex<Int?>(nil)
             let outcome = await pool.send(beforeTransaction: { () async throws(SidecarError) in
-                ran.withLock { $0 += 1 }
+                try? await Task.sleep(for: .milliseconds(100))
+                deliveredBeforeStepEnded.withLock { $0 = factory.deliveries }
             })
             #expect(outcome.result.error == nil)
-            #expect(ran.withLock { $0 } == 1)
+            #expect(deliveredBeforeStepEnded.withLock { $0 } == 0)
             #expect(pool.factory.deliveries == 1)
         }
     }
