@@ -45,6 +45,19 @@ import Testing
         }
     }
 
+    /// A connection that cannot be made, with no reply asking to slow down (refused, reset):
+    /// no back-off from the transport (the pool pauses only its prewarming, its own rule).
+    @Test func aConnectionFailureWithoutAThrottlingReplyDoesNotBackOff() async throws {
+        try await FakePool.with { pool in
+            pool.factory.failNextCreations([SMTPFailure(
+                error: SidecarError(code: .connectionFailed, message: "Connection refused.", retryable: true),
+                phase: .connect)])
+            let outcome = await pool.send()
+            #expect(outcome.result.error?.code == .connectionFailed)
+            #expect(pool.transport.pool.snapshot().totals.backoffs == 0)
+        }
+    }
+
     static let otherFailures: [Answer] = [
         .refused(.recipientsRejected, SMTPReply(code: 550, enhancedCode: "5.1.1", text: "User unknown"), at: .rcpt),
         .refused(.senderRejected, SMTPReply(code: 451, enhancedCode: "4.3.0", text: "local error"), at: .mail),
