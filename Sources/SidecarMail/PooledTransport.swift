@@ -27,9 +27,9 @@ import Synchronization
 ///   cannot starve the others; a connection attempt whose request's deadline passed is
 ///   abandoned and its slot given back.
 public final class PooledTransport: MailTransport {
-    typealias Pool = ConnectionPool<SMTPConnectionFactory, ContinuousClock>
-
-    let pool: Pool
+    /// The daemon's pool of ``SMTPConnectionFactory`` connections; in tests, one of fakes.
+    let pool: any PooledSMTPSessions
+    /// Verifications and TLS handshake counts; pooled connections come from `pool`.
     let factory: SMTPConnectionFactory
     let fingerprintKey = SecretFingerprint.Key.random()
     let backOffDuration: Duration
@@ -45,13 +45,27 @@ public final class PooledTransport: MailTransport {
     ///   - maxConnectionsPerWorkspace: the fair share of one workspace's pools; default half
     ///     of `configuration.maxConnectionsTotal` (at least 1).
     ///   - maxConnectionsPerServer: likewise for all pools to one server (host and port).
-    public init(
+    public convenience init(
         configuration: PoolConfiguration, eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared,
         backOffDuration: Duration = .seconds(60), maxConnectionsPerWorkspace: Int? = nil,
         maxConnectionsPerServer: Int? = nil, healthCheckTimeout: Duration = .seconds(5), logger: Logger
     ) {
-        factory = SMTPConnectionFactory(eventLoopGroup: eventLoopGroup, tlsContextCache: tlsContextCache, logger: logger)
-        pool = Pool(configuration: configuration, factory: factory)
+        let factory = SMTPConnectionFactory(eventLoopGroup: eventLoopGroup, tlsContextCache: tlsContextCache, logger: logger)
+        self.init(
+            pool: ConnectionPool(configuration: configuration, factory: factory), configuration: configuration,
+            factory: factory, backOffDuration: backOffDuration, maxConnectionsPerWorkspace: maxConnectionsPerWorkspace,
+            maxConnectionsPerServer: maxConnectionsPerServer, healthCheckTimeout: healthCheckTimeout)
+    }
+
+    /// Sends over `pool`'s sessions (tests: a pool whose factory is a fake); `factory` still
+    /// serves ``verify(destination:deadline:logger:)`` and the TLS handshake counts.
+    init(
+        pool: any PooledSMTPSessions, configuration: PoolConfiguration, factory: SMTPConnectionFactory,
+        backOffDuration: Duration = .seconds(60), maxConnectionsPerWorkspace: Int? = nil,
+        maxConnectionsPerServer: Int? = nil, healthCheckTimeout: Duration = .seconds(5)
+    ) {
+        self.pool = pool
+        self.factory = factory
         self.backOffDuration = backOffDuration
         self.healthCheckTimeout = healthCheckTimeout
         let half = max(1, configuration.maxConnectionsTotal / 2)
@@ -138,8 +152,8 @@ public final class PooledTransport: MailTransport {
         let started = clock.now
         let poolDeadline = deadline.map { clock.now + .nanoseconds(($0 - .now()).nanoseconds) }
         do {
-            return try await pool.withConnection(
-                key: key, context: destination, label: key.label, groups: shareGroups(key), deadline: poolDeadline,
+            return try await pool.withSession(
+                key: key, destination: destination, label: key.label, groups: shareGroups(key), deadline: poolDeadline,
                 requireFresh: fresh
             ) {
                 lease in
@@ -174,7 +188,7 @@ public final class PooledTransport: MailTransport {
                 let outcome = TransportOutcome(
                     result: result, connect: leased - started, transaction: clock.now - leased,
                     reusedConnection: lease.isReused)
-                return (outcome, ConnectionRetirement(connection).disposition)
+                return (outcome, connection.retirement.disposition)
             }
         } catch let failure as SMTPFailure {
             return TransportOutcome(
