@@ -24,7 +24,9 @@ import Testing
         .at("starttls:inject", .starttlsUnavailable, phase: "tls"),
         .at("tls:garbage", .protocolViolation, phase: "ehlo"),
         .at("auth:421", .connectionFailed, phase: "auth"),
-        ScriptedFault.at("mail:stall", .requestTimeout, phase: "mail").with { $0.timeoutMs = 300 },
+        // Long enough that a loaded machine still connects before the deadline (every
+        // repetition must reach the server), short enough for 70 repetitions.
+        ScriptedFault.at("mail:stall", .requestTimeout, phase: "mail").with { $0.timeoutMs = 800 },
     ]
 
     @Test(arguments: faults)

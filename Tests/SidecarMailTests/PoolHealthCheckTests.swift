@@ -38,6 +38,9 @@ import Testing
         let server = try await ScriptedSMTPServer.start(script)
         var configuration = PoolConfiguration()
         configuration.checkAfterIdle = .milliseconds(50)
+        // The pool's own wait limit only guards against a hang (a loaded machine can take
+        // seconds to set up a loopback connection); the check's bound is what is tested.
+        configuration.maxWait = .seconds(60)
         let transport = PooledTransport(
             configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             healthCheckTimeout: .milliseconds(300), logger: Self.logger)

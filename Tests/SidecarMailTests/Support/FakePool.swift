@@ -24,7 +24,9 @@ struct FakePool {
         _ body: (FakePool) async throws -> Result
     ) async throws -> Result {
         var configuration = PoolConfiguration()
-        configuration.maxWait = .seconds(10)
+        // Bounds against a hang only: these tests check decisions, not timing, and a full
+        // parallel run on two cores can hold a task off its thread for seconds.
+        configuration.maxWait = .seconds(120)
         configure(&configuration)
         let factory = FakeSMTPSessionFactory(script)
         let transport = PooledTransport(
@@ -53,7 +55,7 @@ struct FakePool {
 
     func send(beforeTransaction: BeforeTransaction? = nil) async -> TransportOutcome {
         await transport.send(
-            message, options: SMTPSendOptions(), destination: destination, route: route, deadline: .now() + .seconds(10),
+            message, options: SMTPSendOptions(), destination: destination, route: route, deadline: .now() + .seconds(120),
             beforeTransaction: beforeTransaction, logger: SendFixtures.logger)
     }
 }

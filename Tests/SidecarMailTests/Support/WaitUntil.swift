@@ -2,7 +2,7 @@ import Testing
 
 /// Waits until `condition` holds; the bound only guards against a hang on a loaded machine.
 func waitUntil(
-    within bound: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
+    within bound: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () -> Bool
 ) async throws {
     let clock = ContinuousClock()
