@@ -215,10 +215,8 @@ where Instant.Duration == Duration {
             // Made too late for the requests it was for: not kept, so that a deadline
             // leaves nothing of its request behind.
             close(id, gracefully: true, actions: &actions)
-        } else if let waiter = popWaiter(key: entry.key, offeringReused: false) {
-            actions.grant.append(.init(request: waiter.request, lease: lend(id, now: now)))
         } else {
-            makeIdle(id, now: now)
+            lendOrIdle(id, key: entry.key, reused: false, now: now, actions: &actions)
         }
         serveAll(now: now, actions: &actions)
         finish(now: now, actions: &actions)
@@ -268,15 +266,25 @@ where Instant.Duration == Duration {
             } else if isUsedUp(entry, now: now) {
                 pools[entry.key]!.counters.expired += 1
                 close(id, gracefully: true, actions: &actions)
-            } else if let waiter = popWaiter(key: entry.key, offeringReused: true) {
-                actions.grant.append(.init(request: waiter.request, lease: lend(id, now: now)))
             } else {
-                makeIdle(id, now: now)
+                lendOrIdle(id, key: entry.key, reused: true, now: now, actions: &actions)
             }
         }
         serveAll(now: now, actions: &actions)
         finish(now: now, actions: &actions)
         return actions
+    }
+
+    /// Lends connection `id` (just made, or just given back: `reused`) to the longest-waiting
+    /// request of its pool that will take it, or makes it idle.
+    private mutating func lendOrIdle(
+        _ id: PoolConnectionID, key: Key, reused: Bool, now: Instant, actions: inout Actions
+    ) {
+        if let waiter = popWaiter(key: key, offeringReused: reused) {
+            actions.grant.append(.init(request: waiter.request, lease: lend(id, now: now)))
+        } else {
+            makeIdle(id, now: now)
+        }
     }
 
     /// The factory finished closing a connection; its slot is free.
