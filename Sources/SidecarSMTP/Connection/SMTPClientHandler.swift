@@ -9,7 +9,9 @@ import SidecarCore
 
 /// The thin shell around ``SMTPClientStateMachine``: it decodes replies, feeds events to
 /// the state machine on the event loop and carries out the actions (writes, TLS, timers,
-/// closing), and completes the promises of the operation in flight.
+/// closing), and completes the promises the actions hand back. The state machine is the
+/// session's one state (``SMTPSessionState``); the shell keeps only I/O: the receive
+/// buffer, the decoder, the timers' scheduled tasks.
 ///
 /// It decodes replies itself rather than behind a `ByteToMessageHandler` so that, when
 /// the 220 to STARTTLS arrives, it can see whether any byte follows it in the receive
@@ -19,45 +21,22 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum TransactionProgress: Sendable {
-        /// Stream the message through ``writeBody(_:promise:)``, framed for `transfer`
-        /// (dot-stuffed after DATA's 354; as it is after BDAT).
-        case streamBody(SMTPClientStateMachine.MessageTransfer)
-        case finished(SMTPSendResult)
-    }
+    typealias TransactionProgress = SMTPClientStateMachine.TransactionProgress
 
     /// Thrown into the body writer when the message can no longer be written (the
     /// transaction ended early); the result is collected by ``abortBody(_:promise:)``.
     struct BodyWriteRefused: Error {}
 
-    private enum Pending {
-        case none
-        case connect(EventLoopPromise<SMTPCapabilities>)
-        case transaction(EventLoopPromise<TransactionProgress>)
-        /// The writer streams the message; `written` bytes so far.
-        case body(SMTPClientStateMachine.MessageTransfer, written: Int)
-        /// BDAT: every announced byte is in the channel; the writer has yet to say it is
-        /// done.
-        case bodyWritten
-        /// The transaction ended (server reply, timeout, lost connection) while the
-        /// body was being streamed.
-        case bodyInterrupted(SMTPSendResult)
-        case reset(EventLoopPromise<Void>)
-    }
-
-    private var stateMachine: SMTPClientStateMachine
+    /// The session's state, shared with ``SMTPConnection``.
+    let session: SMTPSessionState
     private var decoder: SMTPReplyDecoder
     private let encoder = SMTPCommandEncoder()
     private var inbound: ByteBuffer?
-    private var pending: Pending = .none
-    /// The whole message of the transaction in flight, when the caller had it in hand.
-    private var message: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var logger: Logger
     private let host: String
     private let tlsContext: NIOSSLContext?
     private let tlsServerHostname: String?
-    private let status: SMTPConnectionStatus
     /// The phase timer, kept lazily: `armed` says which timer runs out when, and one
     /// scheduled task, due no later than that, checks it when it runs and reschedules for
     /// what is left. Re-arming for a later time (every reply does) schedules nothing, and
@@ -70,7 +49,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var quickAcknowledgements = true
     private var deadlineTimer: Scheduled<Void>?
     private var initialDeadline: NIODeadline?
-    private var connectPromise: EventLoopPromise<SMTPCapabilities>?
+    private var connectFuture: EventLoopFuture<SMTPCapabilities>?
     /// Told each setup phase (greeting, TLS, EHLO, AUTH) as the session enters it, until
     /// the session is ready; then dropped.
     private var onSetupPhase: (@Sendable (SMTPPhase) -> Void)?
@@ -82,17 +61,15 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         tlsContext: NIOSSLContext?,
         tlsServerHostname: String?,
         replyLimits: SMTPReplyDecoder.Limits = .default,
-        status: SMTPConnectionStatus,
         deadline: NIODeadline?,
         onSetupPhase: (@Sendable (SMTPPhase) -> Void)? = nil,
         logger: Logger
     ) {
-        self.stateMachine = SMTPClientStateMachine(configuration: configuration)
+        self.session = SMTPSessionState(configuration: configuration)
         self.decoder = SMTPReplyDecoder(limits: replyLimits)
         self.host = host
         self.tlsContext = tlsContext
         self.tlsServerHostname = tlsServerHostname
-        self.status = status
         self.initialDeadline = deadline
         self.onSetupPhase = onSetupPhase
         self.logger = logger
@@ -101,38 +78,44 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Completes when the session is ready (greeting, TLS, EHLO, AUTH done), or fails
     /// with an ``SMTPFailure``. Valid once the handler is in a pipeline.
     var connected: EventLoopFuture<SMTPCapabilities> {
-        connectPromise!.futureResult
+        connectFuture!
     }
 
-    var capabilities: SMTPCapabilities? { stateMachine.capabilities }
+    var capabilities: SMTPCapabilities? { session.withLock { $0.capabilities } }
+
+    private var phase: SMTPPhase { session.withLock { $0.phase } }
 
     // MARK: - Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let promise = context.eventLoop.makePromise(of: SMTPCapabilities.self)
-        connectPromise = promise
-        pending = .connect(promise)
+        connectFuture = promise.futureResult
+        let active = context.channel.isActive
         armDeadline(initialDeadline, context: context)
-        if context.channel.isActive { apply(stateMachine.channelActive(), context: context) }
+        let outcome = session.withLock { machine in
+            machine.connectRequested(promise)
+            return active ? machine.settle(machine.channelActive()) : nil
+        }
+        if let outcome { apply(outcome, context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
-        failLeftoverPending()
+        abandonOperation(handlerRemoved: true)
         self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
         logger.debug("SMTP connected", metadata: ["smtp_remote_address": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
-        apply(stateMachine.channelActive(), context: context)
+        handle(context: context) { $0.channelActive() }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        apply(stateMachine.connectionClosed(), context: context)
+        handle(context: context) { $0.connectionClosed() }
         cancelTimers()
-        failLeftoverPending()
+        abandonOperation(handlerRemoved: false)
         context.fireChannelInactive()
     }
 
@@ -157,7 +140,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted(let protocolName) = event {
             logger.debug("SMTP TLS established", metadata: ["smtp_tls_alpn": "\(protocolName ?? "none")"])
-            apply(stateMachine.tlsHandshakeCompleted(), context: context)
+            handle(context: context) { $0.tlsHandshakeCompleted() }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -165,50 +148,70 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? NIOSSLError, case .uncleanShutdown = error {
             // The server closed TCP without TLS close_notify: just a closed connection.
-            apply(stateMachine.connectionClosed(), context: context)
+            handle(context: context) { $0.connectionClosed() }
             return
         }
         let mapped = SidecarError.smtpChannelError(error, host: host)
         logger.debug(
             "SMTP channel error",
-            metadata: ["smtp_phase": "\(stateMachine.phase)", "error_code": "\(mapped.code)", "error": "\(mapped.message)"]
+            metadata: ["smtp_phase": "\(phase)", "error_code": "\(mapped.code)", "error": "\(mapped.message)"]
         )
-        apply(stateMachine.failed(mapped), context: context)
+        handle(context: context) { $0.failed(mapped) }
     }
 
     private func decodeReplies(context: ChannelHandlerContext) {
         guard var buffer = inbound else { return }
         inbound = nil
+        let logsReplies = logger.logLevel <= .debug
         while true {
-            if case .closed = stateMachine.state { return }
             let reply: SMTPResponse?
             do {
                 reply = try decoder.decode(buffer: &buffer)
             } catch {
-                logger.debug("SMTP malformed reply", metadata: ["smtp_phase": "\(stateMachine.phase)", "error": "\(error)"])
-                apply(stateMachine.failed(.smtpChannelError(error, host: host)), context: context)
+                if case .closed = session.withLock({ $0.state }) { return }
+                logger.debug("SMTP malformed reply", metadata: ["smtp_phase": "\(phase)", "error": "\(error)"])
+                handle(context: context) { $0.failed(.smtpChannelError(error, host: host)) }
                 return
             }
-            guard let reply else { break }
-            let loggable = stateMachine.loggable(reply)
-            logger.debug(
-                "SMTP reply",
-                metadata: [
-                    "smtp_phase": "\(stateMachine.phase)",
-                    "smtp_reply_code": "\(reply.code)",
-                    "smtp_enhanced_code": "\(reply.enhancedCode ?? "")",
-                    "smtp_reply_text": "\(loggable.lines.joined(separator: "\\n"))",
-                ]
-            )
-            var action = stateMachine.replyReceived(reply)
-            if case .startTLS = action, buffer.readableBytes > 0 || decoder.hasPartialReply {
+            guard let reply else {
+                if case .closed = session.withLock({ $0.state }) { return }
+                break
+            }
+            // One turn of the lock: whether the session is still open, what may be logged
+            // of the reply (in the phase it answers), and the state machine's answer.
+            let stillDue = buffer.readableBytes > 0 || decoder.hasPartialReply
+            let step: (loggable: SMTPResponse?, phase: SMTPPhase, outcome: SMTPClientStateMachine.Outcome, injected: Bool)? =
+                session.withLock { machine in
+                    if case .closed = machine.state { return nil }
+                    let loggable = logsReplies ? machine.loggable(reply) : nil
+                    let phase = machine.phase
+                    var action = machine.replyReceived(reply)
+                    var injected = false
+                    if case .startTLS = action, stillDue {
+                        injected = true
+                        action = machine.plaintextReceivedBeforeTLS()
+                    }
+                    return (loggable, phase, machine.settle(action), injected)
+                }
+            guard let step else { return }
+            if let loggable = step.loggable {
+                logger.debug(
+                    "SMTP reply",
+                    metadata: [
+                        "smtp_phase": "\(step.phase)",
+                        "smtp_reply_code": "\(reply.code)",
+                        "smtp_enhanced_code": "\(reply.enhancedCode ?? "")",
+                        "smtp_reply_text": "\(loggable.lines.joined(separator: "\\n"))",
+                    ]
+                )
+            }
+            if step.injected {
                 logger.warning(
                     "SMTP server sent data after agreeing to STARTTLS; refusing to continue",
                     metadata: ["smtp_phase": "tls", "smtp_unexpected_bytes": "\(buffer.readableBytes)"]
                 )
-                action = stateMachine.plaintextReceivedBeforeTLS()
             }
-            apply(action, context: context)
+            apply(step.outcome, context: context)
         }
         if buffer.readableBytes > 0 {
             buffer.discardReadBytes()
@@ -228,18 +231,12 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         deadline: NIODeadline?,
         promise: EventLoopPromise<TransactionProgress>
     ) {
-        guard case .none = pending else {
-            promise.succeed(.finished(.notSent(SMTPSendFailure(error: .smtpConnectionBusy(), phase: .mail))))
-            return
+        let attached = context != nil
+        let (started, outcome) = session.withLock {
+            $0.transactionRequested(request, options: options, message: message, attached: attached, promise: promise)
         }
-        guard let context else {
-            promise.succeed(.finished(.notSent(SMTPSendFailure(error: .smtpConnectionUnusable(), phase: .mail))))
-            return
-        }
-        pending = .transaction(promise)
-        self.message = message
-        armDeadline(deadline, context: context)
-        apply(stateMachine.sendRequested(request, options: options, messageInHand: message != nil), context: context)
+        if started, let context { armDeadline(deadline, context: context) }
+        apply(outcome, context: context)
     }
 
     /// Writes one chunk of the message, already framed (dot-stuffed for DATA); the promise
@@ -247,77 +244,38 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// (backpressure). With BDAT the chunk that completes the announced size tells the
     /// state machine at once, since BDAT's reply may arrive before the writer finishes.
     func writeBody(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>) {
-        guard let context, case .body(let transfer, let written) = pending,
-            case .writeBodyChunk(let timer) = stateMachine.bodyChunkReady()
-        else {
+        let attached = context != nil
+        let decision = session.withLock { $0.bodyChunkOffered(bytes: buffer.readableBytes, attached: attached) }
+        switch decision {
+        case .refuse(let then):
             promise.fail(BodyWriteRefused())
-            return
-        }
-        let total = written + buffer.readableBytes
-        if case .bdat(let size) = transfer, total > size {
-            promise.fail(BodyWriteRefused())
-            apply(stateMachine.bodyFailed(.smtpMessageSizeMismatch(declared: size, actual: total)), context: context)
-            return
-        }
-        arm(timer, context: context)
-        write(buffer, context: context, promise: promise)
-        if case .bdat(let size) = transfer, total == size {
-            pending = .bodyWritten
-            apply(stateMachine.bodyFinished(), context: context)
-        } else {
-            pending = .body(transfer, written: total)
+            if let then { apply(then, context: context) }
+        case .write(let timer, let then):
+            guard let context else {
+                promise.fail(BodyWriteRefused())
+                return
+            }
+            arm(timer, context: context)
+            write(buffer, context: context, promise: promise)
+            if let then { apply(then, context: context) }
         }
     }
 
     /// The whole message is out: with DATA send the final dot; either way wait for the reply.
     func finishBody(promise: EventLoopPromise<TransactionProgress>) {
-        if context == nil, answerAfterRemoval(promise) { return }
-        switch pending {
-        case .bodyInterrupted(let result):
-            pending = .none
-            promise.succeed(.finished(result))
-        case .bodyWritten:
-            pending = .transaction(promise)
-        case .body(let transfer, let written):
-            pending = .transaction(promise)
-            if case .bdat(let size) = transfer, written != size {
-                apply(stateMachine.bodyFailed(.smtpMessageSizeMismatch(declared: size, actual: written)), context: context)
-            } else {
-                apply(stateMachine.bodyFinished(), context: context)
-            }
-        case .none, .connect, .transaction, .reset:
-            promise.succeed(.finished(.notSent(SMTPSendFailure(error: .smtpConnectionUnusable(), phase: .data))))
-        }
+        apply(session.withLock { $0.bodyEnded(promise) }, context: context)
     }
 
     /// The message could not be produced or written: close without completing it.
     func abortBody(_ error: SidecarError, promise: EventLoopPromise<TransactionProgress>) {
-        if context == nil, answerAfterRemoval(promise) { return }
-        switch pending {
-        case .bodyInterrupted(let result):
-            pending = .none
-            promise.succeed(.finished(result))
-        case .body, .bodyWritten:
-            // After .bodyWritten the message is complete; the server's reply decides.
-            pending = .transaction(promise)
-            apply(stateMachine.bodyFailed(error), context: context)
-        case .none, .connect, .transaction, .reset:
-            promise.succeed(.finished(.notSent(SMTPSendFailure(error: error, phase: .data))))
-        }
+        apply(session.withLock { $0.bodyAbandoned(error, promise: promise) }, context: context)
     }
 
     func reset(deadline: NIODeadline?, promise: EventLoopPromise<Void>) {
-        guard case .none = pending else {
-            promise.fail(SMTPFailure(error: .smtpConnectionBusy(), phase: .reset))
-            return
-        }
-        guard let context else {
-            promise.fail(SMTPFailure(error: .smtpConnectionUnusable(), phase: .reset))
-            return
-        }
-        pending = .reset(promise)
-        armDeadline(deadline, context: context)
-        apply(stateMachine.resetRequested(), context: context)
+        let attached = context != nil
+        let (started, outcome) = session.withLock { $0.resetOperationRequested(attached: attached, promise: promise) }
+        if started, let context { armDeadline(deadline, context: context) }
+        apply(outcome, context: context)
     }
 
     /// QUIT and close; the promise completes when the channel is closed. From an
@@ -325,29 +283,42 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func quit(channel: any Channel, promise: EventLoopPromise<Void>) {
         channel.closeFuture.whenComplete { _ in promise.succeed(()) }
         guard let context else { return }
-        apply(stateMachine.quitRequested(), context: context)
+        handle(context: context) { $0.quitRequested() }
     }
 
     // MARK: - Actions
 
-    private func apply(_ action: SMTPClientStateMachine.Action, context: ChannelHandlerContext?) {
-        // Before any promise completes, so a caller resuming sees the new state.
-        status.update(stateMachine)
-        if let onSetupPhase { reportSetupPhase(onSetupPhase) }
+    /// Applies an event to the state machine under the lock, then carries out what it
+    /// returns outside it.
+    private func handle(
+        context: ChannelHandlerContext?,
+        _ event: (inout SMTPClientStateMachine) -> SMTPClientStateMachine.Action
+    ) {
+        let outcome = session.withLock { machine in machine.settle(event(&machine)) }
+        apply(outcome, context: context)
+    }
+
+    private func apply(_ outcome: SMTPClientStateMachine.Outcome, context: ChannelHandlerContext?) {
+        if let onSetupPhase {
+            // Only while the session is being set up: no extra lock once it is ready.
+            let (phase, isUsable) = session.withLock { ($0.phase, $0.isUsable) }
+            reportSetupPhase(phase, isUsable: isUsable, to: onSetupPhase)
+        }
+        let action = outcome.action
         guard let context else {
             // The channel is gone: nothing can be written, but an answer still reaches
             // whoever waits for it.
             switch action {
             case .complete(let completion), .close(let completion?, _):
-                complete(completion)
+                complete(completion, outcome)
             case .none, .send, .armTimer, .startTLS, .sendMessage, .streamBody, .writeBodyChunk, .close(nil, _):
-                break
+                if let answer = outcome.answer { deliver(answer) }
             }
             return
         }
         switch action {
         case .none:
-            break
+            if let answer = outcome.answer { deliver(answer) }
         case .send(let commands, let timer):
             logCommands(commands, phase: timer.phase)
             write(encoder.encode(commands, allocator: context.channel.allocator), context: context)
@@ -363,16 +334,15 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let handler = try NIOSSLClientHandler(context: tlsContext, serverHostname: tlsServerHostname)
                 try context.pipeline.syncOperations.addHandler(handler, position: .first)
             } catch {
-                apply(stateMachine.failed(.smtpChannelError(error, host: host)), context: context)
+                handle(context: context) { $0.failed(.smtpChannelError(error, host: host)) }
             }
         case .sendMessage(let commands, let transfer, let timer):
             logCommands(commands, phase: timer.phase)
             var buffer = encoder.encode(commands, allocator: context.channel.allocator)
-            guard var message else {
-                apply(stateMachine.failed(.smtpProtocolError("no message in hand for the transaction")), context: context)
+            guard var message = outcome.message else {
+                handle(context: context) { $0.failed(.smtpProtocolError("no message in hand for the transaction")) }
                 return
             }
-            self.message = nil
             // A server that reads a small flight in one go answers it in one write: then no
             // reply waits on our ACK of an earlier one, and the send needs no setsockopt
             // (two system calls per send otherwise). When the replies do come split,
@@ -387,26 +357,23 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             write(buffer, context: context)
             arm(timer, context: context)
-        case .streamBody(let commands, let transfer, let timer):
+        case .streamBody(let commands, _, let timer):
             if !commands.isEmpty {
                 logCommands(commands, phase: timer.phase)
                 write(encoder.encode(commands, allocator: context.channel.allocator), context: context)
             }
             arm(timer, context: context)
-            if case .transaction(let promise) = pending {
-                pending = .body(transfer, written: 0)
-                promise.succeed(.streamBody(transfer))
-            }
+            if let answer = outcome.answer { deliver(answer) }
         case .writeBodyChunk(let timer):
             arm(timer, context: context)
         case .complete(let completion):
             quickAcknowledgements = true
             finishTransactionTimers()
-            complete(completion)
+            complete(completion, outcome)
         case .close(let completion, let sendQuit):
             quickAcknowledgements = true
             cancelTimers()
-            if let completion { complete(completion) }
+            if let completion { complete(completion, outcome) }
             if sendQuit && context.channel.isActive {
                 logger.debug("SMTP command", metadata: ["smtp_phase": "quit", "smtp_command": "QUIT"])
                 write(encoder.encode([.quit], allocator: context.channel.allocator), context: context)
@@ -433,83 +400,60 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func complete(_ completion: SMTPClientStateMachine.Completion) {
-        switch (completion, pending) {
-        case (.connected(let capabilities), .connect(let promise)):
-            pending = .none
+    /// Logs how the operation ended and answers whoever waits for it.
+    private func complete(_ completion: SMTPClientStateMachine.Completion, _ outcome: SMTPClientStateMachine.Outcome) {
+        if outcome.unanswered {
+            // Nothing waits for it (the operation already ended). Not expected.
+            logger.debug("SMTP completion without a waiting operation", metadata: ["smtp_phase": "\(phase)"])
+            return
+        }
+        switch completion {
+        case .connected:
             logger.debug(
                 "SMTP session ready",
-                metadata: ["smtp_tls": "\(stateMachine.isSecure)", "smtp_auth": "\(stateMachine.configuration.credentials != nil)"]
+                metadata: [
+                    "smtp_tls": "\(session.withLock { $0.isSecure })",
+                    "smtp_auth": "\(session.withLock { $0.configuration.credentials != nil })",
+                ]
             )
-            promise.succeed(capabilities)
-        case (.connectFailed(let failure), .connect(let promise)):
-            pending = .none
+        case .connectFailed(let failure):
             log(failure.error, phase: failure.phase)
-            promise.fail(failure)
-        case (.transaction(let result), .transaction(let promise)):
-            pending = .none
-            message = nil
+        case .transaction(let result):
             log(result)
-            promise.succeed(.finished(result))
-        case (.transaction(let result), .body), (.transaction(let result), .bodyWritten):
-            log(result)
-            message = nil
-            pending = .bodyInterrupted(result)
-        case (.reset(nil), .reset(let promise)):
-            pending = .none
-            promise.succeed(())
-        case (.reset(let failure?), .reset(let promise)):
-            pending = .none
+        case .reset(let failure?):
             log(failure.error, phase: failure.phase)
-            promise.fail(failure)
-        case (.quit, _):
+        case .reset(nil), .quit:
             break
-        case (.connected, _), (.connectFailed, _), (.transaction, _), (.reset, _):
-            // Nothing waits for it (the operation already ended). Not expected.
-            logger.debug("SMTP completion without a waiting operation", metadata: ["smtp_phase": "\(stateMachine.phase)"])
+        }
+        if let answer = outcome.answer { deliver(answer) }
+    }
+
+    private func deliver(_ answer: SMTPClientStateMachine.Answer) {
+        switch answer {
+        case .connect(let promise, let result):
+            promise.completeWith(result.mapError { $0 as any Error })
+        case .transaction(let promise, let progress):
+            promise.succeed(progress)
+        case .reset(let promise, let result):
+            promise.completeWith(result.mapError { $0 as any Error })
         }
     }
 
-    /// The handler was removed (the channel is gone) while a message was still being
-    /// handed over: nothing will ever answer a transaction now, so the body's end is
-    /// answered here instead of waiting for ever. Whether the server may have the message
-    /// follows from how much of it was handed over. Returns false when `pending` has an
-    /// answer of its own (an interrupted body) or is not a body.
-    private func answerAfterRemoval(_ promise: EventLoopPromise<TransactionProgress>) -> Bool {
-        let result: SMTPSendResult
-        switch pending {
-        case .body:
-            // Not all of it was handed over: no final dot, or BDAT bytes missing.
-            result = .notSent(SMTPSendFailure(error: .smtpConnectionLost(phase: .data), phase: .data))
-        case .bodyWritten:
-            let lost = SidecarError.smtpConnectionLost(phase: .data)
-            result = .mayHaveBeenSent(SMTPSendFailure(error: .smtpOutcomeUnknown(cause: lost), phase: .data))
-        case .none, .connect, .transaction, .reset, .bodyInterrupted:
-            return false
+    /// After the channel closed or the handler left the pipeline: whatever still waits gets
+    /// a lost-connection failure.
+    private func abandonOperation(handlerRemoved: Bool) {
+        let (answer, bodyCut) = session.withLock { machine in
+            let streaming: Bool
+            switch machine.operation {
+            case .body, .bodyWritten: streaming = true
+            case .none, .connect, .transaction, .bodyInterrupted, .reset: streaming = false
+            }
+            return (machine.operationAbandoned(handlerRemoved: handlerRemoved), streaming && handlerRemoved)
         }
-        logger.debug("SMTP body ended after the connection's handler was removed", metadata: ["smtp_phase": "data"])
-        pending = .none
-        promise.succeed(.finished(result))
-        return true
-    }
-
-    /// After the channel closed: whatever still waits gets a lost-connection failure.
-    private func failLeftoverPending() {
-        let error = SidecarError.smtpConnectionLost(phase: stateMachine.phase)
-        message = nil
-        switch pending {
-        case .none, .body, .bodyWritten, .bodyInterrupted:
-            break
-        case .connect(let promise):
-            promise.fail(SMTPFailure(error: error, phase: .connect))
-            pending = .none
-        case .transaction(let promise):
-            promise.succeed(.finished(.notSent(SMTPSendFailure(error: error, phase: .mail))))
-            pending = .none
-        case .reset(let promise):
-            promise.fail(SMTPFailure(error: error, phase: .reset))
-            pending = .none
+        if bodyCut {
+            logger.debug("SMTP body ended after the connection's handler was removed", metadata: ["smtp_phase": "data"])
         }
+        if let answer { deliver(answer) }
     }
 
     /// Every write to the server: flushed at once (each flight is one write), then quick
@@ -542,12 +486,11 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private static let quickAcknowledgement = ChannelOptions.tcpOption(NIOBSDSocket.Option(rawValue: CInt(TCP_QUICKACK)))
     #endif
 
-    private func reportSetupPhase(_ report: @Sendable (SMTPPhase) -> Void) {
-        if stateMachine.isUsable {
+    private func reportSetupPhase(_ phase: SMTPPhase, isUsable: Bool, to report: @Sendable (SMTPPhase) -> Void) {
+        if isUsable {
             onSetupPhase = nil
             return
         }
-        let phase = stateMachine.phase
         switch phase {
         case .greeting, .tls, .ehlo, .auth:
             guard phase != reportedSetupPhase else { return }
@@ -616,7 +559,7 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             self.disarmTimer()
             self.logger.debug("SMTP timeout", metadata: ["smtp_phase": "\(timer.phase)", "smtp_timeout": "\(timer.duration)"])
-            self.apply(self.stateMachine.timerFired(), context: self.context)
+            self.handle(context: self.context) { $0.timerFired() }
         }
         timerTask = (scheduled, due)
     }
@@ -632,8 +575,8 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let deadline else { return }
         deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.deadlineTimer = nil
-            self.logger.debug("SMTP deadline exceeded", metadata: ["smtp_phase": "\(self.stateMachine.phase)"])
-            self.apply(self.stateMachine.deadlineExceeded(), context: self.context)
+            self.logger.debug("SMTP deadline exceeded", metadata: ["smtp_phase": "\(self.phase)"])
+            self.handle(context: self.context) { $0.deadlineExceeded() }
         }
     }
 

@@ -21,7 +21,8 @@ public final class SMTPConnection: Sendable {
     /// Internal for tests (socket options).
     let channel: any Channel
     private let handler: NIOLoopBound<SMTPClientHandler>
-    private let status: SMTPConnectionStatus
+    /// The session's state, which the handler keeps on the event loop.
+    private let session: SMTPSessionState
     private let logger: Logger
 
     private init(
@@ -29,14 +30,14 @@ public final class SMTPConnection: Sendable {
         capabilities: SMTPCapabilities,
         channel: any Channel,
         handler: NIOLoopBound<SMTPClientHandler>,
-        status: SMTPConnectionStatus,
+        session: SMTPSessionState,
         logger: Logger
     ) {
         self.configuration = configuration
         self.capabilities = capabilities
         self.channel = channel
         self.handler = handler
-        self.status = status
+        self.session = session
         self.logger = logger
     }
 
@@ -44,20 +45,20 @@ public final class SMTPConnection: Sendable {
     private var bodyExecutor: BodyTaskExecutor { .shared }
 
     /// Whether another message may be sent on this connection.
-    public var isUsable: Bool { status.snapshot.isUsable }
+    public var isUsable: Bool { session.withLock { $0.isUsable } }
     /// Whether the session runs over TLS.
-    public var isSecure: Bool { status.snapshot.isSecure }
+    public var isSecure: Bool { session.withLock { $0.isSecure } }
     /// Messages the server accepted on this connection.
-    public var messagesSent: Int { status.snapshot.messagesSent }
+    public var messagesSent: Int { session.withLock { $0.messagesSent } }
     /// Transactions started on this connection (MAIL FROM sent), whatever their end.
-    public var transactionsStarted: Int { status.snapshot.transactionsStarted }
+    public var transactionsStarted: Int { session.withLock { $0.transactionsStarted } }
     /// 4yz/5yz replies the server gave on this session once it was set up. Servers count
     /// them and drop the session at a limit (chasquid: 3; stock Postfix: 20).
-    public var errorReplies: Int { status.snapshot.errorReplies }
+    public var errorReplies: Int { session.withLock { $0.errorReplies } }
     /// Whether a transaction on this connection used SMTPUTF8.
-    public var usedSMTPUTF8: Bool { status.snapshot.usedSMTPUTF8 }
+    public var usedSMTPUTF8: Bool { session.withLock { $0.usedSMTPUTF8 } }
     /// The first line of the server's greeting, without the code.
-    public var greeting: String { status.snapshot.greeting }
+    public var greeting: String { session.withLock { $0.greeting } }
     /// The server's address.
     public var remoteAddress: SocketAddress? { channel.remoteAddress }
 
@@ -114,7 +115,6 @@ public final class SMTPConnection: Sendable {
             }
         }
 
-        let status = SMTPConnectionStatus()
         let attempts = ConnectAttempts()
         let eventLoop = eventLoopGroup.next()
         let serverName = configuration.tlsServerName
@@ -144,7 +144,6 @@ public final class SMTPConnection: Sendable {
                         tlsContext: tlsContext,
                         tlsServerHostname: sniHostname,
                         replyLimits: limits,
-                        status: status,
                         deadline: deadline,
                         onSetupPhase: onSetupPhase,
                         logger: handlerLogger
@@ -152,7 +151,9 @@ public final class SMTPConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(handler)
                     // Kept outside the pipeline: a fast failure can tear the pipeline down
                     // before the caller would get to look the handler up.
-                    attempts.register(channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), connected: handler.connected)
+                    attempts.register(
+                        channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), session: handler.session,
+                        connected: handler.connected)
                 }
             }
 
@@ -161,7 +162,7 @@ public final class SMTPConnection: Sendable {
         let opened: Result<SMTPConnection, SMTPFailure> = await withTaskCancellationHandler {
             do throws(SMTPFailure) {
                 let channel = try await connectTCP(bootstrap, configuration: configuration, deadline: deadline, logger: logger)
-                guard let (handler, connected) = attempts.entry(for: channel) else {
+                guard let (handler, session, connected) = attempts.entry(for: channel) else {
                     channel.close(promise: nil)
                     throw SMTPFailure(error: .smtpConnectionLost(phase: .connect), phase: .connect)
                 }
@@ -180,7 +181,7 @@ public final class SMTPConnection: Sendable {
                     capabilities: capabilities,
                     channel: channel,
                     handler: handler,
-                    status: status,
+                    session: session,
                     logger: logger
                 ))
             } catch {
@@ -298,10 +299,10 @@ public final class SMTPConnection: Sendable {
         deadline: NIODeadline?,
         gate: SMTPContentGate?
     ) async -> SMTPSendResult {
-        guard status.beginOperation() else {
+        guard session.withLock({ $0.claim() }) else {
             return .notSent(SMTPSendFailure(error: .smtpConnectionBusy(), phase: .mail))
         }
-        defer { status.endOperation() }
+        defer { session.withLock { $0.releaseClaim() } }
         var request = SMTPTransactionRequest(
             reversePath: message.envelope.reversePath,
             recipients: recipients ?? message.envelope.recipients,
@@ -376,8 +377,8 @@ public final class SMTPConnection: Sendable {
 
     /// RSET: ends any transaction; also a cheap check that the server still answers.
     public func reset(deadline: NIODeadline? = nil) async throws(SidecarError) {
-        guard status.beginOperation() else { throw .smtpConnectionBusy() }
-        defer { status.endOperation() }
+        guard session.withLock({ $0.claim() }) else { throw .smtpConnectionBusy() }
+        defer { session.withLock { $0.releaseClaim() } }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let handler = self.handler
         channel.eventLoop.execute { handler.value.reset(deadline: deadline, promise: promise) }
@@ -427,7 +428,7 @@ public final class SMTPConnection: Sendable {
 /// The handler of each channel the bootstrap made (happy eyeballs may make several), and
 /// the channels, so that cancelling the attempt closes them.
 private final class ConnectAttempts: Sendable {
-    typealias Entry = (NIOLoopBound<SMTPClientHandler>, EventLoopFuture<SMTPCapabilities>)
+    typealias Entry = (NIOLoopBound<SMTPClientHandler>, SMTPSessionState, EventLoopFuture<SMTPCapabilities>)
     private struct State {
         var entries: [ObjectIdentifier: Entry] = [:]
         var channels: [any Channel] = []
@@ -435,9 +436,14 @@ private final class ConnectAttempts: Sendable {
     }
     private let state = Mutex(State())
 
-    func register(_ channel: any Channel, handler: NIOLoopBound<SMTPClientHandler>, connected: EventLoopFuture<SMTPCapabilities>) {
+    func register(
+        _ channel: any Channel,
+        handler: NIOLoopBound<SMTPClientHandler>,
+        session: SMTPSessionState,
+        connected: EventLoopFuture<SMTPCapabilities>
+    ) {
         let cancelled = state.withLock { state in
-            state.entries[ObjectIdentifier(channel)] = (handler, connected)
+            state.entries[ObjectIdentifier(channel)] = (handler, session, connected)
             state.channels.append(channel)
             return state.cancelled
         }

@@ -1,9 +1,13 @@
+import NIOCore
 import SidecarCore
 
 /// Every decision of an SMTP client session, as a pure value: events in, ``Action``s out.
 /// It never does I/O, never reads a clock and never sleeps; ``SMTPClientHandler`` applies
-/// the actions (writes, TLS, timers, closing) on the event loop. One operation runs at a
-/// time (connect, a message's transaction, RSET, QUIT); the shell ensures that.
+/// the actions (writes, TLS, timers, closing) on the event loop. It is the session's one
+/// state: besides the protocol's ``State`` it holds the operation the shell waits on, with
+/// its promise, and the streamed body's progress (``PendingOperation``, see
+/// `SMTPClientStateMachine+Operation.swift`), and the claim that lets one operation run at
+/// a time (``claim()``).
 ///
 /// States and what each can become:
 /// - `initialized`: channel not active yet. → `tlsHandshake` (implicit TLS) or `greeting`.
@@ -129,6 +133,11 @@ struct SMTPClientStateMachine {
     /// The first line of the server's 220 greeting (it often names the software).
     private(set) var greeting = ""
     private var armedTimer: SMTPTimer?
+    /// The operation the shell waits on and the promise that answers it.
+    private(set) var operation: PendingOperation = .none
+    /// Whether a caller holds the connection for an operation (``claim()``); it spans the
+    /// whole operation, composing the message included.
+    private(set) var isClaimed = false
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -863,6 +872,216 @@ extension SMTPSendResult {
         switch self {
         case .sent: nil
         case .notSent(let failure), .mayHaveBeenSent(let failure): failure.phase
+        }
+    }
+}
+
+// MARK: - The operations the shell waits on
+
+/// The protocol's events (replies, timers, the channel) return an ``Action``; the shell
+/// passes it through ``settle(_:)``, which ties it to the operation in flight: the promise
+/// it answers, the message in hand it writes, the streamed body it interrupts. The state
+/// machine still does no I/O: it hands the promises back in ``Outcome``s and the shell
+/// completes them after applying the action.
+extension SMTPClientStateMachine {
+    // MARK: - Claim
+
+    /// Claims the connection for one operation (a send, from composing the message to its
+    /// result; a reset); false when another one holds it.
+    mutating func claim() -> Bool {
+        if isClaimed { return false }
+        isClaimed = true
+        return true
+    }
+
+    mutating func releaseClaim() {
+        isClaimed = false
+    }
+
+    // MARK: - Operations
+
+    /// The handler joined a pipeline: setting up the session is the operation in flight.
+    mutating func connectRequested(_ promise: EventLoopPromise<SMTPCapabilities>) {
+        operation = .connect(promise)
+    }
+
+    /// A message's transaction (``sendRequested(_:options:messageInHand:)``), answered by
+    /// `promise`. `message`: the whole message, when the caller has it in hand.
+    /// `attached`: whether the handler is still in a pipeline. Returns whether it started:
+    /// the deadline applies only then.
+    mutating func transactionRequested(
+        _ request: SMTPTransactionRequest,
+        options: SMTPSendOptions,
+        message: ByteBuffer?,
+        attached: Bool,
+        promise: EventLoopPromise<TransactionProgress>
+    ) -> (started: Bool, outcome: Outcome) {
+        func refuse(_ error: SidecarError) -> (Bool, Outcome) {
+            (false, Outcome(.none, answer: .transaction(promise, .finished(.notSent(SMTPSendFailure(error: error, phase: .mail))))))
+        }
+        guard case .none = operation else { return refuse(.smtpConnectionBusy()) }
+        guard attached else { return refuse(.smtpConnectionUnusable()) }
+        operation = .transaction(promise, message: message)
+        return (true, settle(sendRequested(request, options: options, messageInHand: message != nil)))
+    }
+
+    /// RSET (``resetRequested()``), answered by `promise`. Returns whether it started.
+    mutating func resetOperationRequested(attached: Bool, promise: EventLoopPromise<Void>) -> (started: Bool, outcome: Outcome) {
+        guard case .none = operation else {
+            return (false, Outcome(.none, answer: .reset(promise, .failure(SMTPFailure(error: .smtpConnectionBusy(), phase: .reset)))))
+        }
+        guard attached else {
+            return (false, Outcome(.none, answer: .reset(promise, .failure(SMTPFailure(error: .smtpConnectionUnusable(), phase: .reset)))))
+        }
+        operation = .reset(promise)
+        return (true, settle(resetRequested()))
+    }
+
+    /// The body writer offers a chunk of `bytes` bytes, already framed. With BDAT the
+    /// chunk that completes the announced size tells the protocol at once, since BDAT's
+    /// reply may arrive before the writer finishes; one that overruns it abandons the
+    /// message.
+    mutating func bodyChunkOffered(bytes: Int, attached: Bool) -> BodyChunkDecision {
+        guard attached, case .body(let transfer, let written) = operation,
+            case .writeBodyChunk(let timer) = bodyChunkReady()
+        else {
+            return .refuse(then: nil)
+        }
+        let total = written + bytes
+        if case .bdat(let size) = transfer {
+            if total > size {
+                return .refuse(then: settle(bodyFailed(.smtpMessageSizeMismatch(declared: size, actual: total))))
+            }
+            if total == size {
+                operation = .bodyWritten
+                return .write(arm: timer, then: settle(bodyFinished()))
+            }
+        }
+        operation = .body(transfer, written: total)
+        return .write(arm: timer, then: nil)
+    }
+
+    /// The writer has handed over the whole message: with DATA send the final dot; either
+    /// way the server's reply answers `promise`.
+    mutating func bodyEnded(_ promise: EventLoopPromise<TransactionProgress>) -> Outcome {
+        switch operation {
+        case .bodyInterrupted(let result):
+            operation = .none
+            return Outcome(.none, answer: .transaction(promise, .finished(result)))
+        case .bodyWritten:
+            operation = .transaction(promise, message: nil)
+            return Outcome(.none)
+        case .body(let transfer, let written):
+            operation = .transaction(promise, message: nil)
+            if case .bdat(let size) = transfer, written != size {
+                return settle(bodyFailed(.smtpMessageSizeMismatch(declared: size, actual: written)))
+            }
+            return settle(bodyFinished())
+        case .none, .connect, .transaction, .reset:
+            let failure = SMTPSendFailure(error: .smtpConnectionUnusable(), phase: .data)
+            return Outcome(.none, answer: .transaction(promise, .finished(.notSent(failure))))
+        }
+    }
+
+    /// The message could not be produced or written: it must not be completed, and the
+    /// connection closes (``bodyFailed(_:)``); `promise` gets the transaction's result.
+    mutating func bodyAbandoned(_ error: SidecarError, promise: EventLoopPromise<TransactionProgress>) -> Outcome {
+        switch operation {
+        case .bodyInterrupted(let result):
+            operation = .none
+            return Outcome(.none, answer: .transaction(promise, .finished(result)))
+        case .body, .bodyWritten:
+            // After .bodyWritten the message is complete; the server's reply decides.
+            operation = .transaction(promise, message: nil)
+            return settle(bodyFailed(error))
+        case .none, .connect, .transaction, .reset:
+            return Outcome(.none, answer: .transaction(promise, .finished(.notSent(SMTPSendFailure(error: error, phase: .data)))))
+        }
+    }
+
+    /// The channel closed (`handlerRemoved` false) or the handler left the pipeline: what
+    /// still waits gets a lost-connection failure. Once the handler is gone nothing will
+    /// ever answer a streamed body's transaction, so its result is decided here from how
+    /// much of the message was handed over.
+    mutating func operationAbandoned(handlerRemoved: Bool) -> Answer? {
+        let error = SidecarError.smtpConnectionLost(phase: phase)
+        switch operation {
+        case .none, .bodyInterrupted:
+            return nil
+        case .body:
+            // Not all of it was handed over: no final dot, or BDAT bytes missing.
+            if handlerRemoved {
+                let lost = SidecarError.smtpConnectionLost(phase: .data)
+                operation = .bodyInterrupted(.notSent(SMTPSendFailure(error: lost, phase: .data)))
+            }
+            return nil
+        case .bodyWritten:
+            if handlerRemoved {
+                let lost = SidecarError.smtpConnectionLost(phase: .data)
+                operation = .bodyInterrupted(.mayHaveBeenSent(SMTPSendFailure(error: .smtpOutcomeUnknown(cause: lost), phase: .data)))
+            }
+            return nil
+        case .connect(let promise):
+            operation = .none
+            return .connect(promise, .failure(SMTPFailure(error: error, phase: .connect)))
+        case .transaction(let promise, _):
+            operation = .none
+            return .transaction(promise, .finished(.notSent(SMTPSendFailure(error: error, phase: .mail))))
+        case .reset(let promise):
+            operation = .none
+            return .reset(promise, .failure(SMTPFailure(error: error, phase: .reset)))
+        }
+    }
+
+    // MARK: - Settling
+
+    /// Ties an action of the protocol to the operation in flight: the message in hand it
+    /// writes, the promise it answers, or the streamed body it interrupts.
+    mutating func settle(_ action: Action) -> Outcome {
+        var outcome = Outcome(action)
+        switch action {
+        case .none, .send, .armTimer, .startTLS, .writeBodyChunk, .close(nil, _):
+            break
+        case .sendMessage:
+            if case .transaction(let promise, let message) = operation {
+                operation = .transaction(promise, message: nil)
+                outcome.message = message
+            }
+        case .streamBody(_, let transfer, _):
+            if case .transaction(let promise, _) = operation {
+                operation = .body(transfer, written: 0)
+                outcome.answer = .transaction(promise, .streamBody(transfer))
+            }
+        case .complete(let completion), .close(let completion?, _):
+            settle(completion, &outcome)
+        }
+        return outcome
+    }
+
+    private mutating func settle(_ completion: Completion, _ outcome: inout Outcome) {
+        switch (completion, operation) {
+        case (.connected(let capabilities), .connect(let promise)):
+            operation = .none
+            outcome.answer = .connect(promise, .success(capabilities))
+        case (.connectFailed(let failure), .connect(let promise)):
+            operation = .none
+            outcome.answer = .connect(promise, .failure(failure))
+        case (.transaction(let result), .transaction(let promise, _)):
+            operation = .none
+            outcome.answer = .transaction(promise, .finished(result))
+        case (.transaction(let result), .body), (.transaction(let result), .bodyWritten):
+            operation = .bodyInterrupted(result)
+        case (.reset(nil), .reset(let promise)):
+            operation = .none
+            outcome.answer = .reset(promise, .success(()))
+        case (.reset(let failure?), .reset(let promise)):
+            operation = .none
+            outcome.answer = .reset(promise, .failure(failure))
+        case (.quit, _):
+            break
+        case (.connected, _), (.connectFailed, _), (.transaction, _), (.reset, _):
+            // Nothing waits for it (the operation already ended).
+            outcome.unanswered = true
         }
     }
 }

@@ -12,7 +12,8 @@ import Testing
 struct EmbeddedSMTP {
     let channel: EmbeddedChannel
     let handler: SMTPClientHandler
-    let status = SMTPConnectionStatus()
+    /// The session's one state, as the handler keeps it.
+    var status: SMTPSessionState { handler.session }
 
     init(
         _ configuration: SMTPClientStateMachine.Configuration,
@@ -25,7 +26,6 @@ struct EmbeddedSMTP {
             host: "mx.example.com",
             tlsContext: tlsContext,
             tlsServerHostname: "mx.example.com",
-            status: status,
             deadline: nil,
             logger: logger
         )
