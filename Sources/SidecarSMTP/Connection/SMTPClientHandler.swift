@@ -594,17 +594,3 @@ final class SMTPClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         deadlineTimer = nil
     }
 }
-
-extension TimeAmount {
-    /// A `Duration` as a `TimeAmount`, saturating at about 292 years.
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow {
-            self = .nanoseconds(seconds < 0 ? .min : .max)
-        } else {
-            let (sum, overflow2) = nanos.addingReportingOverflow(attoseconds / 1_000_000_000)
-            self = .nanoseconds(overflow2 ? .max : sum)
-        }
-    }
-}

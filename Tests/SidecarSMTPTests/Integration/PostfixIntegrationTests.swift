@@ -125,7 +125,7 @@ struct PostfixIntegrationTests {
         // No security mode: chosen from the port would be STARTTLS (not 465), so give it;
         // no server name: the certificate's IP SAN 127.0.0.1 is checked.
         let configuration = configuration(port: postfix.smtpsPort, security: .implicitTLS, serverName: nil)
-        let result = await SMTPClient.send(
+        let result = await Self.sendOnce(
             try TestMessages.compose(subject: "implicit TLS", attachments: [TestMessages.binaryAttachment]),
             configuration: configuration,
             eventLoopGroup: group,
@@ -249,7 +249,7 @@ struct PostfixIntegrationTests {
         try postfix.clearMaildir()
         var configuration = configuration(port: postfix.plainPort, security: .plaintext)
         configuration.credentials = nil
-        let result = await SMTPClient.send(
+        let result = await Self.sendOnce(
             try TestMessages.compose(subject: "plain relay"),
             configuration: configuration,
             eventLoopGroup: group,
@@ -267,7 +267,7 @@ struct PostfixIntegrationTests {
         let server = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
         let port = server.localAddress!.port!
         try await server.close()
-        let result = await SMTPClient.send(
+        let result = await Self.sendOnce(
             try TestMessages.compose(),
             configuration: configuration(port: port),
             eventLoopGroup: group,
@@ -286,7 +286,7 @@ struct PostfixIntegrationTests {
         let capture = LogCapture()
         let logger = capture.logger(level: .trace)
         for mechanism in [SMTPAuthMechanism.plain, .login] {
-            let result = await SMTPClient.send(
+            let result = await Self.sendOnce(
                 try TestMessages.compose(subject: "redaction \(mechanism)"),
                 configuration: configuration(port: postfix.submissionPort, mechanism: mechanism),
                 eventLoopGroup: group,
@@ -323,5 +323,22 @@ struct PostfixIntegrationTests {
             #expect(!errors.joined().contains(secret))
         }
         #expect(errors.count == 6)
+    }
+
+    /// Connects, sends one message and QUITs; a failure to connect is a `notSent` result.
+    static func sendOnce(
+        _ message: ComposedMessage, options: SMTPSendOptions = SMTPSendOptions(), configuration: SMTPConfiguration,
+        eventLoopGroup: any EventLoopGroup, logger: Logger, deadline: NIODeadline? = nil
+    ) async -> SMTPSendResult {
+        let connection: SMTPConnection
+        do {
+            connection = try await SMTPConnection.open(
+                configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline)
+        } catch {
+            return .notSent(SMTPSendFailure(error: error.error, phase: error.phase))
+        }
+        let result = await connection.send(message, options: options, deadline: deadline)
+        await connection.quit()
+        return result
     }
 }
