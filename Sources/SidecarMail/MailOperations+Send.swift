@@ -181,7 +181,11 @@ extension MailOperations {
                     url, name: attachment.filename, field: "params.attachments[\(index)].url", deadline: deadline)
                 draft.attachments[index].content = .source(FetchedAttachmentSource(fetched))
             }
-            message = try composer.compose(draft)
+            do {
+                message = try composer.compose(draft)
+            } catch {
+                throw SidecarError(error)
+            }
         } catch {
             await refund(rateTicket, logger: logger)
             Self.logRefusal(error, outcome: .notSent, logger: logger)

@@ -1,15 +1,11 @@
-import SidecarCore
-
 extension Mailbox {
     /// Parses one address or a comma-separated RFC 5322 address list, exactly as the
-    /// composer reads To, Cc and Bcc. `field` names the request field in the error.
-    public static func parseList(_ text: String, field: String) throws(SidecarError) -> [Mailbox] {
+    /// composer reads To, Cc and Bcc.
+    public static func parseList(_ text: String) throws(AddressListError) -> [Mailbox] {
         do {
             return try AddressListParser.parse(text)
         } catch {
-            throw SidecarError(
-                code: .invalidAddress, message: "\"\(error.entry.prefix(200))\" is not a valid email address: \(error.reason).",
-                field: field)
+            throw AddressListError(entry: error.entry, reason: error.reason)
         }
     }
 }

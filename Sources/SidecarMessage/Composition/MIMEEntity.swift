@@ -10,7 +10,7 @@ struct MIMEEntity: Sendable {
     }
 
     struct AttachmentPart: Sendable {
-        /// Index in `params.attachments`, for errors raised while streaming.
+        /// Index in the draft's attachments, for errors raised while streaming.
         let index: Int
         let source: any AttachmentSource
     }

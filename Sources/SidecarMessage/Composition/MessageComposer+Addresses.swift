@@ -12,23 +12,23 @@ extension MessageComposer {
         var requiresSMTPUTF8: Bool
     }
 
-    func resolveAddresses(_ draft: MessageDraft, defaultFrom: String?) throws(SidecarError) -> ResolvedAddresses {
+    func resolveAddresses(_ draft: MessageDraft, defaultFrom: String?) throws(CompositionError) -> ResolvedAddresses {
         let from: Mailbox
         if let given = draft.from, !given.trimmingWhitespace().isEmpty {
-            from = try single(given, field: "params.from")
+            from = try single(given, field: .from)
         } else if let defaultFrom, !defaultFrom.trimmingWhitespace().isEmpty {
-            from = try single(defaultFrom, field: "params.from")
+            from = try single(defaultFrom, field: .from)
         } else {
             throw .noSender
         }
         var replyTo: Mailbox?
         if let given = draft.replyTo, !given.trimmingWhitespace().isEmpty {
-            replyTo = try single(given, field: "params.reply_to")
+            replyTo = try single(given, field: .replyTo)
         }
 
-        let to = try list(draft.to, field: "params.to", indexed: draft.arrayAddressFields.contains(.to))
-        let cc = try list(draft.cc, field: "params.cc", indexed: draft.arrayAddressFields.contains(.cc))
-        let bcc = try list(draft.bcc, field: "params.bcc", indexed: draft.arrayAddressFields.contains(.bcc))
+        let to = try list(draft.to, field: DraftField.to, indexed: draft.arrayAddressFields.contains(.to))
+        let cc = try list(draft.cc, field: DraftField.cc, indexed: draft.arrayAddressFields.contains(.cc))
+        let bcc = try list(draft.bcc, field: DraftField.bcc, indexed: draft.arrayAddressFields.contains(.bcc))
 
         // Each mailbox once, first occurrence wins: To, then Cc, then Bcc.
         var seen: Set<String> = []
@@ -54,12 +54,15 @@ extension MessageComposer {
             requiresSMTPUTF8: everyAddress.contains(where: \.requiresSMTPUTF8))
     }
 
-    /// `indexed`: the values are the entries of a wire array, named `field[i]` in errors.
-    private func list(_ values: [String], field listField: String, indexed: Bool = false) throws(SidecarError) -> [Mailbox] {
+    /// `field` names the list's entry `index`, or (with nil) the list; `indexed`: the values
+    /// are the entries of an array, each named by its index in errors.
+    private func list(
+        _ values: [String], field listField: (_ index: Int?) -> DraftField, indexed: Bool
+    ) throws(CompositionError) -> [Mailbox] {
         var mailboxes: [Mailbox] = []
         for (index, value) in values.enumerated() {
-            let field = indexed ? "\(listField)[\(index)]" : listField
-            try Self.checkNoLineBreaks(value, field: field, what: "An address in \(field.dropFirst("params.".count))")
+            let field = listField(indexed ? index : nil)
+            try Self.checkNoLineBreaks(value, field: field, what: "An address in \(field)")
             do {
                 mailboxes += try AddressListParser.parse(value)
             } catch {
@@ -69,8 +72,8 @@ extension MessageComposer {
         return mailboxes
     }
 
-    private func single(_ value: String, field: String) throws(SidecarError) -> Mailbox {
-        let mailboxes = try list([value], field: field)
+    private func single(_ value: String, field: DraftField) throws(CompositionError) -> Mailbox {
+        let mailboxes = try list([value], field: { _ in field }, indexed: false)
         guard mailboxes.count == 1, let mailbox = mailboxes.first else {
             throw .singleAddressExpected(field: field, count: mailboxes.count)
         }

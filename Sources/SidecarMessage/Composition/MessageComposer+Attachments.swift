@@ -7,7 +7,7 @@ extension MessageComposer {
         var isInline: Bool
     }
 
-    func resolveAttachments(_ attachments: [AttachmentDraft]) throws(SidecarError) -> [ResolvedAttachment] {
+    func resolveAttachments(_ attachments: [AttachmentDraft]) throws(CompositionError) -> [ResolvedAttachment] {
         guard attachments.count <= limits.maxAttachments else {
             throw .tooManyAttachments(count: attachments.count, limit: limits.maxAttachments)
         }
@@ -21,31 +21,31 @@ extension MessageComposer {
 
     private func resolveAttachment(
         _ attachment: AttachmentDraft, index: Int, contentIDs: inout Set<String>
-    ) throws(SidecarError) -> ResolvedAttachment {
+    ) throws(CompositionError) -> ResolvedAttachment {
         let filename = attachment.filename
         try Self.checkNoLineBreaks(
-            filename, field: "params.attachments[\(index)].filename", what: "The filename of attachments[\(index)]")
+            filename, field: .attachment(index: index, .filename), what: "The filename of attachments[\(index)]")
         guard !filename.trimmingWhitespace().isEmpty else {
-            throw .attachmentInvalid(index: index, key: "filename", reason: "the filename is empty. Give the file a name, like report.pdf.")
+            throw .attachmentInvalid(index: index, part: .filename, reason: "the filename is empty. Give the file a name, like report.pdf.")
         }
         guard filename.utf8.count <= limits.maxFilenameBytes else {
             throw .attachmentInvalid(
-                index: index, key: "filename",
+                index: index, part: .filename,
                 reason: "the filename is \(filename.utf8.count) bytes long; at most \(limits.maxFilenameBytes) are allowed.")
         }
         guard !filename.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .attachmentInvalid(index: index, key: "filename", reason: "the filename contains a control character.")
+            throw .attachmentInvalid(index: index, part: .filename, reason: "the filename contains a control character.")
         }
 
         let mediaType: MediaType
         if let given = attachment.contentType, !given.trimmingWhitespace().isEmpty {
             try Self.checkNoLineBreaks(
-                given, field: "params.attachments[\(index)].content_type",
+                given, field: .attachment(index: index, .contentType),
                 what: "The content type of attachments[\(index)]")
             do {
                 mediaType = try MediaType(parsing: given)
             } catch {
-                throw .attachmentInvalid(index: index, key: "content_type", reason: "the content type \"\(given)\" \(error.reason).")
+                throw .attachmentInvalid(index: index, part: .contentType, reason: "the content type \"\(given)\" \(error.reason).")
             }
         } else {
             mediaType = MediaType.guess(forFilename: filename)
@@ -56,12 +56,12 @@ extension MessageComposer {
             contentID = try checkedContentID(given, index: index)
             guard contentIDs.insert(contentID ?? "").inserted else {
                 throw .attachmentInvalid(
-                    index: index, key: "content_id", reason: "the content_id \"\(given)\" is used by another attachment.")
+                    index: index, part: .contentID, reason: "the content_id \"\(given)\" is used by another attachment.")
             }
         }
         if attachment.isInline, contentID == nil {
             throw .attachmentInvalid(
-                index: index, key: "content_id",
+                index: index, part: .contentID,
                 reason: "an inline attachment needs a content_id, which the HTML refers to as cid:<content_id>.")
         }
 
@@ -87,7 +87,7 @@ extension MessageComposer {
 
     private func checkedSource(
         _ content: AttachmentContent, index: Int, filename: String
-    ) throws(SidecarError) -> any AttachmentSource {
+    ) throws(CompositionError) -> any AttachmentSource {
         let source: any AttachmentSource
         switch content {
         case .base64(let text):
@@ -109,9 +109,9 @@ extension MessageComposer {
 
     /// A Content-ID without its angle brackets: dot-atom text with `@` (the msg-id form of
     /// RFC 2392, leniently also without `@`), at most 250 characters.
-    private func checkedContentID(_ given: String, index: Int) throws(SidecarError) -> String {
+    private func checkedContentID(_ given: String, index: Int) throws(CompositionError) -> String {
         try Self.checkNoLineBreaks(
-            given, field: "params.attachments[\(index)].content_id", what: "The content_id of attachments[\(index)]")
+            given, field: .attachment(index: index, .contentID), what: "The content_id of attachments[\(index)]")
         var id = given.trimmingWhitespace()
         if id.hasPrefix("<"), id.hasSuffix(">"), id.count >= 2 { id = String(id.dropFirst().dropLast()) }
         let valid =
@@ -119,7 +119,7 @@ extension MessageComposer {
             && id.unicodeScalars.allSatisfy { $0.isASCII && (EmailAddress.isAtext($0) || $0 == "." || $0 == "@") }
         guard valid else {
             throw .attachmentInvalid(
-                index: index, key: "content_id",
+                index: index, part: .contentID,
                 reason: "the content_id \"\(given)\" may only contain ASCII letters, digits, dots, @ and -_+=, like logo@example.com.")
         }
         return id

@@ -9,11 +9,11 @@ extension MessageComposer {
         var html: String?
     }
 
-    func resolveBodies(_ draft: MessageDraft) throws(SidecarError) -> ResolvedBodies {
+    func resolveBodies(_ draft: MessageDraft) throws(CompositionError) -> ResolvedBodies {
         let text = draft.text ?? ""
         let textBytes = text.utf8.count
         guard textBytes <= limits.maxTextBodyBytes else {
-            throw .bodyTooLarge(field: "params.text", what: "The text body", bytes: textBytes, limit: limits.maxTextBodyBytes)
+            throw .bodyTooLarge(field: .text, what: "The text body", bytes: textBytes, limit: limits.maxTextBodyBytes)
         }
         switch draft.bodyFormat {
         case .text:
@@ -23,7 +23,7 @@ extension MessageComposer {
             guard let html = draft.html, !html.isEmpty else { return ResolvedBodies(text: text, html: nil) }
             let htmlBytes = html.utf8.count
             guard htmlBytes <= limits.maxHTMLBodyBytes else {
-                throw .bodyTooLarge(field: "params.html", what: "The HTML body", bytes: htmlBytes, limit: limits.maxHTMLBodyBytes)
+                throw .bodyTooLarge(field: .html, what: "The HTML body", bytes: htmlBytes, limit: limits.maxHTMLBodyBytes)
             }
             return ResolvedBodies(text: text.isEmpty ? HTMLPlainText.render(html) : text, html: html)
         }

@@ -2,9 +2,9 @@ import SidecarCore
 
 extension MessageComposer {
     /// The Subject's tokens; empty when there is no subject.
-    func subjectTokens(_ subject: String?) throws(SidecarError) -> [String] {
+    func subjectTokens(_ subject: String?) throws(CompositionError) -> [String] {
         guard let subject, !subject.isEmpty else { return [] }
-        try Self.checkNoLineBreaks(subject, field: "params.subject", what: "The subject")
+        try Self.checkNoLineBreaks(subject, field: .subject, what: "The subject")
         let length = subject.unicodeScalars.count
         guard length <= limits.maxSubjectLength else {
             throw .subjectTooLong(length: length, limit: limits.maxSubjectLength)
@@ -13,15 +13,15 @@ extension MessageComposer {
     }
 
     /// The custom header fields, validated and folded, in the order given.
-    func customHeaderFields(_ headers: [CustomHeader], priority: MessagePriority?) throws(SidecarError) -> [[UInt8]] {
+    func customHeaderFields(_ headers: [CustomHeader], priority: MessagePriority?) throws(CompositionError) -> [[UInt8]] {
         guard headers.count <= limits.maxCustomHeaders else {
             throw .tooManyHeaders(count: headers.count, limit: limits.maxCustomHeaders)
         }
         var fields: [[UInt8]] = []
         for (index, header) in headers.enumerated() {
             // Entry `index` of the array, or the index-th member of the object form.
-            let field = "params.headers[\(index)].name"
-            let valueField = "params.headers[\(index)].value"
+            let field = DraftField.header(index: index, .name)
+            let valueField = DraftField.header(index: index, .value)
             try Self.checkNoLineBreaks(header.name, field: field, what: "The name of custom header headers[\(index)]")
             guard CustomHeader.isValidName(header.name) else {
                 throw .headerNameInvalid(name: header.name, field: field)

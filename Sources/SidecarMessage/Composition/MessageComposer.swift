@@ -47,7 +47,7 @@ public struct MessageComposer: Sendable {
 
     /// Validates `draft` and composes it. `defaultFrom` is the credential's From address,
     /// used when the draft has none.
-    public func compose(_ draft: MessageDraft, defaultFrom: String? = nil) throws(SidecarError) -> ComposedMessage {
+    public func compose(_ draft: MessageDraft, defaultFrom: String? = nil) throws(CompositionError) -> ComposedMessage {
         let addresses = try resolveAddresses(draft, defaultFrom: defaultFrom)
         let subject = try subjectTokens(draft.subject)
         let customFields = try customHeaderFields(draft.headers, priority: draft.priority)
@@ -99,7 +99,7 @@ public struct MessageComposer: Sendable {
     }
 
     /// Refuses CR and LF in a value that will be written into a header.
-    static func checkNoLineBreaks(_ value: String, field: String, what: String) throws(SidecarError) {
+    static func checkNoLineBreaks(_ value: String, field: DraftField, what: String) throws(CompositionError) {
         if value.utf8.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf }) {
             throw .forbiddenCharacters(field: field, what: what)
         }

@@ -1,7 +1,7 @@
 /// A send request's message, as the protocol layer hands it to ``MessageComposer``.
 ///
-/// Strings are taken as the author wrote them; the composer validates everything. Error
-/// `field`s name the wire JSON paths (`params.to`, `params.attachments[2].filename`).
+/// Strings are taken as the author wrote them; the composer validates everything. A
+/// ``CompositionError`` names the field it is about as a ``DraftField``.
 public struct MessageDraft: Sendable {
     /// `params.from`: one address, overriding the credential's default From.
     public var from: String?
@@ -11,7 +11,7 @@ public struct MessageDraft: Sendable {
     public var cc: [String]
     public var bcc: [String]
     /// Which of `to`, `cc`, `bcc` were arrays on the wire: an error about one of their
-    /// entries names it by its 0-based index (`params.to[1]`), else the field (`params.to`).
+    /// entries names it by its 0-based index (`.to(index: 1)`), else the list (`.to(index: nil)`).
     public var arrayAddressFields: Set<AddressField> = []
     /// `params.reply_to`: one address.
     public var replyTo: String?

@@ -28,7 +28,7 @@ struct MessageWriter {
         guard !buffer.isEmpty else { return }
         totalBytes += buffer.count
         guard totalBytes <= limits.maxMessageBytes else {
-            throw SidecarError.messageTooLarge(limit: limits.maxMessageBytes)
+            throw SidecarError(writing: .messageTooLarge(limit: limits.maxMessageBytes))
         }
         try await sink.write(buffer)
         buffer.removeAll(keepingCapacity: true)
@@ -98,10 +98,10 @@ struct MessageWriter {
         for try await chunk in part.source.makeChunks() {
             produced += chunk.count
             guard produced <= limits.maxAttachmentBytes else {
-                throw SidecarError.attachmentTooLarge(index: part.index, limit: limits.maxAttachmentBytes)
+                throw SidecarError(writing: .attachmentTooLarge(index: part.index, limit: limits.maxAttachmentBytes))
             }
             if let expected, produced > expected {
-                throw SidecarError.attachmentSizeMismatch(index: part.index, expected: expected)
+                throw SidecarError(writing: .attachmentSizeMismatch(index: part.index, expected: expected))
             }
             var offset = chunk.startIndex
             while offset < chunk.endIndex {
@@ -112,7 +112,7 @@ struct MessageWriter {
             }
         }
         if let expected, produced != expected {
-            throw SidecarError.attachmentSizeMismatch(index: part.index, expected: expected)
+            throw SidecarError(writing: .attachmentSizeMismatch(index: part.index, expected: expected))
         }
         encoder.finish(into: &buffer)
     }

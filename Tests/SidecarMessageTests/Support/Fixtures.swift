@@ -22,7 +22,7 @@ func minimalDraft(
 /// The error `compose` throws for `draft`, or nil when it succeeds.
 func compositionError(
     _ draft: MessageDraft, composer: MessageComposer = makeComposer(), defaultFrom: String? = nil
-) -> SidecarError? {
+) -> CompositionError? {
     do {
         _ = try composer.compose(draft, defaultFrom: defaultFrom)
         return nil
