@@ -5,16 +5,16 @@ import SidecarMessage
 import SidecarSMTP
 
 /// A new connection for every message: connect, secure, authenticate, send, QUIT.
-public struct DirectTransport: MailTransport {
+package struct DirectTransport: MailTransport {
     let eventLoopGroup: any EventLoopGroup
     let tlsContextCache: TLSContextCache
 
-    public init(eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared) {
+    package init(eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared) {
         self.eventLoopGroup = eventLoopGroup
         self.tlsContextCache = tlsContextCache
     }
 
-    public func send(
+    package func send(
         _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
@@ -65,7 +65,7 @@ public struct DirectTransport: MailTransport {
         return TransportOutcome(result: result, connect: connected - started, transaction: finished - connected)
     }
 
-    public func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+    package func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
     {
         try await SMTPClient.verify(

@@ -3,16 +3,16 @@ import SidecarMessage
 
 /// A URL attachment fetched by the egress layer, as the composer's attachment content:
 /// the adapter that keeps the fetcher and the composer unaware of each other.
-public struct FetchedAttachmentSource: AttachmentSource {
-    public let fetched: FetchedAttachment
+package struct FetchedAttachmentSource: AttachmentSource {
+    package let fetched: FetchedAttachment
 
-    public init(_ fetched: FetchedAttachment) {
+    package init(_ fetched: FetchedAttachment) {
         self.fetched = fetched
     }
 
-    public var byteCount: Int? { fetched.byteCount }
+    package var byteCount: Int? { fetched.byteCount }
 
-    public func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
+    package func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
         fetched.makeChunks()
     }
 }

@@ -3,22 +3,22 @@ import SidecarState
 
 /// The send policy's services. Each but the SSRF guard is optional so that a piece can be
 /// left out (unit tests, a daemon without a state directory); the daemon configures them all.
-public struct MailPolicy: Sendable {
+package struct MailPolicy: Sendable {
     /// The SSRF guard for SMTP hosts: resolve once, refuse non-public addresses, pin. Not
     /// optional: every connection goes through it. The default refuses every non-public
     /// address; an allow-list is the operator's (`egress_allowed_cidrs`).
-    public var destinations: DestinationResolver
+    package var destinations: DestinationResolver
     /// Fetches URL attachments through the same guard.
-    public var fetcher: AttachmentFetcher?
+    package var fetcher: AttachmentFetcher?
     /// One-hour duplicate suppression.
-    public var dedup: DedupStore?
-    public var defaultDedupWindow: Duration
+    package var dedup: DedupStore?
+    package var defaultDedupWindow: Duration
     /// Per-credential sending rate and daily quota.
-    public var rateLimiter: RateLimiter?
+    package var rateLimiter: RateLimiter?
     /// Stored credentials, encrypted at rest.
-    public var credentials: CredentialStore?
+    package var credentials: CredentialStore?
 
-    public init(
+    package init(
         destinations: DestinationResolver = DestinationResolver(), fetcher: AttachmentFetcher? = nil, dedup: DedupStore? = nil,
         defaultDedupWindow: Duration = .seconds(3600), rateLimiter: RateLimiter? = nil, credentials: CredentialStore? = nil
     ) {

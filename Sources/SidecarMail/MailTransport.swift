@@ -9,7 +9,7 @@ import SidecarSMTP
 ///
 /// Both operations take an ``SMTPDestination``, which only the SSRF guard's vetting can
 /// produce: a transport cannot be asked to connect to an unvetted host.
-public protocol MailTransport: Sendable {
+package protocol MailTransport: Sendable {
     /// Sends `message`. `beforeTransaction`, if given, is started once the connection is
     /// ready (once per connection the send is tried on) and runs while the envelope's
     /// commands go out; the message's content leaves only after it succeeded. If it throws,
@@ -26,33 +26,33 @@ public protocol MailTransport: Sendable {
 
 /// What a send does before its message may leave, while the SMTP envelope goes out (the
 /// dedup record's "may have been sent" mark). See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
-public typealias BeforeTransaction = @Sendable () async throws(SidecarError) -> Void
+package typealias BeforeTransaction = @Sendable () async throws(SidecarError) -> Void
 
 /// Whose send this is: pools never share a connection across workspaces or credentials.
-public struct TransportRoute: Sendable, Hashable {
-    public var workspaceID: String
+package struct TransportRoute: Sendable, Hashable {
+    package var workspaceID: String
     /// The platform's credential id, or "" for an inline credential without one.
-    public var credentialID: String
+    package var credentialID: String
 
-    public init(workspaceID: String, credentialID: String) {
+    package init(workspaceID: String, credentialID: String) {
         self.workspaceID = workspaceID
         self.credentialID = credentialID
     }
 }
 
 /// A send's result and how long its parts took.
-public struct TransportOutcome: Sendable {
-    public var result: SMTPSendResult
+package struct TransportOutcome: Sendable {
+    package var result: SMTPSendResult
     /// Connecting, TLS, EHLO and AUTH (zero for a warm pooled connection).
-    public var connect: Duration
+    package var connect: Duration
     /// MAIL FROM through the final reply.
-    public var transaction: Duration
+    package var transaction: Duration
     /// Whether the message went over a connection that had sent before.
-    public var reusedConnection: Bool
+    package var reusedConnection: Bool
     /// Whether a stale pooled connection was replaced by a fresh one for this send.
-    public var retried: Bool
+    package var retried: Bool
 
-    public init(
+    package init(
         result: SMTPSendResult, connect: Duration, transaction: Duration, reusedConnection: Bool = false,
         retried: Bool = false
     ) {

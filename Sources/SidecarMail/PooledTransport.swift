@@ -26,7 +26,7 @@ import Synchronization
 ///   connection budget (default half of it each), so that one workspace's slow server
 ///   cannot starve the others; a connection attempt whose request's deadline passed is
 ///   abandoned and its slot given back.
-public final class PooledTransport: MailTransport {
+package final class PooledTransport: MailTransport {
     /// The daemon's pool of ``SMTPConnectionFactory`` connections; in tests, one of fakes.
     let pool: any PooledSMTPSessions
     /// Verifications and TLS handshake counts; pooled connections come from `pool`.
@@ -45,7 +45,7 @@ public final class PooledTransport: MailTransport {
     ///   - maxConnectionsPerWorkspace: the fair share of one workspace's pools; default half
     ///     of `configuration.maxConnectionsTotal` (at least 1).
     ///   - maxConnectionsPerServer: likewise for all pools to one server (host and port).
-    public convenience init(
+    package convenience init(
         configuration: PoolConfiguration, eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared,
         backOffDuration: Duration = .seconds(60), maxConnectionsPerWorkspace: Int? = nil,
         maxConnectionsPerServer: Int? = nil, healthCheckTimeout: Duration = .seconds(5), logger: Logger
@@ -83,16 +83,16 @@ public final class PooledTransport: MailTransport {
 
     /// Drives the pool (timers, opening and closing connections) until ``shutdown()``
     /// has closed every connection.
-    public func run() async {
+    package func run() async {
         await pool.run()
     }
 
     /// Stops lending connections: sends in flight finish, idle connections get QUIT.
-    public func shutdown() {
+    package func shutdown() {
         pool.shutdown()
     }
 
-    public func send(
+    package func send(
         _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
@@ -213,7 +213,7 @@ public final class PooledTransport: MailTransport {
         }
     }
 
-    public func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+    package func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
     {
         // A verification must prove the credential works now: always a fresh connection.
@@ -223,7 +223,7 @@ public final class PooledTransport: MailTransport {
     }
 
     /// Per-pool counters for `stats`.
-    public func statistics() -> [StatsResult.Pool] {
+    package func statistics() -> [StatsResult.Pool] {
         let snapshot = pool.snapshot()
         let failures = failures.withLock { $0 }
         return snapshot.pools.map { pool in

@@ -1,17 +1,17 @@
 /// A connection lent to one caller, for one unit of work, until it is released.
-public struct Lease<Connection: Sendable>: Sendable {
+package struct Lease<Connection: Sendable>: Sendable {
     /// The connection. It belongs to the pool: do not keep it after the lease is released.
-    public let connection: Connection
-    public let connectionID: PoolConnectionID
+    package let connection: Connection
+    package let connectionID: PoolConnectionID
     /// Whether the connection served an earlier lease (false for a freshly made one).
-    public let isReused: Bool
+    package let isReused: Bool
     /// Whether the connection sat idle at least `checkAfterIdle`: check it is still alive
     /// (SMTP: RSET) before relying on it.
-    public let needsHealthCheck: Bool
+    package let needsHealthCheck: Bool
     /// How many leases this connection has served, this one included (1 when fresh).
-    public let useCount: Int
+    package let useCount: Int
 
-    public init(
+    package init(
         connection: Connection,
         connectionID: PoolConnectionID,
         isReused: Bool,

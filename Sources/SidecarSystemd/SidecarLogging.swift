@@ -9,9 +9,9 @@ import Logging
 ///     return handler
 /// }
 /// ```
-public enum SidecarLogging {
+package enum SidecarLogging {
     /// Where log entries go (`log_target` in the configuration).
-    public enum Target: String, Sendable, Hashable, CaseIterable {
+    package enum Target: String, Sendable, Hashable, CaseIterable {
         /// journald when there is one and the process is not on a terminal, else stderr;
         /// see ``JournalDetection/resolve(_:)``.
         case auto
@@ -22,16 +22,16 @@ public enum SidecarLogging {
     }
 
     /// Where entries end up once ``Target/auto`` is decided.
-    public enum Destination: String, Sendable, Hashable, CaseIterable {
+    package enum Destination: String, Sendable, Hashable, CaseIterable {
         case journald
         case stderr
     }
 
     /// The default `SYSLOG_IDENTIFIER`.
-    public static let defaultIdentifier = "smtp-sidecar"
+    package static let defaultIdentifier = "smtp-sidecar"
 
     /// A handler for `target`, resolved against ``JournalDetection/current()``.
-    public static func makeHandler(
+    package static func makeHandler(
         label: String,
         target: Target,
         identifier: String = defaultIdentifier,
@@ -47,7 +47,7 @@ public enum SidecarLogging {
     }
 
     /// A handler for `target`, resolved against the given facts.
-    public static func makeHandler(
+    package static func makeHandler(
         label: String,
         target: Target,
         detection: JournalDetection,

@@ -1,27 +1,27 @@
 import NIOCore
 
 /// Limits and trust for URL attachment fetches. Daemon configuration, not per request.
-public struct AttachmentFetchConfiguration: Sendable, Equatable {
+package struct AttachmentFetchConfiguration: Sendable, Equatable {
     /// The largest body accepted, checked against Content-Length before reading and while
     /// streaming. Default 25 MB (the composer's attachment limit).
-    public var maxBytes: Int
+    package var maxBytes: Int
     /// Time limit for each TCP connect attempt (one per resolved address). Default 10 s.
-    public var connectTimeout: TimeAmount
+    package var connectTimeout: TimeAmount
     /// The longest silence while waiting for the response or its body. Default 30 s.
-    public var idleReadTimeout: TimeAmount
+    package var idleReadTimeout: TimeAmount
     /// The limit for the whole fetch, DNS to last byte. Default 120 s.
-    public var overallTimeout: TimeAmount
+    package var overallTimeout: TimeAmount
     /// Extra trusted CA certificates (PEM) in addition to the system trust store: for a
     /// private CA, and for tests.
-    public var additionalCAPEM: String?
+    package var additionalCAPEM: String?
     /// Sent as `User-Agent`.
-    public var userAgent: String
+    package var userAgent: String
     /// Where the body is spooled. The file is created with `mkstemp` (mode 0600, O_EXCL) and
     /// unlinked at once, so it has no name while it is used and its space is freed when
     /// the attachment is released. Default `/tmp`; a private directory is better.
-    public var temporaryDirectory: String
+    package var temporaryDirectory: String
 
-    public init(
+    package init(
         maxBytes: Int = 25_000_000,
         connectTimeout: TimeAmount = .seconds(10),
         idleReadTimeout: TimeAmount = .seconds(30),

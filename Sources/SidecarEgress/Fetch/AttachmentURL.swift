@@ -2,8 +2,8 @@
 /// and query in printable ASCII. No user information (credentials in a URL are refused,
 /// not sent), no whitespace or control characters, no backslashes. The fragment is dropped.
 /// Pure.
-public struct AttachmentURL: Sendable, Hashable {
-    public enum Scheme: String, Sendable, Hashable {
+package struct AttachmentURL: Sendable, Hashable {
+    package enum Scheme: String, Sendable, Hashable {
         case http, https
 
         var defaultPort: Int {
@@ -15,14 +15,14 @@ public struct AttachmentURL: Sendable, Hashable {
     }
 
     /// Why a URL was refused; ``description`` completes "The URL …".
-    public enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
         case notHTTP
         case credentials
         case invalidCharacters
         case missingHost
         case invalidPort
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notHTTP: "is not an http or https URL"
             case .credentials: "contains a user name or password; credentials in URLs are refused"
@@ -33,16 +33,16 @@ public struct AttachmentURL: Sendable, Hashable {
         }
     }
 
-    public let scheme: Scheme
+    package let scheme: Scheme
     /// The host as written, brackets included for IPv6 (`[2001:db8::1]`).
-    public let host: String
-    public let port: Int
+    package let host: String
+    package let port: Int
     /// The request target: path and query, at least `/`.
-    public let target: String
+    package let target: String
     /// Whether the port was written out (it then appears in the Host header).
     let explicitPort: Bool
 
-    public init(_ text: String) throws(Failure) {
+    package init(_ text: String) throws(Failure) {
         guard text.utf8.count <= 8192,
             text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
         else {
@@ -95,7 +95,7 @@ public struct AttachmentURL: Sendable, Hashable {
 
     /// The URL without its query, for messages and logs: a query often carries a token
     /// (a pre-signed S3 URL's signature), which must not reach an error message.
-    public var redacted: String {
+    package var redacted: String {
         "\(scheme.rawValue)://\(hostHeader)\(Self.redactingQuery(target))"
     }
 

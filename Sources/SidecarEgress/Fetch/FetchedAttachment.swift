@@ -6,17 +6,17 @@ import NIOPosix
 /// which a second network fetch could not promise). ``byteCount`` is exact, so the
 /// message size is known up front (SIZE, BDAT). The mail engine adapts it to the
 /// composer's `AttachmentSource`.
-public struct FetchedAttachment: Sendable {
+package struct FetchedAttachment: Sendable {
     /// The size of the body in bytes.
-    public let size: Int
+    package let size: Int
     /// The response's Content-Type, if any: a fallback when the request names none.
-    public let contentType: String?
+    package let contentType: String?
     let file: SpoolFile
     let threadPool: NIOThreadPool
 
-    public var byteCount: Int? { size }
+    package var byteCount: Int? { size }
 
-    public func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
+    package func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
         Chunks(file: file, size: size, threadPool: threadPool)
     }
 

@@ -1,17 +1,17 @@
 /// One entry of `params.attachments`.
-public struct AttachmentDraft: Sendable {
+package struct AttachmentDraft: Sendable {
     /// `filename`: shown to the recipient; non-ASCII names are encoded per RFC 2231.
-    public var filename: String
+    package var filename: String
     /// `content_type`; guessed from the filename's extension when nil.
-    public var contentType: String?
+    package var contentType: String?
     /// `content_base64`, or bytes from another source (a URL fetch).
-    public var content: AttachmentContent
+    package var content: AttachmentContent
     /// `content_id`: the id an HTML body refers to as `cid:<id>`.
-    public var contentID: String?
+    package var contentID: String?
     /// `inline`: shown in the HTML body rather than as an attachment; needs `contentID`.
-    public var isInline: Bool
+    package var isInline: Bool
 
-    public init(
+    package init(
         filename: String,
         contentType: String? = nil,
         content: AttachmentContent,
@@ -27,7 +27,7 @@ public struct AttachmentDraft: Sendable {
 }
 
 /// Where an attachment's bytes come from.
-public enum AttachmentContent: Sendable {
+package enum AttachmentContent: Sendable {
     /// Base64 text as received on the wire. Validated by ``MessageComposer/compose(_:defaultFrom:)``
     /// and decoded again while writing, so the decoded bytes are never held whole.
     case base64(String)

@@ -2,36 +2,36 @@
 ///
 /// Strings are taken as the author wrote them; the composer validates everything. A
 /// ``CompositionError`` names the field it is about as a ``DraftField``.
-public struct MessageDraft: Sendable {
+package struct MessageDraft: Sendable {
     /// `params.from`: one address, overriding the credential's default From.
-    public var from: String?
+    package var from: String?
     /// `params.to`, `params.cc`, `params.bcc`: each string is one address or a
     /// comma-separated list (a wire string becomes a one-element array).
-    public var to: [String]
-    public var cc: [String]
-    public var bcc: [String]
+    package var to: [String]
+    package var cc: [String]
+    package var bcc: [String]
     /// Which of `to`, `cc`, `bcc` were arrays on the wire: an error about one of their
     /// entries names it by its 0-based index (`.to(index: 1)`), else the list (`.to(index: nil)`).
-    public var arrayAddressFields: Set<AddressField> = []
+    package var arrayAddressFields: Set<AddressField> = []
     /// `params.reply_to`: one address.
-    public var replyTo: String?
+    package var replyTo: String?
     /// `params.subject`.
-    public var subject: String?
+    package var subject: String?
     /// `params.body_format`: which body is sent.
-    public var bodyFormat: BodyFormat
+    package var bodyFormat: BodyFormat
     /// `params.text`: the text body; with `html` format, the plain alternative (derived
     /// from the HTML when absent) or the fallback when `html` is empty.
-    public var text: String?
+    package var text: String?
     /// `params.html`.
-    public var html: String?
+    package var html: String?
     /// `params.priority`; nil writes no priority headers.
-    public var priority: MessagePriority?
+    package var priority: MessagePriority?
     /// `params.headers`, in order.
-    public var headers: [CustomHeader]
+    package var headers: [CustomHeader]
     /// `params.attachments`, in order.
-    public var attachments: [AttachmentDraft]
+    package var attachments: [AttachmentDraft]
 
-    public init(
+    package init(
         from: String? = nil,
         to: [String] = [],
         cc: [String] = [],
@@ -63,12 +63,12 @@ public struct MessageDraft: Sendable {
 }
 
 /// A recipient field of the draft.
-public enum AddressField: String, Sendable, Hashable {
+package enum AddressField: String, Sendable, Hashable {
     case to, cc, bcc
 }
 
 /// `params.body_format`.
-public enum BodyFormat: String, Sendable, Hashable, CaseIterable {
+package enum BodyFormat: String, Sendable, Hashable, CaseIterable {
     case text
     case html
 }

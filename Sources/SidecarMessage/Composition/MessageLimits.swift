@@ -1,30 +1,30 @@
 /// Every limit the composer enforces. Each violation is refused with its own error code
 /// before anything is sent.
-public struct MessageLimits: Sendable, Hashable {
+package struct MessageLimits: Sendable, Hashable {
     /// Largest `text` body, in bytes of UTF-8 (`body_too_large`). Default 10 MB.
-    public var maxTextBodyBytes: Int
+    package var maxTextBodyBytes: Int
     /// Largest `html` body, in bytes of UTF-8 (`body_too_large`). Default 10 MB.
-    public var maxHTMLBodyBytes: Int
+    package var maxHTMLBodyBytes: Int
     /// Longest subject, in Unicode scalars (`subject_too_long`). Default 998, the RFC 5322 line limit.
-    public var maxSubjectLength: Int
+    package var maxSubjectLength: Int
     /// Most custom headers (`too_many_headers`). Default 50.
-    public var maxCustomHeaders: Int
+    package var maxCustomHeaders: Int
     /// Longest custom header value, in bytes of UTF-8 (`header_value_too_long`). Default 998.
-    public var maxHeaderValueBytes: Int
+    package var maxHeaderValueBytes: Int
     /// Most distinct recipients over To, Cc and Bcc (`too_many_recipients`). Default 100, the
     /// number every SMTP server must accept (RFC 5321 §4.5.3.1.8).
-    public var maxRecipients: Int
+    package var maxRecipients: Int
     /// Most attachments, inline images included (`too_many_attachments`). Default 20.
-    public var maxAttachments: Int
+    package var maxAttachments: Int
     /// Largest attachment, in decoded bytes (`attachment_too_large`). Default 25 MB.
-    public var maxAttachmentBytes: Int
+    package var maxAttachmentBytes: Int
     /// Longest attachment filename, in bytes of UTF-8 (`attachment_invalid`). Default 255.
-    public var maxFilenameBytes: Int
+    package var maxFilenameBytes: Int
     /// Largest composed message, in bytes as sent (`message_too_large`). Default 50 MB.
     /// Checked before sending when every attachment's size is known, while streaming otherwise.
-    public var maxMessageBytes: Int
+    package var maxMessageBytes: Int
 
-    public init(
+    package init(
         maxTextBodyBytes: Int = 10_000_000,
         maxHTMLBodyBytes: Int = 10_000_000,
         maxSubjectLength: Int = 998,

@@ -9,25 +9,25 @@ import NIOCore
 /// cannot make the server buffer anything.
 ///
 /// States: `reading` → `discarding` (after an oversized header; terminal).
-public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
-    public typealias InboundOut = InboundFrame
+package struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
+    package typealias InboundOut = InboundFrame
 
     /// Size of the length prefix.
-    public static let headerLength = 4
+    package static let headerLength = 4
 
     private enum State {
         case reading
         case discarding
     }
 
-    public let maxPayloadLength: UInt32
+    package let maxPayloadLength: UInt32
     private var state: State = .reading
 
-    public init(maxPayloadLength: UInt32) {
+    package init(maxPayloadLength: UInt32) {
         self.maxPayloadLength = maxPayloadLength
     }
 
-    public mutating func decode(buffer: inout ByteBuffer) throws -> InboundFrame? {
+    package mutating func decode(buffer: inout ByteBuffer) throws -> InboundFrame? {
         switch state {
         case .discarding:
             buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
@@ -50,7 +50,7 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         }
     }
 
-    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> InboundFrame? {
+    package mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> InboundFrame? {
         if let frame = try decode(buffer: &buffer) {
             return frame
         }

@@ -1,6 +1,6 @@
 extension NoParams: JSONWritable {
     /// `{}`.
-    public func writeJSON(to writer: inout JSONWriter) {
+    package func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.endObject()
     }

@@ -1,7 +1,7 @@
 import SidecarCore
 
 extension SendResult: JSONWritable {
-    public func writeJSON(to writer: inout JSONWriter) {
+    package func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("outcome", outcome.rawValue)
         writer.member("message_id", messageID)

@@ -1,5 +1,5 @@
 extension VerifyResult: JSONWritable {
-    public func writeJSON(to writer: inout JSONWriter) {
+    package func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("ok", ok)
         writer.member("security", security)

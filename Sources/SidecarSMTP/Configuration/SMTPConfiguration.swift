@@ -1,44 +1,44 @@
 import NIOCore
 
 /// Everything needed to open an SMTP connection. Defaults are documented per field.
-public struct SMTPConfiguration: Sendable, CustomStringConvertible {
+package struct SMTPConfiguration: Sendable, CustomStringConvertible {
     /// The server's host name or IP address.
-    public var host: String
+    package var host: String
     /// Default 587.
-    public var port: Int
+    package var port: Int
     /// nil: chosen from the port by ``SMTPSecurityMode/resolved(_:port:)`` (465 implicit
     /// TLS, else STARTTLS).
-    public var security: SMTPSecurityMode?
-    public var tls: SMTPTLSSettings
+    package var security: SMTPSecurityMode?
+    package var tls: SMTPTLSSettings
     /// nil: no AUTH.
-    public var credentials: SMTPCredentials?
+    package var credentials: SMTPCredentials?
     /// The EHLO/HELO name. Default `[127.0.0.1]` (an address literal is always valid).
-    public var clientName: String
-    public var timeouts: SMTPTimeouts
+    package var clientName: String
+    package var timeouts: SMTPTimeouts
     /// Addresses to connect to, in order, instead of resolving ``host``: the seam for a
     /// caller that resolves and vets addresses itself (SSRF guard, DNS pinning). Empty:
     /// `host` is resolved by NIO. TLS still verifies the certificate against the host name.
-    public var addresses: [SocketAddress]
+    package var addresses: [SocketAddress]
     /// Allow AUTH on a connection without TLS (security mode `none`). Default false: the
     /// client refuses rather than send a password in plaintext.
-    public var allowsPlaintextAuthentication: Bool
+    package var allowsPlaintextAuthentication: Bool
     /// Extensions the client may use when offered. Default: all.
-    public var extensions: SMTPExtensionUse
+    package var extensions: SMTPExtensionUse
     /// A message of known size up to this many bytes is composed in memory before its
     /// transaction starts, so the commands and the whole message leave in one write (one
     /// round trip with PIPELINING and CHUNKING); a larger one is streamed. Default 256 KiB.
-    public var maximumInlineMessageSize: Int
+    package var maximumInlineMessageSize: Int
     /// The most messages (transactions) one session should carry, for a server that
     /// treats later messages of a session differently (Exim queues each one after its
     /// tenth by default instead of delivering it). The client does not enforce it: the
     /// pool lending the connection retires it once ``SMTPConnection/transactionsStarted``
     /// reaches it. nil: no limit of the credential's own.
-    public var maximumMessagesPerSession: Int?
+    package var maximumMessagesPerSession: Int?
     /// Limits against hostile servers.
-    public var maximumReplyLineLength: Int
-    public var maximumReplyLines: Int
+    package var maximumReplyLineLength: Int
+    package var maximumReplyLines: Int
 
-    public init(
+    package init(
         host: String,
         port: Int = 587,
         security: SMTPSecurityMode? = nil,
@@ -70,17 +70,17 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
         self.maximumReplyLines = maximumReplyLines
     }
 
-    public static let defaultClientName = "[127.0.0.1]"
+    package static let defaultClientName = "[127.0.0.1]"
 
     /// The security mode in effect.
-    public var resolvedSecurity: SMTPSecurityMode {
+    package var resolvedSecurity: SMTPSecurityMode {
         SMTPSecurityMode.resolved(security, port: port)
     }
 
     /// The name for SNI and certificate verification.
-    public var tlsServerName: String { tls.serverName ?? host }
+    package var tlsServerName: String { tls.serverName ?? host }
 
-    public var description: String {
+    package var description: String {
         "SMTPConfiguration(\(host):\(port), security: \(resolvedSecurity.rawValue), "
             + "credentials: \(credentials.map { String(describing: $0) } ?? "none"), client name: \(clientName))"
     }

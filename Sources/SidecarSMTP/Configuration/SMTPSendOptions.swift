@@ -1,33 +1,33 @@
 /// Per-message options for ``SMTPConnection/send(_:options:deadline:)``.
-public struct SMTPSendOptions: Sendable, Hashable {
+package struct SMTPSendOptions: Sendable, Hashable {
     /// Delivery status notifications (RFC 3461); sent only when the server offers DSN.
-    public var dsn: SMTPDSNOptions?
+    package var dsn: SMTPDSNOptions?
 
-    public init(dsn: SMTPDSNOptions? = nil) {
+    package init(dsn: SMTPDSNOptions? = nil) {
         self.dsn = dsn
     }
 }
 
 /// RFC 3461 parameters: NOTIFY on every RCPT, RET and ENVID on MAIL.
-public struct SMTPDSNOptions: Sendable, Hashable {
-    public enum Notify: String, Sendable, Hashable, CaseIterable {
+package struct SMTPDSNOptions: Sendable, Hashable {
+    package enum Notify: String, Sendable, Hashable, CaseIterable {
         case success = "SUCCESS"
         case failure = "FAILURE"
         case delay = "DELAY"
     }
 
-    public enum Return: String, Sendable, Hashable {
+    package enum Return: String, Sendable, Hashable {
         case full = "FULL"
         case headers = "HDRS"
     }
 
     /// Empty set: NOTIFY=NEVER. nil: no NOTIFY parameter.
-    public var notify: Set<Notify>?
-    public var ret: Return?
+    package var notify: Set<Notify>?
+    package var ret: Return?
     /// The envelope id; xtext-encoded on the wire.
-    public var envelopeID: String?
+    package var envelopeID: String?
 
-    public init(notify: Set<Notify>? = nil, ret: Return? = nil, envelopeID: String? = nil) {
+    package init(notify: Set<Notify>? = nil, ret: Return? = nil, envelopeID: String? = nil) {
         self.notify = notify
         self.ret = ret
         self.envelopeID = envelopeID

@@ -4,10 +4,10 @@ import SidecarCore
 
 /// A one-shot check over a fresh connection. (Sending one message on a fresh connection
 /// is the mail engine's `DirectTransport`.)
-public enum SMTPClient {
+package enum SMTPClient {
     /// Connects, secures, authenticates and QUITs: checks that a configuration works.
     /// Returns what the server announced.
-    public static func verify(
+    package static func verify(
         configuration: SMTPConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,

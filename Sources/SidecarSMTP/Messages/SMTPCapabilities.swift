@@ -1,33 +1,33 @@
 /// What the server announced in its EHLO reply (RFC 5321 §4.1.1.1 and the extensions'
 /// RFCs). After HELO (EHLO refused) every extension is absent.
-public struct SMTPCapabilities: Sendable, Hashable {
+package struct SMTPCapabilities: Sendable, Hashable {
     /// The domain the server named on the first line of its EHLO (or HELO) reply.
-    public var serverName: String
+    package var serverName: String
     /// RFC 3207.
-    public var startTLS: Bool
+    package var startTLS: Bool
     /// The AUTH mechanisms offered (RFC 4954), in the server's order, upper-cased,
     /// including ones this client does not implement.
-    public var authMechanisms: [String]
+    package var authMechanisms: [String]
     /// RFC 2920.
-    public var pipelining: Bool
+    package var pipelining: Bool
     /// RFC 1870: whether SIZE was advertised at all.
-    public var size: Bool
+    package var size: Bool
     /// RFC 1870: the largest message the server accepts, when it gave a non-zero limit.
-    public var maximumMessageSize: Int?
+    package var maximumMessageSize: Int?
     /// RFC 6152.
-    public var eightBitMIME: Bool
+    package var eightBitMIME: Bool
     /// RFC 6531.
-    public var smtpUTF8: Bool
+    package var smtpUTF8: Bool
     /// RFC 3461.
-    public var dsn: Bool
+    package var dsn: Bool
     /// RFC 2034.
-    public var enhancedStatusCodes: Bool
+    package var enhancedStatusCodes: Bool
     /// RFC 3030 (BDAT). Parsed only; this client sends with DATA.
-    public var chunking: Bool
+    package var chunking: Bool
     /// Every keyword line as sent, after the first line.
-    public var keywords: [String]
+    package var keywords: [String]
 
-    public init(
+    package init(
         serverName: String = "",
         startTLS: Bool = false,
         authMechanisms: [String] = [],
@@ -56,7 +56,7 @@ public struct SMTPCapabilities: Sendable, Hashable {
     }
 
     /// Whether the server offers `mechanism`.
-    public func offers(_ mechanism: SMTPAuthMechanism) -> Bool {
+    package func offers(_ mechanism: SMTPAuthMechanism) -> Bool {
         authMechanisms.contains(mechanism.rawValue)
     }
 

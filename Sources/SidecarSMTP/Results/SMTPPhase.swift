@@ -1,5 +1,5 @@
 /// Where in the session something happened; reported with every failure.
-public enum SMTPPhase: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+package enum SMTPPhase: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Resolving and connecting TCP.
     case connect
     /// Waiting for the 220 greeting.
@@ -21,5 +21,5 @@ public enum SMTPPhase: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// QUIT.
     case quit
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 }

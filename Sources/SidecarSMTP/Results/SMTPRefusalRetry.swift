@@ -12,8 +12,8 @@ import SidecarCore
 /// recipients not yet refused (while each attempt refuses new ones, at most
 /// ``maximumRetries`` times), or finish with the result, in which recipients refused by
 /// earlier attempts are reported as refused, in envelope order. Pure: the caller sends.
-public struct SMTPRefusalRetry: Sendable {
-    public enum Decision: Sendable, Hashable {
+package struct SMTPRefusalRetry: Sendable {
+    package enum Decision: Sendable, Hashable {
         /// Send again on a fresh connection, to these recipients only.
         case retry(recipients: [String])
         /// The send's result.
@@ -21,32 +21,32 @@ public struct SMTPRefusalRetry: Sendable {
     }
 
     /// The envelope's recipients, in order.
-    public let envelope: [String]
+    package let envelope: [String]
     /// The most times a message is sent again. Each time at least one more recipient was
     /// refused, so this bounds connections, not correctness.
-    public let maximumRetries: Int
+    package let maximumRetries: Int
     /// How many times it was sent again so far.
-    public private(set) var retries = 0
+    package private(set) var retries = 0
     /// Recipients refused by attempts that ended in a 421, by address.
     private var refused: [String: SMTPRecipientResult] = [:]
 
-    public init(recipients: [String], maximumRetries: Int = 3) {
+    package init(recipients: [String], maximumRetries: Int = 3) {
         self.envelope = recipients
         self.maximumRetries = maximumRetries
     }
 
     /// The recipients still to send to: the envelope's, without those refused.
-    public var recipients: [String] { envelope.filter { refused[$0] == nil } }
+    package var recipients: [String] { envelope.filter { refused[$0] == nil } }
 
     /// Whether `result` is a session the server closed before taking the message, after it
     /// had refused recipients: what this type sends again.
-    public static func closedAfterRefusals(_ result: SMTPSendResult) -> Bool {
+    package static func closedAfterRefusals(_ result: SMTPSendResult) -> Bool {
         guard case .notSent(let failure) = result, failure.closedBeforeMessage else { return false }
         return failure.recipients.contains { !$0.accepted }
     }
 
     /// The next step after an attempt that ended with `result`.
-    public mutating func next(after result: SMTPSendResult) -> Decision {
+    package mutating func next(after result: SMTPSendResult) -> Decision {
         if case .notSent(let failure) = result, failure.closedBeforeMessage, retries < maximumRetries {
             let newlyRefused = failure.recipients.filter { !$0.accepted && refused[$0.address] == nil }
             if !newlyRefused.isEmpty {

@@ -2,8 +2,8 @@
 /// the daemon shuts down. Pure: the server applies it under a lock.
 ///
 /// States: `accepting` → `shuttingDown` (terminal).
-public struct AdmissionStateMachine: Sendable {
-    public enum Admission: Sendable, Equatable {
+package struct AdmissionStateMachine: Sendable {
+    package enum Admission: Sendable, Equatable {
         case serve
         case refuseTooManyConnections
         case refuseShuttingDown
@@ -14,15 +14,15 @@ public struct AdmissionStateMachine: Sendable {
         case shuttingDown
     }
 
-    public let maxConnections: Int
+    package let maxConnections: Int
     private var state: State = .accepting
     private(set) var open: Set<Int> = []
 
-    public init(maxConnections: Int) {
+    package init(maxConnections: Int) {
         self.maxConnections = maxConnections
     }
 
-    public mutating func connectionAccepted(_ id: Int) -> Admission {
+    package mutating func connectionAccepted(_ id: Int) -> Admission {
         switch state {
         case .shuttingDown:
             return .refuseShuttingDown
@@ -33,12 +33,12 @@ public struct AdmissionStateMachine: Sendable {
         }
     }
 
-    public mutating func connectionClosed(_ id: Int) {
+    package mutating func connectionClosed(_ id: Int) {
         open.remove(id)
     }
 
     /// Returns the connections that must now drain.
-    public mutating func shutdownRequested() -> Set<Int> {
+    package mutating func shutdownRequested() -> Set<Int> {
         switch state {
         case .accepting:
             state = .shuttingDown
@@ -48,7 +48,7 @@ public struct AdmissionStateMachine: Sendable {
         }
     }
 
-    public var isShuttingDown: Bool {
+    package var isShuttingDown: Bool {
         switch state {
         case .accepting: false
         case .shuttingDown: true

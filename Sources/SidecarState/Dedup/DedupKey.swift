@@ -10,20 +10,20 @@ import SidecarCore
 /// does a missing part versus an empty one (pass nil to the optional-text `add`).
 /// Callers add the parts in a fixed order: workspace, credential, node identity, envelope,
 /// headers, bodies, attachment bytes.
-public struct DedupKey {
+package struct DedupKey {
     private var hasher = SHA256()
 
-    public init() {
+    package init() {
         update(label: "smtp-sidecar dedup v1", bytes: [])
     }
 
     /// Adds a text part.
-    public mutating func add(_ label: String, _ value: String) {
+    package mutating func add(_ label: String, _ value: String) {
         update(label: label, bytes: Array(value.utf8), marker: 1)
     }
 
     /// Adds an optional text part; nil is distinct from "".
-    public mutating func add(_ label: String, _ value: String?) {
+    package mutating func add(_ label: String, _ value: String?) {
         if let value {
             add(label, value)
             return
@@ -32,12 +32,12 @@ public struct DedupKey {
     }
 
     /// Adds a binary part (attachment bytes).
-    public mutating func add(_ label: String, bytes: some Sequence<UInt8>) {
+    package mutating func add(_ label: String, bytes: some Sequence<UInt8>) {
         update(label: label, bytes: Array(bytes), marker: 2)
     }
 
     /// Adds a list of text parts (recipients), keeping their order and count.
-    public mutating func add(_ label: String, list: [String]) {
+    package mutating func add(_ label: String, list: [String]) {
         update(label: label, bytes: withUnsafeBytes(of: UInt64(list.count).bigEndian) { Array($0) }, marker: 3)
         for (index, item) in list.enumerated() {
             add("\(label)[\(index)]", item)
@@ -45,13 +45,13 @@ public struct DedupKey {
     }
 
     /// The key: 64 lowercase hex digits.
-    public func finalize() -> String {
+    package func finalize() -> String {
         Hex.string(hasher.finalize())
     }
 
     /// The key for a request that carries an explicit idempotency key: scoped to the
     /// workspace, so two workspaces choosing the same key never collide.
-    public static func idempotency(workspace: String, key: String) -> String {
+    package static func idempotency(workspace: String, key: String) -> String {
         var builder = DedupKey()
         builder.add("kind", "idempotency_key")
         builder.add("workspace", workspace)
