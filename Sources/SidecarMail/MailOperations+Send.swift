@@ -324,6 +324,13 @@ extension MailOperations {
     }
 
     static func stateError(_ error: any Error) -> SidecarError {
-        (error as? SidecarError) ?? SidecarError(code: .internalError, message: "The sidecar's state database failed.")
+        if let error = error as? SidecarError { return error }
+        // Requests are cancelled only when a stopping daemon's drain time runs out.
+        if error is CancellationError {
+            return SidecarError(
+                code: .shuttingDown, message: "The sidecar stopped before this send started; nothing was sent.",
+                retryable: true)
+        }
+        return SidecarError(code: .internalError, message: "The sidecar's state database failed.")
     }
 }
