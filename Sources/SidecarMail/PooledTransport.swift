@@ -52,7 +52,8 @@ package final class PooledTransport: MailTransport {
     ) {
         let factory = SMTPConnectionFactory(eventLoopGroup: eventLoopGroup, tlsContextCache: tlsContextCache, logger: logger)
         self.init(
-            pool: ConnectionPool(configuration: configuration, factory: factory), configuration: configuration,
+            pool: SMTPSessionPool(pool: ConnectionPool(configuration: configuration, factory: factory)),
+            configuration: configuration,
             factory: factory, backOffDuration: backOffDuration, maxConnectionsPerWorkspace: maxConnectionsPerWorkspace,
             maxConnectionsPerServer: maxConnectionsPerServer, healthCheckTimeout: healthCheckTimeout)
     }
