@@ -5,16 +5,16 @@ import SidecarMessage
 import SidecarSMTP
 
 /// A new connection for every message: connect, secure, authenticate, send, QUIT.
-package struct DirectTransport: MailTransport {
+public struct DirectTransport: MailTransport {
     let eventLoopGroup: any EventLoopGroup
     let tlsContextCache: TLSContextCache
 
-    package init(eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared) {
+    public init(eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared) {
         self.eventLoopGroup = eventLoopGroup
         self.tlsContextCache = tlsContextCache
     }
 
-    package func send(
+    public func send(
         _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
@@ -65,7 +65,7 @@ package struct DirectTransport: MailTransport {
         return TransportOutcome(result: result, connect: connected - started, transaction: finished - connected)
     }
 
-    package func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+    public func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
     {
         try await SMTPClient.verify(

@@ -3,16 +3,16 @@ import SidecarMessage
 
 /// A URL attachment fetched by the egress layer, as the composer's attachment content:
 /// the adapter that keeps the fetcher and the composer unaware of each other.
-package struct FetchedAttachmentSource: AttachmentSource {
-    package let fetched: FetchedAttachment
+public struct FetchedAttachmentSource: AttachmentSource {
+    public let fetched: FetchedAttachment
 
-    package init(_ fetched: FetchedAttachment) {
+    public init(_ fetched: FetchedAttachment) {
         self.fetched = fetched
     }
 
-    package var byteCount: Int? { fetched.byteCount }
+    public var byteCount: Int? { fetched.byteCount }
 
-    package func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
+    public func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
         fetched.makeChunks()
     }
 }

@@ -6,38 +6,38 @@ import SidecarPool
 /// for duplicate suppression, rate limits and stored credentials. The executable reads it
 /// from its configuration file (keys in `packaging/smtp-sidecar.conf`); the pool's and the
 /// fetcher's own configurations carry their defaults.
-package struct MailConfiguration: Sendable, Equatable {
+public struct MailConfiguration: Sendable, Equatable {
     /// EHLO name sent to SMTP servers when a credential names none (`smtp_client_name`).
     /// nil: this machine's host name when it is fully qualified, else `[127.0.0.1]`.
-    package var smtpClientName: String?
+    public var smtpClientName: String?
     /// Keep warm SMTP connections per workspace × credential × secret × server (`pool_enabled`).
     /// Off: a new connection for every send.
-    package var poolEnabled: Bool = true
+    public var poolEnabled: Bool = true
     /// The pools' limits and lifetimes (`pool_*`).
-    package var pool = PoolConfiguration()
+    public var pool = PoolConfiguration()
     /// Most pooled connections one workspace's pools may hold together
     /// (`pool_max_connections_per_workspace`); nil: half of the pools' total.
-    package var poolMaxConnectionsPerWorkspace: Int?
+    public var poolMaxConnectionsPerWorkspace: Int?
     /// Most pooled connections to one server (host and port), over all workspaces
     /// (`pool_max_connections_per_server`); nil: half of the pools' total.
-    package var poolMaxConnectionsPerServer: Int?
+    public var poolMaxConnectionsPerServer: Int?
     /// Non-public networks the sidecar may nevertheless connect to, as CIDRs
     /// (`egress_allowed_cidrs`), e.g. a corporate relay's `10.20.0.0/16`. Default none: SMTP
     /// hosts and attachment URLs that are or resolve to loopback, private, link-local, CGNAT
     /// or metadata addresses are refused.
-    package var egressAllowedCIDRs: [String] = []
+    public var egressAllowedCIDRs: [String] = []
     /// URL attachment fetches (`attachment_max_bytes`, `attachment_timeout_seconds`).
-    package var attachments = AttachmentFetchConfiguration()
+    public var attachments = AttachmentFetchConfiguration()
     /// Default duplicate-suppression window (`dedup_window_seconds`); 0 turns it off.
-    package var dedupWindowSeconds: Int = 3600
+    public var dedupWindowSeconds: Int = 3600
     /// How often expired dedup records and rate counters are deleted from the state
     /// database (`state_purge_interval_seconds`), also once at start-up. 1 to 86400.
-    package var statePurgeIntervalSeconds: Int = 300
+    public var statePurgeIntervalSeconds: Int = 300
     /// Key file for stored credentials (`credential_key_file`). Default: the systemd
     /// credential `smtp-sidecar.key` when present; without a key there is no credential store.
-    package var credentialKeyFile: String?
+    public var credentialKeyFile: String?
     /// Where durable state lives (duplicate records, rate counters, stored credentials).
-    package var stateDirectory: String = "/var/lib/smtp-sidecar"
+    public var stateDirectory: String = "/var/lib/smtp-sidecar"
 
-    package init() {}
+    public init() {}
 }

@@ -12,7 +12,7 @@ extension MailOperations {
     /// One send, cheapest refusals first: credential and port, mail loop, duplicate
     /// suppression, rate limits, the SSRF guard, URL attachments, composition; then SMTP.
     /// Nothing reaches the SMTP server unless every check passed.
-    package func send(_ params: SendParams, logger: Logger) async -> Response.Outcome {
+    public func send(_ params: SendParams, logger: Logger) async -> Response.Outcome {
         let clock = ContinuousClock()
         let started = clock.now
         // The request's deadline bounds every step done for it, from here.

@@ -5,7 +5,7 @@ import SidecarProtocol
 import SidecarSMTP
 
 extension MailOperations {
-    package func verify(_ params: VerifyParams, logger: Logger) async -> Response.Outcome {
+    public func verify(_ params: VerifyParams, logger: Logger) async -> Response.Outcome {
         // The request's deadline bounds every step done for it, from here.
         let deadline = params.timeoutMs.map { NIODeadline.now() + .milliseconds(Int64($0)) }
         var logger = logger

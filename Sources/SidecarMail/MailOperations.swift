@@ -7,14 +7,14 @@ import SidecarState
 /// The `send` and `verify` operations: request → credential and draft → composed message
 /// → SMTP → result, with one structured log entry per send. The server reaches them
 /// through the routes the executable wires (``send(_:logger:)``, ``verify(_:logger:)``).
-package struct MailOperations: Sendable {
+public struct MailOperations: Sendable {
     let settings: MailSettings
     let transport: any MailTransport
     let composer: MessageComposer
     let credentials: CredentialResolver
     let policy: MailPolicy
 
-    package init(
+    public init(
         settings: MailSettings, transport: any MailTransport, policy: MailPolicy = MailPolicy(),
         composer: MessageComposer? = nil
     ) {

@@ -3,22 +3,22 @@ import SidecarState
 
 /// The send policy's services. Each but the SSRF guard is optional so that a piece can be
 /// left out (unit tests, a daemon without a state directory); the daemon configures them all.
-package struct MailPolicy: Sendable {
+public struct MailPolicy: Sendable {
     /// The SSRF guard for SMTP hosts: resolve once, refuse non-public addresses, pin. Not
     /// optional: every connection goes through it. The default refuses every non-public
     /// address; an allow-list is the operator's (`egress_allowed_cidrs`).
-    package var destinations: DestinationResolver
+    public var destinations: DestinationResolver
     /// Fetches URL attachments through the same guard.
-    package var fetcher: AttachmentFetcher?
+    public var fetcher: AttachmentFetcher?
     /// One-hour duplicate suppression.
-    package var dedup: DedupStore?
-    package var defaultDedupWindow: Duration
+    public var dedup: DedupStore?
+    public var defaultDedupWindow: Duration
     /// Per-credential sending rate and daily quota.
-    package var rateLimiter: RateLimiter?
+    public var rateLimiter: RateLimiter?
     /// Stored credentials, encrypted at rest.
-    package var credentials: CredentialStore?
+    public var credentials: CredentialStore?
 
-    package init(
+    public init(
         destinations: DestinationResolver = DestinationResolver(), fetcher: AttachmentFetcher? = nil, dedup: DedupStore? = nil,
         defaultDedupWindow: Duration = .seconds(3600), rateLimiter: RateLimiter? = nil, credentials: CredentialStore? = nil
     ) {

@@ -2,13 +2,13 @@ import SidecarMessage
 import SidecarSMTP
 
 /// The daemon-wide settings of the mail operations.
-package struct MailSettings: Sendable {
+public struct MailSettings: Sendable {
     /// EHLO name when the credential gives none.
-    package var clientName: String
-    package var timeouts: SMTPTimeouts
-    package var messageLimits: MessageLimits
+    public var clientName: String
+    public var timeouts: SMTPTimeouts
+    public var messageLimits: MessageLimits
 
-    package init(
+    public init(
         clientName: String = SMTPConfiguration.defaultClientName, timeouts: SMTPTimeouts = .default,
         messageLimits: MessageLimits = MessageLimits()
     ) {

@@ -9,7 +9,7 @@ import SidecarSMTP
 ///
 /// Both operations take an ``SMTPDestination``, which only the SSRF guard's vetting can
 /// produce: a transport cannot be asked to connect to an unvetted host.
-package protocol MailTransport: Sendable {
+public protocol MailTransport: Sendable {
     /// Sends `message`. `beforeTransaction`, if given, is started once the connection is
     /// ready (once per connection the send is tried on) and runs while the envelope's
     /// commands go out; the message's content leaves only after it succeeded. If it throws,
@@ -26,33 +26,33 @@ package protocol MailTransport: Sendable {
 
 /// What a send does before its message may leave, while the SMTP envelope goes out (the
 /// dedup record's "may have been sent" mark). See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
-package typealias BeforeTransaction = @Sendable () async throws(SidecarError) -> Void
+public typealias BeforeTransaction = @Sendable () async throws(SidecarError) -> Void
 
 /// Whose send this is: pools never share a connection across workspaces or credentials.
-package struct TransportRoute: Sendable, Hashable {
-    package var workspaceID: String
+public struct TransportRoute: Sendable, Hashable {
+    public var workspaceID: String
     /// The platform's credential id, or "" for an inline credential without one.
-    package var credentialID: String
+    public var credentialID: String
 
-    package init(workspaceID: String, credentialID: String) {
+    public init(workspaceID: String, credentialID: String) {
         self.workspaceID = workspaceID
         self.credentialID = credentialID
     }
 }
 
 /// A send's result and how long its parts took.
-package struct TransportOutcome: Sendable {
-    package var result: SMTPSendResult
+public struct TransportOutcome: Sendable {
+    public var result: SMTPSendResult
     /// Connecting, TLS, EHLO and AUTH (zero for a warm pooled connection).
-    package var connect: Duration
+    public var connect: Duration
     /// MAIL FROM through the final reply.
-    package var transaction: Duration
+    public var transaction: Duration
     /// Whether the message went over a connection that had sent before.
-    package var reusedConnection: Bool
+    public var reusedConnection: Bool
     /// Whether a stale pooled connection was replaced by a fresh one for this send.
-    package var retried: Bool
+    public var retried: Bool
 
-    package init(
+    public init(
         result: SMTPSendResult, connect: Duration, transaction: Duration, reusedConnection: Bool = false,
         retried: Bool = false
     ) {

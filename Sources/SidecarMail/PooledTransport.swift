@@ -26,7 +26,7 @@ import Synchronization
 ///   connection budget (default half of it each), so that one workspace's slow server
 ///   cannot starve the others; a connection attempt whose request's deadline passed is
 ///   abandoned and its slot given back.
-package final class PooledTransport: MailTransport {
+public final class PooledTransport: MailTransport {
     /// The daemon's pool of ``SMTPConnectionFactory`` connections; in tests, one of fakes.
     let pool: any PooledSMTPSessions
     /// Verifications and TLS handshake counts; pooled connections come from `pool`.
@@ -45,7 +45,7 @@ package final class PooledTransport: MailTransport {
     ///   - maxConnectionsPerWorkspace: the fair share of one workspace's pools; default half
     ///     of `configuration.maxConnectionsTotal` (at least 1).
     ///   - maxConnectionsPerServer: likewise for all pools to one server (host and port).
-    package convenience init(
+    public convenience init(
         configuration: PoolConfiguration, eventLoopGroup: any EventLoopGroup, tlsContextCache: TLSContextCache = .shared,
         backOffDuration: Duration = .seconds(60), maxConnectionsPerWorkspace: Int? = nil,
         maxConnectionsPerServer: Int? = nil, healthCheckTimeout: Duration = .seconds(5), logger: Logger
@@ -84,16 +84,16 @@ package final class PooledTransport: MailTransport {
 
     /// Drives the pool (timers, opening and closing connections) until ``shutdown()``
     /// has closed every connection.
-    package func run() async {
+    public func run() async {
         await pool.run()
     }
 
     /// Stops lending connections: sends in flight finish, idle connections get QUIT.
-    package func shutdown() {
+    public func shutdown() {
         pool.shutdown()
     }
 
-    package func send(
+    public func send(
         _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
@@ -214,7 +214,7 @@ package final class PooledTransport: MailTransport {
         }
     }
 
-    package func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
+    public func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
     {
         // A verification must prove the credential works now: always a fresh connection.
@@ -224,7 +224,7 @@ package final class PooledTransport: MailTransport {
     }
 
     /// Per-pool counters for `stats`.
-    package func statistics() -> [StatsResult.Pool] {
+    public func statistics() -> [StatsResult.Pool] {
         let snapshot = pool.snapshot()
         let failures = failures.withLock { $0 }
         return snapshot.pools.map { pool in

@@ -7,13 +7,13 @@ import SidecarSMTP
 /// The transports (``MailTransport``) and the pool's connection factory take nothing else,
 /// and a ``VettedDestination`` comes only from the guard, so no operation can open an SMTP
 /// connection to a host that skipped it.
-package struct SMTPDestination: Sendable {
+public struct SMTPDestination: Sendable {
     /// The configuration to connect with: its host and port are the vetted ones and its
     /// `addresses` are the vetted addresses, so the SMTP client never resolves a name.
-    package let configuration: SMTPConfiguration
+    public let configuration: SMTPConfiguration
 
     /// Pins `configuration` to `vetted`: the host, port and addresses come from `vetted`.
-    package init(_ configuration: SMTPConfiguration, pinnedTo vetted: VettedDestination) {
+    public init(_ configuration: SMTPConfiguration, pinnedTo vetted: VettedDestination) {
         var configuration = configuration
         configuration.host = vetted.host
         configuration.port = vetted.port

@@ -11,34 +11,34 @@ import SidecarCore
 /// and two processes give different fingerprints for the same secret.
 ///
 /// `description` shows only a short prefix, for debugging; it is not a stable identifier.
-package struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
+public struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
     /// The 32 bytes of HMAC-SHA256(processKey, secret).
-    package let bytes: [UInt8]
+    public let bytes: [UInt8]
 
     /// The fingerprint of a ``Secret`` under `key`.
-    package init(_ secret: Secret, key: SecretFingerprint.Key) {
+    public init(_ secret: Secret, key: SecretFingerprint.Key) {
         self = secret.withRevealedValue { SecretFingerprint(secret: $0, key: key) }
     }
 
     /// The fingerprint of `secret` (its UTF-8 bytes) under `key`.
-    package init(secret: some StringProtocol, key: SecretFingerprint.Key) {
+    public init(secret: some StringProtocol, key: SecretFingerprint.Key) {
         self.init(secretBytes: Array(secret.utf8), key: key)
     }
 
     /// The fingerprint of `secretBytes` under `key`.
-    package init(secretBytes: [UInt8], key: SecretFingerprint.Key) {
+    public init(secretBytes: [UInt8], key: SecretFingerprint.Key) {
         var authenticator = key.initialAuthenticator
         authenticator.update(data: secretBytes)
         self.bytes = Array(authenticator.finalize())
     }
 
-    package var description: String {
+    public var description: String {
         "SecretFingerprint(" + Hex.string(bytes.prefix(4)) + "…)"
     }
 
     /// The HMAC key. Make one per process with ``random()`` and share it; its bytes are
     /// never printed.
-    package struct Key: Sendable, CustomStringConvertible {
+    public struct Key: Sendable, CustomStringConvertible {
         /// An authenticator keyed with the key's bytes and fed nothing yet, made once and copied
         /// for each fingerprint: keying HMAC hashes two key blocks, and every send
         /// fingerprints its secret. (swift-crypto's hash state is copy-on-write, so the
@@ -46,16 +46,16 @@ package struct SecretFingerprint: Hashable, Sendable, CustomStringConvertible {
         let initialAuthenticator: HMAC<SHA256>
 
         /// A key of 32 bytes from the system's secure random generator.
-        package static func random() -> Key {
+        public static func random() -> Key {
             var generator = SystemRandomNumberGenerator()
             return Key(bytes: (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         }
 
         /// A fixed key, for tests and test vectors.
-        package init(bytes: [UInt8]) {
+        public init(bytes: [UInt8]) {
             self.initialAuthenticator = HMAC<SHA256>(key: SymmetricKey(data: bytes))
         }
 
-        package var description: String { "SecretFingerprint.Key(redacted)" }
+        public var description: String { "SecretFingerprint.Key(redacted)" }
     }
 }

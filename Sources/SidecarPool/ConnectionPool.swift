@@ -10,11 +10,11 @@ import Synchronization
 /// ``run()`` must be running for connections to be made and deadlines to be enforced; the
 /// daemon runs it as a service and calls ``shutdown()`` on graceful shutdown. `run()`
 /// returns once shutdown has closed every connection.
-package final class ConnectionPool<Factory: PoolConnectionFactory, PoolClock: Clock>: Sendable
+public final class ConnectionPool<Factory: PoolConnectionFactory, PoolClock: Clock>: Sendable
 where PoolClock.Duration == Duration {
-    package typealias Key = Factory.Key
-    package typealias Connection = Factory.Connection
-    package typealias Context = Factory.Context
+    public typealias Key = Factory.Key
+    public typealias Connection = Factory.Connection
+    public typealias Context = Factory.Context
     typealias Machine = PoolStateMachine<Key, Connection, PoolClock.Instant>
 
     private struct State: Sendable {
@@ -62,7 +62,7 @@ where PoolClock.Duration == Duration {
         case timer(PoolClock.Instant)
     }
 
-    package let configuration: PoolConfiguration
+    public let configuration: PoolConfiguration
     private let factory: Factory
     private let clock: PoolClock
     private let state: Mutex<State>
@@ -71,7 +71,7 @@ where PoolClock.Duration == Duration {
     private let workStream: AsyncStream<Work>
     private let workContinuation: AsyncStream<Work>.Continuation
 
-    package init(configuration: PoolConfiguration = PoolConfiguration(), factory: Factory, clock: PoolClock) {
+    public init(configuration: PoolConfiguration = PoolConfiguration(), factory: Factory, clock: PoolClock) {
         self.configuration = configuration
         self.factory = factory
         self.clock = clock
@@ -84,7 +84,7 @@ where PoolClock.Duration == Duration {
     /// For a graceful stop call ``shutdown()`` and let `run()` return. Cancelling `run()`
     /// instead is a hard stop: waiting requests fail, but connections still open are
     /// dropped without their factory `close`, and leases still out release into nothing.
-    package func run() async {
+    public func run() async {
         precondition(!runStarted.exchange(true, ordering: .relaxed), "ConnectionPool.run() called twice")
         await withTaskCancellationHandler {
             await withDiscardingTaskGroup { group in
@@ -131,7 +131,7 @@ where PoolClock.Duration == Duration {
     ///   - isolation: Where `body` runs: the caller's actor, if any.
     /// - Throws: ``ConnectionPoolError``, `CancellationError`, the factory's error if the
     ///   connection made for this request failed, or `body`'s error.
-    package func withConnection<Value>(
+    public func withConnection<Value>(
         key: Key,
         context: Context,
         label: String,
@@ -156,13 +156,13 @@ where PoolClock.Duration == Duration {
 
     /// The server asked for fewer connections: lower this pool's cap until `until`.
     /// Call it after releasing the refused connection (or after its creation failed).
-    package func backOff(key: Key, until: PoolClock.Instant) {
+    public func backOff(key: Key, until: PoolClock.Instant) {
         apply { machine, now in machine.backOff(key: key, until: until, now: now) }
     }
 
     /// Stops lending: waiting requests fail with `shutting_down`, idle connections close
     /// gracefully, leased ones close when released; then ``run()`` returns.
-    package func shutdown() {
+    public func shutdown() {
         apply { machine, now in machine.shutdown(now: now) }
     }
 
@@ -172,7 +172,7 @@ where PoolClock.Duration == Duration {
     }
 
     /// Figures for every pool and totals.
-    package func snapshot() -> PoolSnapshot {
+    public func snapshot() -> PoolSnapshot {
         state.withLock { state in state.machine.snapshot(now: clock.now) }
     }
 
@@ -327,7 +327,7 @@ where PoolClock.Duration == Duration {
 
 extension ConnectionPool where PoolClock == ContinuousClock {
     /// A pool on the continuous clock.
-    package convenience init(configuration: PoolConfiguration = PoolConfiguration(), factory: Factory) {
+    public convenience init(configuration: PoolConfiguration = PoolConfiguration(), factory: Factory) {
         self.init(configuration: configuration, factory: factory, clock: ContinuousClock())
     }
 }

@@ -3,8 +3,8 @@
 /// no user: whoever uses it words these (the mail engine maps them to `SidecarError`). A
 /// failure of the factory's connection made for the request is thrown as the factory threw
 /// it, and `body`'s errors as `body` threw them.
-package struct ConnectionPoolError: Error, Sendable, Hashable, CustomStringConvertible {
-    package enum Code: Sendable, Hashable {
+public struct ConnectionPoolError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: Sendable, Hashable {
         /// No connection came free within the pool's own wait limit (`maxWait`).
         case busy
         /// The pool's own wait limit passed while the connection being opened for the
@@ -19,11 +19,11 @@ package struct ConnectionPoolError: Error, Sendable, Hashable, CustomStringConve
         case missingContext
     }
 
-    package let code: Code
+    public let code: Code
 
-    package init(_ code: Code) {
+    public init(_ code: Code) {
         self.code = code
     }
 
-    package var description: String { "ConnectionPoolError.\(code)" }
+    public var description: String { "ConnectionPoolError.\(code)" }
 }

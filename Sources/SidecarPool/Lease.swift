@@ -1,17 +1,17 @@
 /// A connection lent to one caller, for one unit of work, until it is released.
-package struct Lease<Connection: Sendable>: Sendable {
+public struct Lease<Connection: Sendable>: Sendable {
     /// The connection. It belongs to the pool: do not keep it after the lease is released.
-    package let connection: Connection
-    package let connectionID: PoolConnectionID
+    public let connection: Connection
+    public let connectionID: PoolConnectionID
     /// Whether the connection served an earlier lease (false for a freshly made one).
-    package let isReused: Bool
+    public let isReused: Bool
     /// Whether the connection sat idle at least `checkAfterIdle`: check it is still alive
     /// (SMTP: RSET) before relying on it.
-    package let needsHealthCheck: Bool
+    public let needsHealthCheck: Bool
     /// How many leases this connection has served, this one included (1 when fresh).
-    package let useCount: Int
+    public let useCount: Int
 
-    package init(
+    public init(
         connection: Connection,
         connectionID: PoolConnectionID,
         isReused: Bool,

@@ -1,7 +1,7 @@
 /// Makes and closes the connections a ``ConnectionPool`` lends. The pool knows nothing
 /// else about them; for SMTP, making one means connect, TLS, EHLO and AUTH, and a graceful
 /// close means QUIT.
-package protocol PoolConnectionFactory<Key, Connection>: Sendable {
+public protocol PoolConnectionFactory<Key, Connection>: Sendable {
     associatedtype Key: Hashable & Sendable
     associatedtype Connection: Sendable
     /// What making a connection for a key needs beyond the key (for SMTP the configuration,

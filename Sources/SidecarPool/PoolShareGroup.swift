@@ -5,17 +5,17 @@
 /// server), so one workspace's slow server cannot take every connection of the daemon.
 /// Connections count against each of their pool's groups from the moment creation starts
 /// until they are reported closed, like against the other limits.
-package struct PoolShareGroup: Hashable, Sendable, CustomStringConvertible {
+public struct PoolShareGroup: Hashable, Sendable, CustomStringConvertible {
     /// Names the group; pools naming the same id (and limit) share it.
-    package var id: String
+    public var id: String
     /// Most connections the group's pools may have open together, at least 1.
-    package var limit: Int
+    public var limit: Int
 
-    package init(id: String, limit: Int) {
+    public init(id: String, limit: Int) {
         precondition(limit >= 1, "PoolShareGroup: the limit must be at least 1")
         self.id = id
         self.limit = limit
     }
 
-    package var description: String { "\(id) (at most \(limit))" }
+    public var description: String { "\(id) (at most \(limit))" }
 }

@@ -1,8 +1,8 @@
 /// A consistent picture of every pool at one instant.
-package struct PoolSnapshot: Hashable, Sendable, Codable {
+public struct PoolSnapshot: Hashable, Sendable, Codable {
     /// One entry per live pool, sorted by label.
-    package var pools: [PoolStats]
+    public var pools: [PoolStats]
     /// Sums over all pools, including the counters of pools since forgotten.
-    package var totals: PoolStats
-    package var isShuttingDown: Bool
+    public var totals: PoolStats
+    public var isShuttingDown: Bool
 }

@@ -1,5 +1,5 @@
 /// What the caller says about a connection when it gives it back.
-package enum ReleaseDisposition: Sendable, Hashable {
+public enum ReleaseDisposition: Sendable, Hashable {
     /// The connection is healthy and in a clean state: it may serve the next lease.
     case reuse
     /// The connection is healthy, but must not serve another lease (the peer would treat

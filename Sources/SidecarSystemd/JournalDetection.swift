@@ -8,29 +8,29 @@ import Musl
 ///
 /// libsystemd hard-codes the journal socket and reports success even when nothing
 /// listens there, so whether to write to journald is decided from these facts instead.
-package struct JournalDetection: Sendable, Hashable {
+public struct JournalDetection: Sendable, Hashable {
     /// A file's identity, as `JOURNAL_STREAM` names it.
-    package struct FileIdentity: Sendable, Hashable {
-        package var device: UInt64
-        package var inode: UInt64
+    public struct FileIdentity: Sendable, Hashable {
+        public var device: UInt64
+        public var inode: UInt64
 
-        package init(device: UInt64, inode: UInt64) {
+        public init(device: UInt64, inode: UInt64) {
             self.device = device
             self.inode = inode
         }
     }
 
     /// Whether `/run/systemd/journal/socket` exists.
-    package var journalSocketExists: Bool
+    public var journalSocketExists: Bool
     /// `JOURNAL_STREAM` (`device:inode`), set by systemd when it connects stdout/stderr
     /// to the journal. Inherited by children, so it counts only if it matches stderr.
-    package var journalStream: String?
+    public var journalStream: String?
     /// stderr's identity, when it can be read.
-    package var standardError: FileIdentity?
+    public var standardError: FileIdentity?
     /// Whether stderr is a terminal.
-    package var standardErrorIsTerminal: Bool
+    public var standardErrorIsTerminal: Bool
 
-    package init(
+    public init(
         journalSocketExists: Bool,
         journalStream: String?,
         standardError: FileIdentity?,
@@ -43,7 +43,7 @@ package struct JournalDetection: Sendable, Hashable {
     }
 
     /// The facts for this process, now.
-    package static func current() -> JournalDetection {
+    public static func current() -> JournalDetection {
         var info = stat()
         let identity = fstat(STDERR_FILENO, &info) == 0
             ? FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil
@@ -56,7 +56,7 @@ package struct JournalDetection: Sendable, Hashable {
     }
 
     /// Whether stderr is the journal stream systemd set up (`JOURNAL_STREAM` matches it).
-    package var standardErrorIsJournal: Bool {
+    public var standardErrorIsJournal: Bool {
         guard let journalStream, let standardError else { return false }
         let parts = journalStream.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
@@ -70,7 +70,7 @@ package struct JournalDetection: Sendable, Hashable {
     ///    keep the metadata as fields, which the stream would flatten into text);
     /// 3. stderr is a terminal (started by hand) → `.stderr`, where the operator looks;
     /// 4. otherwise (stderr redirected on a host with a journal) → `.journald`.
-    package func resolve(_ target: SidecarLogging.Target) -> SidecarLogging.Destination {
+    public func resolve(_ target: SidecarLogging.Target) -> SidecarLogging.Destination {
         switch target {
         case .journald:
             return .journald

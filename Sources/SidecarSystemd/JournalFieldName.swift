@@ -19,17 +19,17 @@
 ///
 /// Two different keys can map to the same name (`smtp-host` and `smtp_host`); journald
 /// then keeps both values under that name.
-package enum JournalFieldName {
+public enum JournalFieldName {
     /// journald's limit on a field name's length.
-    package static let maxLength = 64
+    public static let maxLength = 64
 
     /// The prefix for names that would otherwise be invalid or reserved.
-    package static let prefix = "META_"
+    public static let prefix = "META_"
 
     /// Field names metadata may not use: those ``JournaldLogHandler`` sets, and the ones
     /// journald or journalctl interpret (syslog compatibility, catalog ids, unit and
     /// object attribution).
-    package static let reserved: Set<String> = [
+    public static let reserved: Set<String> = [
         "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER_LABEL", "CODE_FILE", "CODE_LINE", "CODE_FUNC",
         "MESSAGE_ID", "SYSLOG_FACILITY", "SYSLOG_PID", "SYSLOG_TIMESTAMP", "SYSLOG_RAW", "TID",
         "OBJECT_PID", "UNIT", "USER_UNIT", "INVOCATION_ID", "USER_INVOCATION_ID",
@@ -40,7 +40,7 @@ package enum JournalFieldName {
     /// Works on the key's UTF-8 bytes (every field of every entry goes through it): a byte
     /// that starts a scalar beyond ASCII becomes the scalar's one `_`, and its continuation
     /// bytes are skipped.
-    package static func mapping(_ key: String) -> String {
+    public static func mapping(_ key: String) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(min(key.utf8.count, maxLength) + prefix.utf8.count)
         for byte in key.utf8 {
@@ -67,7 +67,7 @@ package enum JournalFieldName {
     }
 
     /// Whether journald accepts `name` as a field a client sends.
-    package static func isValid(_ name: String) -> Bool {
+    public static func isValid(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= maxLength else { return false }
         guard first != "_", !("0"..."9").contains(first) else { return false }
         return name.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }

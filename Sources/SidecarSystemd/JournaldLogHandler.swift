@@ -11,18 +11,18 @@ import Logging
 /// that fails) the entry is written to stderr as a logfmt line instead, so nothing is
 /// lost silently. Use ``SidecarLogging/makeHandler(label:target:identifier:metadataProvider:)``
 /// to choose between this and ``LogfmtLogHandler`` by environment.
-package struct JournaldLogHandler: LogHandler {
-    package let label: String
+public struct JournaldLogHandler: LogHandler {
+    public let label: String
     /// `SYSLOG_IDENTIFIER=` of every entry.
-    package var identifier: String
-    package var metadata: Logger.Metadata = [:]
-    package var metadataProvider: Logger.MetadataProvider?
-    package var logLevel: Logger.Level = .info
+    public var identifier: String
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    public var logLevel: Logger.Level = .info
     /// Whether the journal socket existed when the handler was made. libsystemd drops
     /// entries silently (returns success) when it does not, so that is checked here.
-    package let journalAvailable: Bool
+    public let journalAvailable: Bool
 
-    package init(
+    public init(
         label: String,
         identifier: String = SidecarLogging.defaultIdentifier,
         metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
@@ -33,12 +33,12 @@ package struct JournaldLogHandler: LogHandler {
         self.journalAvailable = JournalWriter.journalSocketExists()
     }
 
-    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    package func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         let record = LogRecord(
             event: event,
             label: label,

@@ -12,7 +12,7 @@ extension LogRecord {
     /// | warning   | 4 (warning)    |
     /// | error     | 3 (err)        |
     /// | critical  | 2 (crit)       |
-    package static func journalPriority(_ level: Logger.Level) -> Int {
+    public static func journalPriority(_ level: Logger.Level) -> Int {
         switch level {
         case .trace, .debug: 7
         case .info: 6
@@ -28,7 +28,7 @@ extension LogRecord {
     /// field a metadata leaf, named by ``JournalFieldName/mapping(_:)`` of its key path
     /// joined with `_`. Values are sent as they are, newlines included (the native
     /// protocol is binary-safe).
-    package var journalFields: [(name: String, value: String)] {
+    public var journalFields: [(name: String, value: String)] {
         var result: [(name: String, value: String)] = [
             ("MESSAGE", message),
             ("PRIORITY", String(Self.journalPriority(level))),

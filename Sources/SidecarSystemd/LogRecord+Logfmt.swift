@@ -9,7 +9,7 @@ import Musl
 extension LogRecord {
     /// The keys every line starts with; metadata with one of these keys is written as
     /// `meta_<key>` so that it cannot shadow them.
-    package static let logfmtReservedKeys: Set<String> = ["ts", "level", "logger", "msg"]
+    public static let logfmtReservedKeys: Set<String> = ["ts", "level", "logger", "msg"]
 
     /// The entry as one logfmt line (without the trailing newline), for stderr:
     ///
@@ -25,7 +25,7 @@ extension LogRecord {
     /// become `_`.
     ///
     /// - Parameter timestamp: wall-clock time since the Unix epoch.
-    package func logfmtLine(timestamp: Duration) -> String {
+    public func logfmtLine(timestamp: Duration) -> String {
         var line = "ts=" + Self.rfc3339(timestamp)
         line += " level=" + level.rawValue
         line += " logger=" + Self.logfmtValue(label)
@@ -39,7 +39,7 @@ extension LogRecord {
     }
 
     /// `value`, quoted and escaped when logfmt needs it.
-    package static func logfmtValue(_ value: String) -> String {
+    public static func logfmtValue(_ value: String) -> String {
         let needsQuotes = value.isEmpty || value.unicodeScalars.contains { scalar in
             scalar == " " || scalar == "=" || scalar == "\"" || scalar == "\\" || isControlOrBreak(scalar)
         }
@@ -60,7 +60,7 @@ extension LogRecord {
     }
 
     /// `key` with the characters logfmt keys cannot hold replaced by `_`; `_` when empty.
-    package static func logfmtKey(_ key: String) -> String {
+    public static func logfmtKey(_ key: String) -> String {
         guard !key.isEmpty else { return "_" }
         var result = ""
         for scalar in key.unicodeScalars {
@@ -92,7 +92,7 @@ extension LogRecord {
     }
 
     /// The current wall-clock time since the Unix epoch.
-    package static func now() -> Duration {
+    public static func now() -> Duration {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)

@@ -19,32 +19,32 @@ import Logging
 /// **Secrets.** Values are rendered through `description` only, never reflection, so a
 /// ``SidecarCore/Secret`` (whose description is redacted) stays redacted whether it is
 /// passed as `.stringConvertible(secret)` or interpolated into the message.
-package struct LogRecord: Sendable, Hashable {
+public struct LogRecord: Sendable, Hashable {
     /// One flattened metadata entry.
-    package struct Field: Sendable, Hashable {
+    public struct Field: Sendable, Hashable {
         /// The key path from the top-level key down to the leaf, as logged.
-        package var path: [String]
-        package var value: String
+        public var path: [String]
+        public var value: String
 
-        package init(path: [String], value: String) {
+        public init(path: [String], value: String) {
             self.path = path
             self.value = value
         }
     }
 
-    package var level: Logger.Level
-    package var message: String
+    public var level: Logger.Level
+    public var message: String
     /// The `Logger`'s label.
-    package var label: String
+    public var label: String
     /// The syslog identifier (`SYSLOG_IDENTIFIER=`), usually the program name.
-    package var identifier: String
-    package var file: String
-    package var function: String
-    package var line: UInt
+    public var identifier: String
+    public var file: String
+    public var function: String
+    public var line: UInt
     /// The merged, flattened metadata, sorted by key path.
-    package var fields: [Field]
+    public var fields: [Field]
 
-    package init(
+    public init(
         level: Logger.Level,
         message: String,
         label: String,
@@ -65,7 +65,7 @@ package struct LogRecord: Sendable, Hashable {
     }
 
     /// Resolves an event as a handler with this label, identifier, metadata and provider sees it.
-    package init(
+    public init(
         event: LogEvent,
         label: String,
         identifier: String,
@@ -91,7 +91,7 @@ package struct LogRecord: Sendable, Hashable {
     }
 
     /// Handler < provider < call: a later source wins for the same key.
-    package static func merge(
+    public static func merge(
         handler: Logger.Metadata,
         provided: Logger.Metadata,
         call: Logger.Metadata,
@@ -108,7 +108,7 @@ package struct LogRecord: Sendable, Hashable {
     }
 
     /// One field per leaf, sorted by key path (see the type's documentation).
-    package static func flatten(_ metadata: Logger.Metadata) -> [Field] {
+    public static func flatten(_ metadata: Logger.Metadata) -> [Field] {
         var fields: [Field] = []
         appendFlattened(metadata, under: [], to: &fields)
         fields.sort { $0.path.lexicographicallyPrecedes($1.path) }

@@ -9,9 +9,9 @@ import Logging
 ///     return handler
 /// }
 /// ```
-package enum SidecarLogging {
+public enum SidecarLogging {
     /// Where log entries go (`log_target` in the configuration).
-    package enum Target: String, Sendable, Hashable, CaseIterable {
+    public enum Target: String, Sendable, Hashable, CaseIterable {
         /// journald when there is one and the process is not on a terminal, else stderr;
         /// see ``JournalDetection/resolve(_:)``.
         case auto
@@ -22,16 +22,16 @@ package enum SidecarLogging {
     }
 
     /// Where entries end up once ``Target/auto`` is decided.
-    package enum Destination: String, Sendable, Hashable, CaseIterable {
+    public enum Destination: String, Sendable, Hashable, CaseIterable {
         case journald
         case stderr
     }
 
     /// The default `SYSLOG_IDENTIFIER`.
-    package static let defaultIdentifier = "smtp-sidecar"
+    public static let defaultIdentifier = "smtp-sidecar"
 
     /// A handler for `target`, resolved against ``JournalDetection/current()``.
-    package static func makeHandler(
+    public static func makeHandler(
         label: String,
         target: Target,
         identifier: String = defaultIdentifier,
@@ -47,7 +47,7 @@ package enum SidecarLogging {
     }
 
     /// A handler for `target`, resolved against the given facts.
-    package static func makeHandler(
+    public static func makeHandler(
         label: String,
         target: Target,
         detection: JournalDetection,

@@ -9,34 +9,34 @@ import Musl
 ///
 /// These happen at startup, before any client is connected, so they are not wire-protocol
 /// errors (``SidecarCore/ErrorCode`` is for those): the daemon logs them and exits.
-package struct SystemdError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SystemdError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, as an extensible set of stable codes.
-    package struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        package let rawValue: String
-        package init(rawValue: String) { self.rawValue = rawValue }
-        package var description: String { rawValue }
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
 
         /// `sd_listen_fds_with_names` failed (malformed `LISTEN_FDS`/`LISTEN_FDNAMES`).
-        package static let listenFDsUnreadable = Code(rawValue: "listen_fds_unreadable")
+        public static let listenFDsUnreadable = Code(rawValue: "listen_fds_unreadable")
         /// A passed file descriptor is not a listening `AF_UNIX` stream socket.
-        package static let listenFDNotUnixStreamListener = Code(rawValue: "listen_fd_not_unix_stream_listener")
+        public static let listenFDNotUnixStreamListener = Code(rawValue: "listen_fd_not_unix_stream_listener")
         /// `sd_watchdog_enabled` failed (malformed `WATCHDOG_USEC`/`WATCHDOG_PID`).
-        package static let watchdogUnreadable = Code(rawValue: "watchdog_unreadable")
+        public static let watchdogUnreadable = Code(rawValue: "watchdog_unreadable")
     }
 
-    package var code: Code
+    public var code: Code
     /// What happened, for an operator's log. Never contains a secret.
-    package var message: String
+    public var message: String
     /// The (positive) errno libsystemd reported, when there was one.
-    package var errno: Int32?
+    public var errno: Int32?
 
-    package init(code: Code, message: String, errno: Int32? = nil) {
+    public init(code: Code, message: String, errno: Int32? = nil) {
         self.code = code
         self.message = message
         self.errno = errno
     }
 
-    package var description: String {
+    public var description: String {
         guard let errno else { return "\(code): \(message)" }
         return "\(code): \(message) (\(String(cString: strerror(errno))))"
     }

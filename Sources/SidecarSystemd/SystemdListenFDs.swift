@@ -12,9 +12,9 @@ import Musl
 /// let sockets = try SystemdListenFDs.take()   // [] when not socket-activated
 /// if let socket = sockets.first(where: { $0.name == "smtp-sidecar" }) { ... }
 /// ```
-package enum SystemdListenFDs {
+public enum SystemdListenFDs {
     /// The first passed descriptor (`SD_LISTEN_FDS_START`); the others follow it.
-    package static let firstFD: Int32 = 3
+    public static let firstFD: Int32 = 3
 
     /// Takes the sockets passed by socket activation, once.
     ///
@@ -33,7 +33,7 @@ package enum SystemdListenFDs {
     ///   malformed; ``SystemdError/Code/listenFDNotUnixStreamListener`` when a descriptor
     ///   is anything else than a listening `AF_UNIX` stream socket. On error every passed
     ///   descriptor is closed: nobody else can own them once the environment is unset.
-    package static func take() throws(SystemdError) -> [(fd: Int32, name: String)] {
+    public static func take() throws(SystemdError) -> [(fd: Int32, name: String)] {
         var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
         let count = sd_listen_fds_with_names(1, &names)
         defer { freeNames(names) }
@@ -63,7 +63,7 @@ package enum SystemdListenFDs {
     }
 
     /// Whether `fd` is a listening `AF_UNIX` stream socket (`sd_is_socket_unix`).
-    package static func isUnixStreamListener(_ fd: Int32) -> Bool {
+    public static func isUnixStreamListener(_ fd: Int32) -> Bool {
         sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0
     }
 

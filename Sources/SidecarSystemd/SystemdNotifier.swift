@@ -18,9 +18,9 @@ import Musl
 /// notifier.ready(status: "listening on /run/smtp-sidecar/smtp-sidecar.sock")
 /// if let interval = try notifier.watchdogInterval() { /* ping every interval / 2 */ }
 /// ```
-package struct SystemdNotifier: Sendable, Hashable {
+public struct SystemdNotifier: Sendable, Hashable {
     /// What became of a notification.
-    package enum Delivery: Sendable, Hashable {
+    public enum Delivery: Sendable, Hashable {
         /// Sent to the service manager.
         case sent
         /// Not sent: `NOTIFY_SOCKET` is unset (started by hand, or `Type=` is not `notify`).
@@ -29,42 +29,42 @@ package struct SystemdNotifier: Sendable, Hashable {
         case failed(errno: Int32)
     }
 
-    package init() {}
+    public init() {}
 
     /// `READY=1`, with an optional `STATUS=` in the same datagram: start-up is complete.
     @discardableResult
-    package func ready(status: String? = nil) -> Delivery {
+    public func ready(status: String? = nil) -> Delivery {
         send(["READY=1"] + (status.map { [Self.assignment("STATUS", $0)] } ?? []))
     }
 
     /// `STATUS=`: a one-line, human-readable state shown by `systemctl status`.
     @discardableResult
-    package func status(_ text: String) -> Delivery {
+    public func status(_ text: String) -> Delivery {
         send([Self.assignment("STATUS", text)])
     }
 
     /// `STOPPING=1`: graceful shutdown has begun.
     @discardableResult
-    package func stopping(status: String? = nil) -> Delivery {
+    public func stopping(status: String? = nil) -> Delivery {
         send(["STOPPING=1"] + (status.map { [Self.assignment("STATUS", $0)] } ?? []))
     }
 
     /// `RELOADING=1` with the `MONOTONIC_USEC=` that `Type=notify-reload` (systemd 253+)
     /// requires; follow it with ``ready(status:)`` when the reload is done.
     @discardableResult
-    package func reloading() -> Delivery {
+    public func reloading() -> Delivery {
         send(["RELOADING=1", "MONOTONIC_USEC=\(Self.monotonicMicroseconds())"])
     }
 
     /// `WATCHDOG=1`: the keep-alive ping; send it at least every ``watchdogInterval()`` / 2.
     @discardableResult
-    package func watchdog() -> Delivery {
+    public func watchdog() -> Delivery {
         send(["WATCHDOG=1"])
     }
 
     /// `EXTEND_TIMEOUT_USEC=`: ask for more time to start or stop than the unit allows.
     @discardableResult
-    package func extendTimeout(by duration: Duration) -> Delivery {
+    public func extendTimeout(by duration: Duration) -> Delivery {
         send(["EXTEND_TIMEOUT_USEC=\(Self.microseconds(duration))"])
     }
 
@@ -72,7 +72,7 @@ package struct SystemdNotifier: Sendable, Hashable {
     ///
     /// Each assignment must be a single line; ``status(_:)`` and friends make sure of it.
     @discardableResult
-    package func send(_ assignments: [String]) -> Delivery {
+    public func send(_ assignments: [String]) -> Delivery {
         let result = sd_notify(0, assignments.joined(separator: "\n"))
         if result > 0 { return .sent }
         if result == 0 { return .notSupervised }
@@ -86,7 +86,7 @@ package struct SystemdNotifier: Sendable, Hashable {
     /// - Throws: ``SystemdError/Code/watchdogUnreadable`` when `WATCHDOG_USEC` or
     ///   `WATCHDOG_PID` is malformed: a unit that wants a watchdog but cannot say so
     ///   would otherwise get the daemon killed.
-    package func watchdogInterval() throws(SystemdError) -> Duration? {
+    public func watchdogInterval() throws(SystemdError) -> Duration? {
         var usec: UInt64 = 0
         let result = sd_watchdog_enabled(0, &usec)
         if result < 0 {
@@ -103,7 +103,7 @@ package struct SystemdNotifier: Sendable, Hashable {
     /// `NAME=value` with the value made one line: the protocol separates assignments by
     /// newlines, so a newline in a status text would otherwise smuggle in a second one
     /// (`"x\nREADY=1"`). Line breaks (and NUL) become spaces.
-    package static func assignment(_ name: String, _ value: String) -> String {
+    public static func assignment(_ name: String, _ value: String) -> String {
         var line = name + "="
         for character in value.unicodeScalars {
             line.unicodeScalars.append(character.breaksNotifyLine ? " " : character)
@@ -112,7 +112,7 @@ package struct SystemdNotifier: Sendable, Hashable {
     }
 
     /// `duration` in whole microseconds, as the protocol's `*_USEC` values want it (negative → 0).
-    package static func microseconds(_ duration: Duration) -> UInt64 {
+    public static func microseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0 else { return 0 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000)

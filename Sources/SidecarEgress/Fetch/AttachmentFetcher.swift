@@ -12,9 +12,9 @@ import SidecarCore
 /// the body is capped by Content-Length and while streaming.
 ///
 /// Fetch before connecting to the SMTP server, so a failed fetch sends nothing.
-package struct AttachmentFetcher: Sendable {
-    package let configuration: AttachmentFetchConfiguration
-    package let destinations: DestinationResolver
+public struct AttachmentFetcher: Sendable {
+    public let configuration: AttachmentFetchConfiguration
+    public let destinations: DestinationResolver
     let eventLoopGroup: any EventLoopGroup
     let threadPool: NIOThreadPool
     let tlsContext: NIOSSLContext
@@ -22,7 +22,7 @@ package struct AttachmentFetcher: Sendable {
 
     /// Builds the TLS context (loads the trust store): do it once, at start-up, off any
     /// event loop.
-    package init(
+    public init(
         configuration: AttachmentFetchConfiguration = AttachmentFetchConfiguration(),
         destinations: DestinationResolver,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -54,7 +54,7 @@ package struct AttachmentFetcher: Sendable {
     /// - Throws: `destination_forbidden` from the guard; `request_timeout` when
     ///   `requestDeadline` passed; otherwise `attachment_fetch_failed` naming the attachment
     ///   and the reason.
-    package func fetch(
+    public func fetch(
         _ url: String, name: String, field: String, deadline requestDeadline: NIODeadline? = nil
     ) async throws(SidecarError) -> FetchedAttachment {
         let overall = NIODeadline.now() + configuration.overallTimeout

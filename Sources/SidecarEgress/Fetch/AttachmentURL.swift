@@ -2,8 +2,8 @@
 /// and query in printable ASCII. No user information (credentials in a URL are refused,
 /// not sent), no whitespace or control characters, no backslashes. The fragment is dropped.
 /// Pure.
-package struct AttachmentURL: Sendable, Hashable {
-    package enum Scheme: String, Sendable, Hashable {
+public struct AttachmentURL: Sendable, Hashable {
+    public enum Scheme: String, Sendable, Hashable {
         case http, https
 
         var defaultPort: Int {
@@ -15,14 +15,14 @@ package struct AttachmentURL: Sendable, Hashable {
     }
 
     /// Why a URL was refused; ``description`` completes "The URL …".
-    package enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Failure: Error, Sendable, Hashable, CustomStringConvertible {
         case notHTTP
         case credentials
         case invalidCharacters
         case missingHost
         case invalidPort
 
-        package var description: String {
+        public var description: String {
             switch self {
             case .notHTTP: "is not an http or https URL"
             case .credentials: "contains a user name or password; credentials in URLs are refused"
@@ -33,16 +33,16 @@ package struct AttachmentURL: Sendable, Hashable {
         }
     }
 
-    package let scheme: Scheme
+    public let scheme: Scheme
     /// The host as written, brackets included for IPv6 (`[2001:db8::1]`).
-    package let host: String
-    package let port: Int
+    public let host: String
+    public let port: Int
     /// The request target: path and query, at least `/`.
-    package let target: String
+    public let target: String
     /// Whether the port was written out (it then appears in the Host header).
     let explicitPort: Bool
 
-    package init(_ text: String) throws(Failure) {
+    public init(_ text: String) throws(Failure) {
         guard text.utf8.count <= 8192,
             text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
         else {
@@ -95,7 +95,7 @@ package struct AttachmentURL: Sendable, Hashable {
 
     /// The URL without its query, for messages and logs: a query often carries a token
     /// (a pre-signed S3 URL's signature), which must not reach an error message.
-    package var redacted: String {
+    public var redacted: String {
         "\(scheme.rawValue)://\(hostHeader)\(Self.redactingQuery(target))"
     }
 

@@ -6,17 +6,17 @@ import NIOPosix
 /// which a second network fetch could not promise). ``byteCount`` is exact, so the
 /// message size is known up front (SIZE, BDAT). The mail engine adapts it to the
 /// composer's `AttachmentSource`.
-package struct FetchedAttachment: Sendable {
+public struct FetchedAttachment: Sendable {
     /// The size of the body in bytes.
-    package let size: Int
+    public let size: Int
     /// The response's Content-Type, if any: a fallback when the request names none.
-    package let contentType: String?
+    public let contentType: String?
     let file: SpoolFile
     let threadPool: NIOThreadPool
 
-    package var byteCount: Int? { size }
+    public var byteCount: Int? { size }
 
-    package func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
+    public func makeChunks() -> any AsyncSequence<ArraySlice<UInt8>, any Error> {
         Chunks(file: file, size: size, threadPool: threadPool)
     }
 

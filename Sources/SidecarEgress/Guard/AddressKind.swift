@@ -1,6 +1,6 @@
 /// Why an address is not a public destination. The ``description`` completes the sentence
 /// "resolves to …" in error messages.
-package enum AddressKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum AddressKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// 0.0.0.0 or `::`: connecting to it reaches this host.
     case unspecified
     /// 0.0.0.0/8 ("this network").
@@ -28,7 +28,7 @@ package enum AddressKind: String, Sendable, Hashable, CaseIterable, CustomString
     /// 100::/64 (discard), 64:ff9b:1::/48 (local NAT64), 2001::/23 outside Teredo.
     case reserved
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .unspecified: "an unspecified address"
         case .thisNetwork: "a \"this network\" address"
@@ -104,7 +104,7 @@ extension AddressKind {
 
     /// The kind of a non-public address, or nil for a public one. IPv6 forms that carry an
     /// IPv4 address (mapped, compatible, NAT64, 6to4, Teredo) take the kind of that address.
-    package static func classify(_ address: IPAddress) -> AddressKind? {
+    public static func classify(_ address: IPAddress) -> AddressKind? {
         if metadataHosts.contains(address) { return .cloudMetadata }
         let ranges: [(CIDR, AddressKind)]
         switch address {

@@ -1,15 +1,15 @@
 /// An address range: a network address and a prefix length (`10.0.0.0/8`, `fd00::/8`).
 /// Used for the operator's allow-list and the built-in forbidden ranges.
-package struct CIDR: Sendable, Hashable, CustomStringConvertible {
+public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     /// The first address of the range (host bits zero).
-    package let network: IPAddress
+    public let network: IPAddress
     /// The number of leading bits that must match: 0...32 for IPv4, 0...128 for IPv6.
-    package let prefixLength: Int
+    public let prefixLength: Int
 
     /// Parses `a.b.c.d/n`, `x:y::/n`, or a single address (a /32 or /128). Returns nil for
     /// a malformed text, an out-of-range prefix, or host bits set (`10.0.0.1/8` is
     /// refused as a likely typo rather than silently widened).
-    package init?(_ text: String) {
+    public init?(_ text: String) {
         let pieces = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let address = IPAddress(String(pieces[0])) else { return nil }
         let maximum = address.bitWidth
@@ -27,7 +27,7 @@ package struct CIDR: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A range from an address and prefix length; host bits are cleared.
-    package init(network: IPAddress, prefixLength: Int) {
+    public init(network: IPAddress, prefixLength: Int) {
         precondition((0...network.bitWidth).contains(prefixLength), "prefix length out of range")
         self.network = network.masked(to: prefixLength)
         self.prefixLength = prefixLength
@@ -35,7 +35,7 @@ package struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `address` is in the range. An IPv4 range never contains an IPv6 address and
     /// the reverse; IPv4-mapped forms are handled by ``EgressPolicy``, not here.
-    package func contains(_ address: IPAddress) -> Bool {
+    public func contains(_ address: IPAddress) -> Bool {
         switch (network, address) {
         case (.v4, .v4), (.v6, .v6):
             return address.masked(to: prefixLength) == network
@@ -44,7 +44,7 @@ package struct CIDR: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    package var description: String { "\(network)/\(prefixLength)" }
+    public var description: String { "\(network)/\(prefixLength)" }
 }
 
 extension IPAddress {

@@ -6,7 +6,7 @@ import Synchronization
 /// `getaddrinfo` each). Failures are not remembered. The answer is still vetted on every
 /// use, and a remembered answer is if anything safer against DNS rebinding: it cannot
 /// change under the caller for ``timeToLive``.
-package final class CachingHostNameResolver: HostNameResolver {
+public final class CachingHostNameResolver: HostNameResolver {
     private struct Key: Hashable {
         var host: String
         var port: Int
@@ -28,7 +28,7 @@ package final class CachingHostNameResolver: HostNameResolver {
     ///   - capacity: names remembered at most; when full, expired entries go first, then
     ///     everything (a cold lookup per name is all that costs).
     ///   - now: the clock (tests inject one).
-    package init(
+    public init(
         _ base: any HostNameResolver,
         timeToLive: TimeAmount = .seconds(30),
         capacity: Int = 1024,
@@ -40,7 +40,7 @@ package final class CachingHostNameResolver: HostNameResolver {
         self.now = now
     }
 
-    package func resolve(host: String, port: Int) async throws -> [SocketAddress] {
+    public func resolve(host: String, port: Int) async throws -> [SocketAddress] {
         let key = Key(host: host.lowercased(), port: port)
         let current = now()
         if let cached = entries.withLock({ $0[key] }), cached.expires > current {

@@ -10,12 +10,12 @@ import SidecarCore
 ///
 /// It is the only maker of ``VettedDestination``: every operation that opens a connection
 /// (an SMTP send or verify, a URL attachment fetch) takes one, so none can skip the guard.
-package struct DestinationResolver: Sendable {
-    package var policy: EgressPolicy
-    package var resolver: any HostNameResolver
-    package var logger: Logger
+public struct DestinationResolver: Sendable {
+    public var policy: EgressPolicy
+    public var resolver: any HostNameResolver
+    public var logger: Logger
 
-    package init(
+    public init(
         policy: EgressPolicy = EgressPolicy(),
         resolver: any HostNameResolver = SystemHostNameResolver(),
         logger: Logger = Logger(label: "smtp-sidecar.egress")
@@ -34,7 +34,7 @@ package struct DestinationResolver: Sendable {
     /// - Throws: `destination_forbidden` when the host is or resolves to a non-public address
     ///   or is an obfuscated numeric form; `invalid_params` for a malformed host;
     ///   `connection_failed` when the name does not resolve; `timeout` when DNS is too slow.
-    package func vet(host: String, port: Int, field: String? = nil) async throws(SidecarError) -> VettedDestination {
+    public func vet(host: String, port: Int, field: String? = nil) async throws(SidecarError) -> VettedDestination {
         // Only errors show the host; a vetted send should not pay for cleaning it.
         lazy var shown = Self.printable(host)
         guard (1...65535).contains(port) else {

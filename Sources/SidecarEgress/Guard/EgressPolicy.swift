@@ -7,9 +7,9 @@ import NIOCore
 /// relay on 10.0.0.0/8 through. A cloud metadata address is allowed only when an entry
 /// names that address alone (a /32 or /128): allowing 169.254.0.0/16 for a link-local relay
 /// does not open the metadata service.
-package struct EgressPolicy: Sendable, Hashable {
+public struct EgressPolicy: Sendable, Hashable {
     /// The outcome of checking one address.
-    package enum Verdict: Sendable, Hashable {
+    public enum Verdict: Sendable, Hashable {
         /// A public address.
         case allowed
         /// A non-public address the allow-list lets through; the matching entry.
@@ -17,7 +17,7 @@ package struct EgressPolicy: Sendable, Hashable {
         /// A non-public address; why.
         case forbidden(AddressKind)
 
-        package var isAllowed: Bool {
+        public var isAllowed: Bool {
             switch self {
             case .allowed, .allowedByOperator: true
             case .forbidden: false
@@ -26,15 +26,15 @@ package struct EgressPolicy: Sendable, Hashable {
     }
 
     /// Ranges let through although not public. Default: none.
-    package var allowedCIDRs: [CIDR]
+    public var allowedCIDRs: [CIDR]
 
-    package init(allowedCIDRs: [CIDR] = []) {
+    public init(allowedCIDRs: [CIDR] = []) {
         self.allowedCIDRs = allowedCIDRs
     }
 
     /// Checks an address. An IPv6 form that carries an IPv4 address (`::ffff:10.0.0.5`)
     /// is allowed by an entry for either form.
-    package func check(_ address: IPAddress) -> Verdict {
+    public func check(_ address: IPAddress) -> Verdict {
         guard let kind = AddressKind.classify(address) else { return .allowed }
         let forms = [address] + address.embeddedIPv4.map { IPAddress.v4($0) }
         for entry in allowedCIDRs {
@@ -46,7 +46,7 @@ package struct EgressPolicy: Sendable, Hashable {
 
     /// Checks a resolved socket address; a Unix domain socket is never a network
     /// destination and is refused as loopback.
-    package func check(_ address: SocketAddress) -> Verdict {
+    public func check(_ address: SocketAddress) -> Verdict {
         guard let ip = IPAddress(address) else { return .forbidden(.loopback) }
         return check(ip)
     }

@@ -10,14 +10,14 @@ import NIOPosix
 
 /// Turns a host name into addresses. The seam where tests put a fixed answer (for example a
 /// name that "rebinds" to a private address) in place of DNS.
-package protocol HostNameResolver: Sendable {
+public protocol HostNameResolver: Sendable {
     /// All addresses of `host` for a TCP connection to `port`, IPv6 and IPv4, in the
     /// resolver's preferred order. Throws ``HostNameResolutionError``.
     func resolve(host: String, port: Int) async throws -> [SocketAddress]
 }
 
 /// Why a name did not resolve.
-package enum HostNameResolutionError: Error, Sendable, Hashable {
+public enum HostNameResolutionError: Error, Sendable, Hashable {
     /// The name does not exist or has no addresses (`EAI_NONAME`, `EAI_NODATA`).
     case notFound
     /// The resolver failed for another reason, possibly temporary (`EAI_AGAIN`, ...).
@@ -30,12 +30,12 @@ package enum HostNameResolutionError: Error, Sendable, Hashable {
 /// thread pool so it never blocks an event loop or the cooperative pool, with a time
 /// limit. `getaddrinfo` cannot be cancelled: after a time-out its thread finishes on its own
 /// and the answer is dropped.
-package struct SystemHostNameResolver: HostNameResolver {
-    package var threadPool: NIOThreadPool
-    package var eventLoopGroup: any EventLoopGroup
-    package var timeout: TimeAmount
+public struct SystemHostNameResolver: HostNameResolver {
+    public var threadPool: NIOThreadPool
+    public var eventLoopGroup: any EventLoopGroup
+    public var timeout: TimeAmount
 
-    package init(
+    public init(
         threadPool: NIOThreadPool = .singleton,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         timeout: TimeAmount = .seconds(10)
@@ -45,7 +45,7 @@ package struct SystemHostNameResolver: HostNameResolver {
         self.timeout = timeout
     }
 
-    package func resolve(host: String, port: Int) async throws -> [SocketAddress] {
+    public func resolve(host: String, port: Int) async throws -> [SocketAddress] {
         let eventLoop = eventLoopGroup.next()
         let promise = eventLoop.makePromise(of: [SocketAddress].self)
         let lookup = threadPool.runIfActive(eventLoop: eventLoop) {

@@ -9,14 +9,14 @@ import NIOCore
 
 /// An IPv4 or IPv6 address as a number, for range checks. IPv4 is 32 bits, IPv6 128 bits,
 /// both in network (big-endian) bit order: the first octet is the most significant.
-package enum IPAddress: Sendable, Hashable, CustomStringConvertible {
+public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
     case v4(UInt32)
     case v6(UInt128)
 
     /// Parses a canonical literal: dotted-quad IPv4 (four decimal parts, no leading zeros) or
     /// IPv6 (`inet_pton` syntax, no zone id, no brackets). Obfuscated numerals such as
     /// `127.1` or `0x7f.0.0.1` are not canonical; see ``init(lenientIPv4:)``.
-    package init?(_ text: String) {
+    public init?(_ text: String) {
         if let v4 = Self.parseCanonicalIPv4(text) {
             self = .v4(v4)
         } else if let v6 = Self.parseIPv6(text) {
@@ -30,7 +30,7 @@ package enum IPAddress: Sendable, Hashable, CustomStringConvertible {
     /// browsers) does: one to four parts, each decimal, octal (leading `0`) or hexadecimal
     /// (`0x`); the last part fills the remaining bytes. `2130706433`, `0x7f.1`, `0177.0.0.1`
     /// and `127.1` all mean 127.0.0.1.
-    package init?(lenientIPv4 text: String) {
+    public init?(lenientIPv4 text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...4).contains(parts.count) else { return nil }
         var values: [UInt64] = []
@@ -53,7 +53,7 @@ package enum IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The address of a resolved socket address; nil for a Unix domain socket.
-    package init?(_ address: SocketAddress) {
+    public init?(_ address: SocketAddress) {
         // Read from the socket address's bytes, not its printed form: the address sits in
         // network order after the family and port (sockaddr_in: 4 bytes from offset 4;
         // sockaddr_in6: 16 bytes from offset 8, after the flow label). Its members are not
@@ -72,7 +72,7 @@ package enum IPAddress: Sendable, Hashable, CustomStringConvertible {
         bytes.reduce(0) { $0 << 8 | Number($1) }
     }
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .v4(let value):
             return "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"

@@ -6,13 +6,13 @@ import NIOCore
 /// public. Code that opens connections takes a `VettedDestination` instead of a host, so
 /// it cannot be handed a host that skipped the guard, and it connects to ``addresses``
 /// only (resolving ``host`` again would reopen the DNS-rebinding hole).
-package struct VettedDestination: Sendable, Hashable {
+public struct VettedDestination: Sendable, Hashable {
     /// The host as the request gave it: for SNI, certificate checks and messages.
-    package let host: String
-    package let port: Int
+    public let host: String
+    public let port: Int
     /// Every address the host resolved to, each allowed by the egress policy, in the
     /// order to try them, each with ``port``. Never empty.
-    package let addresses: [SocketAddress]
+    public let addresses: [SocketAddress]
 
     init(host: String, port: Int, addresses: [SocketAddress]) {
         precondition(!addresses.isEmpty, "a vetted destination has at least one address")

@@ -5,26 +5,26 @@
 /// when it needs quoting (RFC 5321 §4.1.2 asks for the simplest form). A local part with
 /// non-ASCII characters (RFC 6531/6532) is allowed and marks the address as needing
 /// SMTPUTF8; a non-ASCII domain is converted to A-labels and needs nothing.
-package struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
+public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
     /// RFC 5321 §4.5.3.1.1 and §4.5.3.1.3: 64 octets for the local part, 256 for a path
     /// including its angle brackets.
     static let maxLocalPartOctets = 64
     static let maxAddressOctets = 254
 
     /// The local part as written in the message (quoted when needed).
-    package let localPart: String
+    public let localPart: String
     /// The domain as given, NFC-normalised (may contain Unicode).
-    package let domain: String
+    public let domain: String
     /// The domain in ASCII (A-labels).
-    package let asciiDomain: String
+    public let asciiDomain: String
 
     /// `local@ascii-domain`: the form used in MAIL FROM, RCPT TO and the message headers.
-    package var addressSpec: String { localPart + "@" + asciiDomain }
+    public var addressSpec: String { localPart + "@" + asciiDomain }
 
     /// Whether the local part has non-ASCII characters, so that sending needs SMTPUTF8.
-    package var requiresSMTPUTF8: Bool { !localPart.utf8.allSatisfy { $0 < 0x80 } }
+    public var requiresSMTPUTF8: Bool { !localPart.utf8.allSatisfy { $0 < 0x80 } }
 
-    package var description: String { addressSpec }
+    public var description: String { addressSpec }
 
     /// Why an addr-spec is refused, phrased as a sentence fragment.
     struct Invalid: Error, Equatable {

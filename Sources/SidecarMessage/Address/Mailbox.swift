@@ -1,17 +1,17 @@
 /// An address with an optional display name: `Jane Doe <jane@example.com>`.
-package struct Mailbox: Sendable, Hashable, CustomStringConvertible {
+public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
     /// The display name, unquoted and with whitespace runs outside quotes collapsed;
     /// nil when there is none.
-    package let displayName: String?
-    package let address: EmailAddress
+    public let displayName: String?
+    public let address: EmailAddress
 
-    package init(displayName: String?, address: EmailAddress) {
+    public init(displayName: String?, address: EmailAddress) {
         let trimmed = displayName?.trimmingWhitespace()
         self.displayName = trimmed?.isEmpty == false ? trimmed : nil
         self.address = address
     }
 
-    package var description: String {
+    public var description: String {
         guard let displayName else { return address.addressSpec }
         return "\(displayName) <\(address.addressSpec)>"
     }

@@ -1,17 +1,17 @@
 /// One entry of `params.attachments`.
-package struct AttachmentDraft: Sendable {
+public struct AttachmentDraft: Sendable {
     /// `filename`: shown to the recipient; non-ASCII names are encoded per RFC 2231.
-    package var filename: String
+    public var filename: String
     /// `content_type`; guessed from the filename's extension when nil.
-    package var contentType: String?
+    public var contentType: String?
     /// `content_base64`, or bytes from another source (a URL fetch).
-    package var content: AttachmentContent
+    public var content: AttachmentContent
     /// `content_id`: the id an HTML body refers to as `cid:<id>`.
-    package var contentID: String?
+    public var contentID: String?
     /// `inline`: shown in the HTML body rather than as an attachment; needs `contentID`.
-    package var isInline: Bool
+    public var isInline: Bool
 
-    package init(
+    public init(
         filename: String,
         contentType: String? = nil,
         content: AttachmentContent,
@@ -27,7 +27,7 @@ package struct AttachmentDraft: Sendable {
 }
 
 /// Where an attachment's bytes come from.
-package enum AttachmentContent: Sendable {
+public enum AttachmentContent: Sendable {
     /// Base64 text as received on the wire. Validated by ``MessageComposer/compose(_:defaultFrom:)``
     /// and decoded again while writing, so the decoded bytes are never held whole.
     case base64(String)

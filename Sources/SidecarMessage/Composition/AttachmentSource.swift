@@ -4,7 +4,7 @@
 /// ``makeChunks()`` is called once per serialisation and must yield the same bytes each
 /// time it is called. If ``byteCount`` is not nil the source must yield exactly that many
 /// bytes; the writer fails with `attachment_invalid` otherwise.
-package protocol AttachmentSource: Sendable {
+public protocol AttachmentSource: Sendable {
     /// The exact number of bytes, when known in advance (it makes the message size exact,
     /// which BDAT needs); nil when not known until the end.
     var byteCount: Int? { get }

@@ -5,22 +5,22 @@
 /// sources; bodies are normalised and encoded, attachments base64-encoded, while
 /// ``write(to:)`` runs, in chunks. The output has CRLF line endings, no line over
 /// 998 octets, ends with CRLF, and is not dot-stuffed.
-package struct ComposedMessage: Sendable {
+public struct ComposedMessage: Sendable {
     /// MAIL FROM and RCPT TO.
-    package let envelope: MessageEnvelope
+    public let envelope: MessageEnvelope
     /// The Message-ID field value with its angle brackets, e.g. `<4f1c...@example.com>`.
-    package let messageID: String
+    public let messageID: String
     /// The sender, as it appears in From.
-    package let from: Mailbox
+    public let from: Mailbox
     /// Whether an address has a non-ASCII local part (RFC 6531): the transport must use
     /// SMTPUTF8 and refuse with `smtputf8_unsupported` when the server lacks it.
-    package let requiresSMTPUTF8: Bool
+    public let requiresSMTPUTF8: Bool
     /// Whether a body needs 8BITMIME. Always false: every body is 7bit, quoted-printable or
     /// base64, so non-ASCII bytes appear only in headers and only when ``requiresSMTPUTF8``.
-    package var requires8BitMIME: Bool { false }
+    public var requires8BitMIME: Bool { false }
     /// The exact size in bytes of what ``write(to:)`` produces, before
     /// dot-stuffing; nil when an attachment source does not know its size in advance.
-    package var byteCount: Int? {
+    public var byteCount: Int? {
         root.byteCount.map { headers.count + $0 + trailer.count }
     }
 
@@ -39,7 +39,7 @@ package struct ComposedMessage: Sendable {
     /// source that yields more than the limits allow or a different size than it announced.
     /// On error the sink has received part of the message; the SMTP layer must abort the
     /// transaction rather than end the DATA.
-    package nonisolated(nonsending) func write(to sink: inout some MessageByteSink) async throws {
+    public nonisolated(nonsending) func write(to sink: inout some MessageByteSink) async throws {
         var writer = MessageWriter(limits: limits)
         writer.append(headers)
         try await writer.write(root, to: &sink)
@@ -50,7 +50,7 @@ package struct ComposedMessage: Sendable {
 
     /// The whole message in memory. For tests and small messages; the SMTP layer should
     /// use ``write(to:)``.
-    package nonisolated(nonsending) func serialize() async throws -> [UInt8] {
+    public nonisolated(nonsending) func serialize() async throws -> [UInt8] {
         var sink = ByteArraySink(reservingCapacity: byteCount ?? 0)
         try await write(to: &sink)
         return sink.bytes

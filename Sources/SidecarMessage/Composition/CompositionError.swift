@@ -5,24 +5,24 @@ import SidecarCore
 /// and the ``DraftField`` it is about. The composer knows no wire protocol: whoever takes
 /// drafts from requests maps these to its own errors (the mail engine to `SidecarError`,
 /// with the field's JSON path).
-package struct CompositionError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct CompositionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The stable code, one of the message codes (`ErrorCode+Message.swift`).
-    package let code: ErrorCode
+    public let code: ErrorCode
     /// Safe to show to the end user; names fields as the author wrote them.
-    package let message: String
+    public let message: String
     /// The field the error is about, when there is one (a message too large has none).
-    package let field: DraftField?
+    public let field: DraftField?
 
-    package init(code: ErrorCode, message: String, field: DraftField? = nil) {
+    public init(code: ErrorCode, message: String, field: DraftField? = nil) {
         self.code = code
         self.message = message
         self.field = field
     }
 
     /// Never: the same draft fails the same way.
-    package var retryable: Bool { false }
+    public var retryable: Bool { false }
 
-    package var description: String {
+    public var description: String {
         var text = "\(code.rawValue): \(message)"
         if let field { text += " [field \(field)]" }
         return text

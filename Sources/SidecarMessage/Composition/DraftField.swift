@@ -1,7 +1,7 @@
 /// Where in a ``MessageDraft`` a ``CompositionError`` is: the composer's own name for a
 /// field, not a path in any wire format. Whoever takes drafts from a request maps it to
 /// that request's names (the mail engine to the JSON path of `send`'s params).
-package enum DraftField: Sendable, Hashable, CustomStringConvertible {
+public enum DraftField: Sendable, Hashable, CustomStringConvertible {
     case from
     case replyTo
     /// A recipient list; `index` is the entry when the list was given as an array
@@ -21,12 +21,12 @@ package enum DraftField: Sendable, Hashable, CustomStringConvertible {
     /// The `index`-th attachment, one of its parts, or (`part` nil) the whole of it.
     case attachment(index: Int, AttachmentPart?)
 
-    package enum HeaderPart: Sendable, Hashable {
+    public enum HeaderPart: Sendable, Hashable {
         case name
         case value
     }
 
-    package enum AttachmentPart: Sendable, Hashable {
+    public enum AttachmentPart: Sendable, Hashable {
         case filename
         case contentType
         case contentID
@@ -36,7 +36,7 @@ package enum DraftField: Sendable, Hashable, CustomStringConvertible {
 
     /// The field as the composer's messages name it to a workflow's author: `to[2]`,
     /// `reply_to`, `attachments[1].content_id`.
-    package var description: String {
+    public var description: String {
         switch self {
         case .from: "from"
         case .replyTo: "reply_to"

@@ -4,21 +4,21 @@
 /// The bytes have CRLF line endings and no line over 998 octets; they are not
 /// dot-stuffed (that is the SMTP DATA layer's job). An error thrown here stops the writing
 /// and is rethrown to the caller.
-package protocol MessageByteSink {
+public protocol MessageByteSink {
     nonisolated(nonsending) mutating func write(_ bytes: [UInt8]) async throws
 }
 
 /// Collects the whole message in memory (tests, small messages).
-package struct ByteArraySink: MessageByteSink, Sendable {
-    package private(set) var bytes: [UInt8] = []
+public struct ByteArraySink: MessageByteSink, Sendable {
+    public private(set) var bytes: [UInt8] = []
 
     /// `capacity`: the expected total, e.g. ``ComposedMessage/byteCount``, so the array is
     /// allocated once instead of growing by doubling.
-    package init(reservingCapacity capacity: Int = 0) {
+    public init(reservingCapacity capacity: Int = 0) {
         bytes.reserveCapacity(capacity)
     }
 
-    package nonisolated(nonsending) mutating func write(_ bytes: [UInt8]) async throws {
+    public nonisolated(nonsending) mutating func write(_ bytes: [UInt8]) async throws {
         self.bytes += bytes
     }
 }

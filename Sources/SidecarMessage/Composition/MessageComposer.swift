@@ -10,17 +10,17 @@ import SidecarCore
 /// - HTML: `multipart/alternative` of the text (given, or derived from the HTML) and the
 ///   HTML, the HTML wrapped in `multipart/related` with the inline images when there are any;
 /// - attachments: `multipart/mixed` of the above and the attachments.
-package struct MessageComposer: Sendable {
-    package var limits: MessageLimits
+public struct MessageComposer: Sendable {
+    public var limits: MessageLimits
     /// The domain of Message-IDs; the From address's domain when nil.
-    package var hostname: String?
+    public var hostname: String?
     /// The time written in the Date header.
-    package var clock: @Sendable () -> Date
+    public var clock: @Sendable () -> Date
     /// A unique token for the Message-ID's left part and the MIME boundaries: dot-atom
     /// text (letters, digits, `.`), unique per message.
-    package var makeUniqueID: @Sendable () -> String
+    public var makeUniqueID: @Sendable () -> String
 
-    package init(
+    public init(
         limits: MessageLimits = MessageLimits(),
         hostname: String? = nil,
         clock: @escaping @Sendable () -> Date = { Date() },
@@ -33,7 +33,7 @@ package struct MessageComposer: Sendable {
     }
 
     /// 128 random bits from the system's cryptographic generator, as 32 hex digits.
-    @Sendable package static func randomUniqueID() -> String {
+    @Sendable public static func randomUniqueID() -> String {
         let high = BufferedRandom.shared.next()
         let low = BufferedRandom.shared.next()
         return String(unsafeUninitializedCapacity: 32) { digits in
@@ -47,7 +47,7 @@ package struct MessageComposer: Sendable {
 
     /// Validates `draft` and composes it. `defaultFrom` is the credential's From address,
     /// used when the draft has none.
-    package func compose(_ draft: MessageDraft, defaultFrom: String? = nil) throws(CompositionError) -> ComposedMessage {
+    public func compose(_ draft: MessageDraft, defaultFrom: String? = nil) throws(CompositionError) -> ComposedMessage {
         let addresses = try resolveAddresses(draft, defaultFrom: defaultFrom)
         let subject = try subjectTokens(draft.subject)
         let customFields = try customHeaderFields(draft.headers, priority: draft.priority)

@@ -2,36 +2,36 @@
 ///
 /// Strings are taken as the author wrote them; the composer validates everything. A
 /// ``CompositionError`` names the field it is about as a ``DraftField``.
-package struct MessageDraft: Sendable {
+public struct MessageDraft: Sendable {
     /// `params.from`: one address, overriding the credential's default From.
-    package var from: String?
+    public var from: String?
     /// `params.to`, `params.cc`, `params.bcc`: each string is one address or a
     /// comma-separated list (a wire string becomes a one-element array).
-    package var to: [String]
-    package var cc: [String]
-    package var bcc: [String]
+    public var to: [String]
+    public var cc: [String]
+    public var bcc: [String]
     /// Which of `to`, `cc`, `bcc` were arrays on the wire: an error about one of their
     /// entries names it by its 0-based index (`.to(index: 1)`), else the list (`.to(index: nil)`).
-    package var arrayAddressFields: Set<AddressField> = []
+    public var arrayAddressFields: Set<AddressField> = []
     /// `params.reply_to`: one address.
-    package var replyTo: String?
+    public var replyTo: String?
     /// `params.subject`.
-    package var subject: String?
+    public var subject: String?
     /// `params.body_format`: which body is sent.
-    package var bodyFormat: BodyFormat
+    public var bodyFormat: BodyFormat
     /// `params.text`: the text body; with `html` format, the plain alternative (derived
     /// from the HTML when absent) or the fallback when `html` is empty.
-    package var text: String?
+    public var text: String?
     /// `params.html`.
-    package var html: String?
+    public var html: String?
     /// `params.priority`; nil writes no priority headers.
-    package var priority: MessagePriority?
+    public var priority: MessagePriority?
     /// `params.headers`, in order.
-    package var headers: [CustomHeader]
+    public var headers: [CustomHeader]
     /// `params.attachments`, in order.
-    package var attachments: [AttachmentDraft]
+    public var attachments: [AttachmentDraft]
 
-    package init(
+    public init(
         from: String? = nil,
         to: [String] = [],
         cc: [String] = [],
@@ -63,12 +63,12 @@ package struct MessageDraft: Sendable {
 }
 
 /// A recipient field of the draft.
-package enum AddressField: String, Sendable, Hashable {
+public enum AddressField: String, Sendable, Hashable {
     case to, cc, bcc
 }
 
 /// `params.body_format`.
-package enum BodyFormat: String, Sendable, Hashable, CaseIterable {
+public enum BodyFormat: String, Sendable, Hashable, CaseIterable {
     case text
     case html
 }

@@ -1,30 +1,30 @@
 /// Every limit the composer enforces. Each violation is refused with its own error code
 /// before anything is sent.
-package struct MessageLimits: Sendable, Hashable {
+public struct MessageLimits: Sendable, Hashable {
     /// Largest `text` body, in bytes of UTF-8 (`body_too_large`). Default 10 MB.
-    package var maxTextBodyBytes: Int
+    public var maxTextBodyBytes: Int
     /// Largest `html` body, in bytes of UTF-8 (`body_too_large`). Default 10 MB.
-    package var maxHTMLBodyBytes: Int
+    public var maxHTMLBodyBytes: Int
     /// Longest subject, in Unicode scalars (`subject_too_long`). Default 998, the RFC 5322 line limit.
-    package var maxSubjectLength: Int
+    public var maxSubjectLength: Int
     /// Most custom headers (`too_many_headers`). Default 50.
-    package var maxCustomHeaders: Int
+    public var maxCustomHeaders: Int
     /// Longest custom header value, in bytes of UTF-8 (`header_value_too_long`). Default 998.
-    package var maxHeaderValueBytes: Int
+    public var maxHeaderValueBytes: Int
     /// Most distinct recipients over To, Cc and Bcc (`too_many_recipients`). Default 100, the
     /// number every SMTP server must accept (RFC 5321 §4.5.3.1.8).
-    package var maxRecipients: Int
+    public var maxRecipients: Int
     /// Most attachments, inline images included (`too_many_attachments`). Default 20.
-    package var maxAttachments: Int
+    public var maxAttachments: Int
     /// Largest attachment, in decoded bytes (`attachment_too_large`). Default 25 MB.
-    package var maxAttachmentBytes: Int
+    public var maxAttachmentBytes: Int
     /// Longest attachment filename, in bytes of UTF-8 (`attachment_invalid`). Default 255.
-    package var maxFilenameBytes: Int
+    public var maxFilenameBytes: Int
     /// Largest composed message, in bytes as sent (`message_too_large`). Default 50 MB.
     /// Checked before sending when every attachment's size is known, while streaming otherwise.
-    package var maxMessageBytes: Int
+    public var maxMessageBytes: Int
 
-    package init(
+    public init(
         maxTextBodyBytes: Int = 10_000_000,
         maxHTMLBodyBytes: Int = 10_000_000,
         maxSubjectLength: Int = 998,

@@ -3,23 +3,23 @@
 /// The name must be an RFC 5322 field name (printable ASCII except `:`, at most
 /// ``maxNameLength`` characters) and not one of ``reservedNames``; the value is unstructured
 /// text, encoded per RFC 2047 when it is not plain ASCII.
-package struct CustomHeader: Sendable, Hashable {
-    package var name: String
-    package var value: String
+public struct CustomHeader: Sendable, Hashable {
+    public var name: String
+    public var value: String
 
-    package init(name: String, value: String) {
+    public init(name: String, value: String) {
         self.name = name
         self.value = value
     }
 
     /// Longest accepted field name, so that `Name: ` always leaves room on the first line.
-    package static let maxNameLength = 76
+    public static let maxNameLength = 76
 
     /// Names a custom header may not use, compared case-insensitively: they would override
     /// what the composer sets from dedicated parameters, forge trace or authentication
     /// fields, or break the MIME structure. The last three guard JavaScript clients that
     /// turn headers into objects.
-    package static let reservedNames: Set<String> = [
+    public static let reservedNames: Set<String> = [
         "from", "sender", "to", "cc", "bcc", "reply-to", "return-path", "message-id", "in-reply-to",
         "references", "date", "content-type", "content-transfer-encoding", "mime-version", "dkim-signature",
         "received", "authentication-results", "x-original-to", "delivered-to", "__proto__", "constructor",
@@ -27,13 +27,13 @@ package struct CustomHeader: Sendable, Hashable {
     ]
 
     /// Whether `name` is a syntactically valid field name (RFC 5322 §3.6.8 `ftext`).
-    package static func isValidName(_ name: String) -> Bool {
+    public static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= maxNameLength
             && name.utf8.allSatisfy { (33...126).contains($0) && $0 != UInt8(ascii: ":") }
     }
 
     /// Whether `name` is reserved, ignoring case.
-    package static func isReserved(_ name: String) -> Bool {
+    public static func isReserved(_ name: String) -> Bool {
         reservedNames.contains(asciiLowercased(name))
     }
 

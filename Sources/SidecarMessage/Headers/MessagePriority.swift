@@ -1,6 +1,6 @@
 /// `params.priority`: written as `X-Priority` (1, 3 or 5, the convention of Outlook and
 /// most clients) and `Importance` (RFC 2156 §5.3).
-package enum MessagePriority: String, Sendable, Hashable, CaseIterable {
+public enum MessagePriority: String, Sendable, Hashable, CaseIterable {
     case low
     case normal
     case high

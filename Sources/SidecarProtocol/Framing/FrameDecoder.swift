@@ -9,25 +9,25 @@ import NIOCore
 /// cannot make the server buffer anything.
 ///
 /// States: `reading` → `discarding` (after an oversized header; terminal).
-package struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
-    package typealias InboundOut = InboundFrame
+public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = InboundFrame
 
     /// Size of the length prefix.
-    package static let headerLength = 4
+    public static let headerLength = 4
 
     private enum State {
         case reading
         case discarding
     }
 
-    package let maxPayloadLength: UInt32
+    public let maxPayloadLength: UInt32
     private var state: State = .reading
 
-    package init(maxPayloadLength: UInt32) {
+    public init(maxPayloadLength: UInt32) {
         self.maxPayloadLength = maxPayloadLength
     }
 
-    package mutating func decode(buffer: inout ByteBuffer) throws -> InboundFrame? {
+    public mutating func decode(buffer: inout ByteBuffer) throws -> InboundFrame? {
         switch state {
         case .discarding:
             buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
@@ -50,7 +50,7 @@ package struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         }
     }
 
-    package mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> InboundFrame? {
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> InboundFrame? {
         if let frame = try decode(buffer: &buffer) {
             return frame
         }

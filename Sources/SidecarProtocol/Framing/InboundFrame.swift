@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// Framing problems are values, not thrown errors, so the connection can answer them
 /// in order with the requests before it, and decide itself whether to go on.
-package enum InboundFrame: Sendable, Equatable {
+public enum InboundFrame: Sendable, Equatable {
     /// One complete frame's payload (the bytes after the 4-byte length).
     case payload(ByteBuffer)
     /// A frame header announced `declaredLength` bytes, more than the limit. The payload is

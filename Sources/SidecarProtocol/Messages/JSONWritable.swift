@@ -5,14 +5,14 @@ import NIOCore
 /// A conformance writes exactly one JSON value, the same one (members, names, omitted nils)
 /// as the type's `Encodable` conformance, which ``Response/payload(allocator:)`` falls back
 /// to for results that are not `JSONWritable`.
-package protocol JSONWritable: Sendable {
+public protocol JSONWritable: Sendable {
     /// Writes the value as one JSON value.
     func writeJSON(to writer: inout JSONWriter)
 }
 
 extension JSONWritable {
     /// The value's JSON text, as ``writeJSON(to:)`` writes it.
-    package var jsonText: String {
+    public var jsonText: String {
         var writer = JSONWriter(buffer: ByteBuffer())
         writeJSON(to: &writer)
         return String(buffer: writer.buffer)

@@ -14,12 +14,12 @@ import SidecarCore
 /// writer.member("pong", true)
 /// writer.endObject()  // {"pong":true}
 /// ```
-package struct JSONWriter: Sendable {
+public struct JSONWriter: Sendable {
     /// The deepest nesting of objects and arrays the writer supports.
-    package static let maxDepth = 64
+    public static let maxDepth = 64
 
     /// The text written so far, after whatever the buffer held before.
-    package var buffer: ByteBuffer
+    public var buffer: ByteBuffer
 
     /// One bit per open container, the innermost in bit 0: set once it holds a member or
     /// element, so the next one is preceded by a comma.
@@ -30,31 +30,31 @@ package struct JSONWriter: Sendable {
     private var awaitingValue = false
 
     /// A writer that appends to `buffer`.
-    package init(buffer: ByteBuffer) {
+    public init(buffer: ByteBuffer) {
         self.buffer = buffer
     }
 
     // MARK: Containers
 
-    package mutating func beginObject() {
+    public mutating func beginObject() {
         beginContainer(UInt8(ascii: "{"))
     }
 
-    package mutating func endObject() {
+    public mutating func endObject() {
         endContainer(UInt8(ascii: "}"))
     }
 
-    package mutating func beginArray() {
+    public mutating func beginArray() {
         beginContainer(UInt8(ascii: "["))
     }
 
-    package mutating func endArray() {
+    public mutating func endArray() {
         endContainer(UInt8(ascii: "]"))
     }
 
     /// Writes an object member's name; the next value written is the member's value.
     /// `name` is written as is, so it must need no escaping.
-    package mutating func key(_ name: StaticString) {
+    public mutating func key(_ name: StaticString) {
         assert(depth > 0 && !awaitingValue, "a key outside an object or after another key")
         separate()
         buffer.writeInteger(UInt8(ascii: "\""))
@@ -68,7 +68,7 @@ package struct JSONWriter: Sendable {
 
     /// Writes an object member's name that is not known in advance (a dictionary's key),
     /// escaped as a string is.
-    package mutating func dynamicKey(_ name: String) {
+    public mutating func dynamicKey(_ name: String) {
         assert(depth > 0 && !awaitingValue, "a key outside an object or after another key")
         string(name)
         buffer.writeInteger(UInt8(ascii: ":"))
@@ -77,7 +77,7 @@ package struct JSONWriter: Sendable {
 
     // MARK: Values
 
-    package mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         beginValue()
         var value = value
         value.withUTF8 { utf8 in
@@ -88,11 +88,11 @@ package struct JSONWriter: Sendable {
         }
     }
 
-    package mutating func int(_ value: Int) {
+    public mutating func int(_ value: Int) {
         int64(Int64(value))
     }
 
-    package mutating func int64(_ value: Int64) {
+    public mutating func int64(_ value: Int64) {
         beginValue()
         if value < 0 {
             buffer.writeInteger(UInt8(ascii: "-"))
@@ -100,23 +100,23 @@ package struct JSONWriter: Sendable {
         writeDecimal(value.magnitude)
     }
 
-    package mutating func bool(_ value: Bool) {
+    public mutating func bool(_ value: Bool) {
         beginValue()
         buffer.writeStaticString(value ? "true" : "false")
     }
 
-    package mutating func null() {
+    public mutating func null() {
         beginValue()
         buffer.writeStaticString("null")
     }
 
     /// Writes `value` (one JSON value).
-    package mutating func value(_ value: some JSONWritable) {
+    public mutating func value(_ value: some JSONWritable) {
         value.writeJSON(to: &self)
     }
 
     /// Writes `values` as an array.
-    package mutating func array<Element: JSONWritable>(_ values: [Element]) {
+    public mutating func array<Element: JSONWritable>(_ values: [Element]) {
         beginArray()
         for element in values {
             element.writeJSON(to: &self)
@@ -129,36 +129,36 @@ package struct JSONWriter: Sendable {
     // Each writes `"name":value`, and nothing when the value is nil, as `encodeIfPresent`
     // (and so a synthesized `Encodable` conformance) does.
 
-    package mutating func member(_ name: StaticString, _ value: String?) {
+    public mutating func member(_ name: StaticString, _ value: String?) {
         guard let value else { return }
         key(name)
         string(value)
     }
 
-    package mutating func member(_ name: StaticString, _ value: Int?) {
+    public mutating func member(_ name: StaticString, _ value: Int?) {
         guard let value else { return }
         key(name)
         int(value)
     }
 
-    package mutating func member(_ name: StaticString, _ value: Bool?) {
+    public mutating func member(_ name: StaticString, _ value: Bool?) {
         guard let value else { return }
         key(name)
         bool(value)
     }
 
-    package mutating func member<Value: JSONWritable>(_ name: StaticString, _ value: Value?) {
+    public mutating func member<Value: JSONWritable>(_ name: StaticString, _ value: Value?) {
         guard let value else { return }
         key(name)
         value.writeJSON(to: &self)
     }
 
-    package mutating func member<Element: JSONWritable>(_ name: StaticString, _ values: [Element]) {
+    public mutating func member<Element: JSONWritable>(_ name: StaticString, _ values: [Element]) {
         key(name)
         array(values)
     }
 
-    package mutating func member(_ name: StaticString, _ values: [String]) {
+    public mutating func member(_ name: StaticString, _ values: [String]) {
         key(name)
         beginArray()
         for value in values {
@@ -168,7 +168,7 @@ package struct JSONWriter: Sendable {
     }
 
     /// An object of counters, its members in the order of their names.
-    package mutating func member(_ name: StaticString, _ counts: [String: Int]) {
+    public mutating func member(_ name: StaticString, _ counts: [String: Int]) {
         key(name)
         beginObject()
         for (countName, count) in counts.sorted(by: { $0.key < $1.key }) {

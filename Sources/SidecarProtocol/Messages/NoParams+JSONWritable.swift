@@ -1,6 +1,6 @@
 extension NoParams: JSONWritable {
     /// `{}`.
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.endObject()
     }

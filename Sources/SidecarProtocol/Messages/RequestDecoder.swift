@@ -12,18 +12,18 @@ import SidecarCore
 ///
 /// Precedence of failures: `invalid_json` → `not_an_object` → `missing_id` →
 /// `unknown_operation` → `invalid_params`.
-package struct RequestDecoder: Sendable {
-    package init() {}
+public struct RequestDecoder: Sendable {
+    public init() {}
 
-    package func decode(_ payload: ByteBuffer) -> Result<Request, RequestDecodingFailure> {
+    public func decode(_ payload: ByteBuffer) -> Result<Request, RequestDecodingFailure> {
         payload.withUnsafeReadableBytes { decode($0) }
     }
 
-    package func decode(_ payload: Data) -> Result<Request, RequestDecodingFailure> {
+    public func decode(_ payload: Data) -> Result<Request, RequestDecodingFailure> {
         payload.withUnsafeBytes { decode($0) }
     }
 
-    package func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Request, RequestDecodingFailure> {
+    public func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Request, RequestDecodingFailure> {
         // JSON parsers tend to accept invalid UTF-8 inside strings; the protocol does not.
         guard Self.isValidUTF8(bytes) else {
             return .failure(.init(id: nil, error: Self.invalidJSON))

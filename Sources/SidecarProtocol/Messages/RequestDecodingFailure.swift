@@ -2,11 +2,11 @@ import SidecarCore
 
 /// Why a frame's payload is not a valid request, with the request id when it could be read
 /// so the error response can echo it.
-package struct RequestDecodingFailure: Error, Sendable, Equatable {
-    package var id: RequestID?
-    package var error: SidecarError
+public struct RequestDecodingFailure: Error, Sendable, Equatable {
+    public var id: RequestID?
+    public var error: SidecarError
 
-    package init(id: RequestID?, error: SidecarError) {
+    public init(id: RequestID?, error: SidecarError) {
         self.id = id
         self.error = error
     }

@@ -5,31 +5,31 @@ import SidecarCore
 /// `{"id": ..., "ok": false, "error": {...}}` (an error response may also carry a partial
 /// `result`, e.g. per-recipient outcomes of a failed send). `id` is `null` only when the
 /// request's id could not be read.
-package struct Response: Sendable {
+public struct Response: Sendable {
     /// The result or error. A result is any ``JSONWritable`` (each operation's result type
     /// is), written with ``JSONWriter``: the daemon has one way to write JSON.
-    package enum Outcome: Sendable {
+    public enum Outcome: Sendable {
         case success(any JSONWritable)
         case failure(SidecarError, partialResult: (any JSONWritable)? = nil)
     }
 
-    package var id: RequestID?
-    package var outcome: Outcome
+    public var id: RequestID?
+    public var outcome: Outcome
 
-    package init(id: RequestID?, outcome: Outcome) {
+    public init(id: RequestID?, outcome: Outcome) {
         self.id = id
         self.outcome = outcome
     }
 
-    package static func success(id: RequestID, _ result: any JSONWritable) -> Response {
+    public static func success(id: RequestID, _ result: any JSONWritable) -> Response {
         Response(id: id, outcome: .success(result))
     }
 
-    package static func failure(id: RequestID?, _ error: SidecarError) -> Response {
+    public static func failure(id: RequestID?, _ error: SidecarError) -> Response {
         Response(id: id, outcome: .failure(error))
     }
 
-    package var error: SidecarError? {
+    public var error: SidecarError? {
         switch outcome {
         case .success: nil
         case .failure(let error, _): error
@@ -37,13 +37,13 @@ package struct Response: Sendable {
     }
 
     /// The response as a frame payload (JSON, UTF-8).
-    package func payload(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    public func payload(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         writePayload(appendingTo: allocator.buffer(capacity: 256))
     }
 
     /// The response as one whole frame: the 4-byte big-endian length, then the bytes of
     /// ``payload(allocator:)``, written into one buffer (no frame encoder copies it again).
-    package func frame(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    public func frame(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         var header = allocator.buffer(capacity: 256)
         header.writeInteger(UInt32(0))
         var frame = writePayload(appendingTo: header)

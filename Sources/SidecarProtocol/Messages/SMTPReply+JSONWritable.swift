@@ -1,7 +1,7 @@
 import SidecarCore
 
 extension SMTPReply: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("code", code)
         writer.member("enhanced_code", enhancedCode)

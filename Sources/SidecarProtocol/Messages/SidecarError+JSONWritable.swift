@@ -1,7 +1,7 @@
 import SidecarCore
 
 extension SidecarError: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("code", code.rawValue)
         writer.member("message", message)

@@ -1,5 +1,5 @@
 extension HelloResult: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("version", version)
         writer.member("server", server)
@@ -11,7 +11,7 @@ extension HelloResult: JSONWritable {
 }
 
 extension HelloResult.Limits: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("max_frame_bytes", maxFrameBytes)
         writer.member("max_in_flight", maxInFlight)

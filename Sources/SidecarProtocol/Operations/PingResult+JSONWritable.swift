@@ -1,5 +1,5 @@
 extension PingResult: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("pong", pong)
         writer.member("data", data)

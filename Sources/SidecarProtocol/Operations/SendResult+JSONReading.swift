@@ -4,7 +4,7 @@ extension SendResult {
     /// Reads a result back from the JSON its ``writeJSON(to:)`` wrote (the dedup store keeps
     /// a send's result as that text and replays it to identical sends), with the protocol's
     /// own parser. Throws an `internal_error` for text it did not write.
-    package init(json text: String) throws(SidecarError) {
+    public init(json text: String) throws(SidecarError) {
         var text = text
         let node: JSONNode
         do {

@@ -1,7 +1,7 @@
 import SidecarCore
 
 extension SendResult: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("outcome", outcome.rawValue)
         writer.member("message_id", messageID)

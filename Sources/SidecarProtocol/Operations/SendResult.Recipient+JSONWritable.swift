@@ -1,7 +1,7 @@
 import SidecarCore
 
 extension SendResult.Recipient: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("address", address)
         writer.member("accepted", accepted)

@@ -1,5 +1,5 @@
 extension StatsResult: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("uptime_ms", uptimeMs)
         writer.member("connections", connections)
@@ -10,7 +10,7 @@ extension StatsResult: JSONWritable {
 }
 
 extension StatsResult.Connections: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("open", open)
         writer.member("accepted", accepted)
@@ -20,7 +20,7 @@ extension StatsResult.Connections: JSONWritable {
 }
 
 extension StatsResult.Requests: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("in_flight", inFlight)
         writer.member("total", total)
@@ -31,7 +31,7 @@ extension StatsResult.Requests: JSONWritable {
 }
 
 extension StatsResult.Pool: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("label", label)
         writer.member("open", open)

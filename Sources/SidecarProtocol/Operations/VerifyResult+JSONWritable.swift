@@ -1,5 +1,5 @@
 extension VerifyResult: JSONWritable {
-    package func writeJSON(to writer: inout JSONWriter) {
+    public func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.member("ok", ok)
         writer.member("security", security)

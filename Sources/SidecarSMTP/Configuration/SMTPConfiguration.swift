@@ -1,44 +1,44 @@
 import NIOCore
 
 /// Everything needed to open an SMTP connection. Defaults are documented per field.
-package struct SMTPConfiguration: Sendable, CustomStringConvertible {
+public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     /// The server's host name or IP address.
-    package var host: String
+    public var host: String
     /// Default 587.
-    package var port: Int
+    public var port: Int
     /// nil: chosen from the port by ``SMTPSecurityMode/resolved(_:port:)`` (465 implicit
     /// TLS, else STARTTLS).
-    package var security: SMTPSecurityMode?
-    package var tls: SMTPTLSSettings
+    public var security: SMTPSecurityMode?
+    public var tls: SMTPTLSSettings
     /// nil: no AUTH.
-    package var credentials: SMTPCredentials?
+    public var credentials: SMTPCredentials?
     /// The EHLO/HELO name. Default `[127.0.0.1]` (an address literal is always valid).
-    package var clientName: String
-    package var timeouts: SMTPTimeouts
+    public var clientName: String
+    public var timeouts: SMTPTimeouts
     /// Addresses to connect to, in order, instead of resolving ``host``: the seam for a
     /// caller that resolves and vets addresses itself (SSRF guard, DNS pinning). Empty:
     /// `host` is resolved by NIO. TLS still verifies the certificate against the host name.
-    package var addresses: [SocketAddress]
+    public var addresses: [SocketAddress]
     /// Allow AUTH on a connection without TLS (security mode `none`). Default false: the
     /// client refuses rather than send a password in plaintext.
-    package var allowsPlaintextAuthentication: Bool
+    public var allowsPlaintextAuthentication: Bool
     /// Extensions the client may use when offered. Default: all.
-    package var extensions: SMTPExtensionUse
+    public var extensions: SMTPExtensionUse
     /// A message of known size up to this many bytes is composed in memory before its
     /// transaction starts, so the commands and the whole message leave in one write (one
     /// round trip with PIPELINING and CHUNKING); a larger one is streamed. Default 256 KiB.
-    package var maximumInlineMessageSize: Int
+    public var maximumInlineMessageSize: Int
     /// The most messages (transactions) one session should carry, for a server that
     /// treats later messages of a session differently (Exim queues each one after its
     /// tenth by default instead of delivering it). The client does not enforce it: the
     /// pool lending the connection retires it once ``SMTPConnection/transactionsStarted``
     /// reaches it. nil: no limit of the credential's own.
-    package var maximumMessagesPerSession: Int?
+    public var maximumMessagesPerSession: Int?
     /// Limits against hostile servers.
-    package var maximumReplyLineLength: Int
-    package var maximumReplyLines: Int
+    public var maximumReplyLineLength: Int
+    public var maximumReplyLines: Int
 
-    package init(
+    public init(
         host: String,
         port: Int = 587,
         security: SMTPSecurityMode? = nil,
@@ -70,17 +70,17 @@ package struct SMTPConfiguration: Sendable, CustomStringConvertible {
         self.maximumReplyLines = maximumReplyLines
     }
 
-    package static let defaultClientName = "[127.0.0.1]"
+    public static let defaultClientName = "[127.0.0.1]"
 
     /// The security mode in effect.
-    package var resolvedSecurity: SMTPSecurityMode {
+    public var resolvedSecurity: SMTPSecurityMode {
         SMTPSecurityMode.resolved(security, port: port)
     }
 
     /// The name for SNI and certificate verification.
-    package var tlsServerName: String { tls.serverName ?? host }
+    public var tlsServerName: String { tls.serverName ?? host }
 
-    package var description: String {
+    public var description: String {
         "SMTPConfiguration(\(host):\(port), security: \(resolvedSecurity.rawValue), "
             + "credentials: \(credentials.map { String(describing: $0) } ?? "none"), client name: \(clientName))"
     }

@@ -2,35 +2,35 @@ import SidecarCore
 
 /// What the client authenticates with. The password or token is a ``Secret``: it appears
 /// only in the AUTH exchange on the wire, never in a log, an error or a description.
-package struct SMTPCredentials: Sendable, Hashable, CustomStringConvertible {
-    package enum Authenticator: Sendable, Hashable {
+public struct SMTPCredentials: Sendable, Hashable, CustomStringConvertible {
+    public enum Authenticator: Sendable, Hashable {
         /// A password (or App Password, or API key): AUTH PLAIN or LOGIN.
         case password(Secret)
         /// An OAuth 2.0 access token: AUTH XOAUTH2.
         case oauth2Token(Secret)
     }
 
-    package var username: String
-    package var authenticator: Authenticator
+    public var username: String
+    public var authenticator: Authenticator
     /// Use this mechanism even if the server does not advertise it; nil chooses from what
     /// the server offers (PLAIN, then LOGIN, for a password; XOAUTH2 for a token).
-    package var mechanism: SMTPAuthMechanism?
+    public var mechanism: SMTPAuthMechanism?
 
-    package init(username: String, authenticator: Authenticator, mechanism: SMTPAuthMechanism? = nil) {
+    public init(username: String, authenticator: Authenticator, mechanism: SMTPAuthMechanism? = nil) {
         self.username = username
         self.authenticator = authenticator
         self.mechanism = mechanism
     }
 
-    package static func password(_ username: String, _ password: Secret, mechanism: SMTPAuthMechanism? = nil) -> Self {
+    public static func password(_ username: String, _ password: Secret, mechanism: SMTPAuthMechanism? = nil) -> Self {
         SMTPCredentials(username: username, authenticator: .password(password), mechanism: mechanism)
     }
 
-    package static func oauth2(_ username: String, token: Secret) -> Self {
+    public static func oauth2(_ username: String, token: Secret) -> Self {
         SMTPCredentials(username: username, authenticator: .oauth2Token(token), mechanism: .xoauth2)
     }
 
-    package var description: String {
+    public var description: String {
         "SMTPCredentials(username: \(username), \(Secret.redacted))"
     }
 }

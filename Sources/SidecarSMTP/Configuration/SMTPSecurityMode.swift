@@ -1,5 +1,5 @@
 /// How the connection is protected.
-package enum SMTPSecurityMode: String, Sendable, Hashable, CaseIterable {
+public enum SMTPSecurityMode: String, Sendable, Hashable, CaseIterable {
     /// TLS from the first byte ("SMTPS", RFC 8314), usually port 465.
     case implicitTLS = "tls"
     /// Plain TCP, then STARTTLS (RFC 3207), which is required: if the server does not
@@ -11,7 +11,7 @@ package enum SMTPSecurityMode: String, Sendable, Hashable, CaseIterable {
 
     /// The mode to use when the configuration does not give one: implicit TLS for port
     /// 465, STARTTLS (required) for every other port. Never plaintext.
-    package static func resolved(_ mode: SMTPSecurityMode?, port: Int) -> SMTPSecurityMode {
+    public static func resolved(_ mode: SMTPSecurityMode?, port: Int) -> SMTPSecurityMode {
         if let mode { return mode }
         return port == 465 ? .implicitTLS : .startTLS
     }

@@ -1,33 +1,33 @@
 /// Per-message options for ``SMTPConnection/send(_:options:deadline:)``.
-package struct SMTPSendOptions: Sendable, Hashable {
+public struct SMTPSendOptions: Sendable, Hashable {
     /// Delivery status notifications (RFC 3461); sent only when the server offers DSN.
-    package var dsn: SMTPDSNOptions?
+    public var dsn: SMTPDSNOptions?
 
-    package init(dsn: SMTPDSNOptions? = nil) {
+    public init(dsn: SMTPDSNOptions? = nil) {
         self.dsn = dsn
     }
 }
 
 /// RFC 3461 parameters: NOTIFY on every RCPT, RET and ENVID on MAIL.
-package struct SMTPDSNOptions: Sendable, Hashable {
-    package enum Notify: String, Sendable, Hashable, CaseIterable {
+public struct SMTPDSNOptions: Sendable, Hashable {
+    public enum Notify: String, Sendable, Hashable, CaseIterable {
         case success = "SUCCESS"
         case failure = "FAILURE"
         case delay = "DELAY"
     }
 
-    package enum Return: String, Sendable, Hashable {
+    public enum Return: String, Sendable, Hashable {
         case full = "FULL"
         case headers = "HDRS"
     }
 
     /// Empty set: NOTIFY=NEVER. nil: no NOTIFY parameter.
-    package var notify: Set<Notify>?
-    package var ret: Return?
+    public var notify: Set<Notify>?
+    public var ret: Return?
     /// The envelope id; xtext-encoded on the wire.
-    package var envelopeID: String?
+    public var envelopeID: String?
 
-    package init(notify: Set<Notify>? = nil, ret: Return? = nil, envelopeID: String? = nil) {
+    public init(notify: Set<Notify>? = nil, ret: Return? = nil, envelopeID: String? = nil) {
         self.notify = notify
         self.ret = ret
         self.envelopeID = envelopeID

@@ -1,23 +1,23 @@
 /// TLS settings for the connection to the SMTP server.
-package struct SMTPTLSSettings: Sendable, Hashable {
-    package enum MinimumVersion: String, Sendable, Hashable, CaseIterable {
+public struct SMTPTLSSettings: Sendable, Hashable {
+    public enum MinimumVersion: String, Sendable, Hashable, CaseIterable {
         case tls12 = "1.2"
         case tls13 = "1.3"
     }
 
     /// The lowest TLS version accepted. Default TLS 1.2.
-    package var minimumVersion: MinimumVersion
+    public var minimumVersion: MinimumVersion
     /// Accept a certificate that is self-signed, expired, from an unknown CA or for
     /// another host name. A security trade-off; default false.
-    package var acceptUnverifiedCertificates: Bool
+    public var acceptUnverifiedCertificates: Bool
     /// Extra trusted CA certificates (PEM), in addition to the system's trust store.
-    package var additionalCAPEM: String?
+    public var additionalCAPEM: String?
     /// The name sent as SNI and checked against the certificate; default: the host.
     /// When the name is an IP address no SNI is sent and the certificate must name the
     /// address.
-    package var serverName: String?
+    public var serverName: String?
 
-    package init(
+    public init(
         minimumVersion: MinimumVersion = .tls12,
         acceptUnverifiedCertificates: Bool = false,
         additionalCAPEM: String? = nil,

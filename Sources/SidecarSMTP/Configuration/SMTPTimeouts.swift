@@ -1,26 +1,26 @@
 /// Time limits per phase. The defaults are RFC 5321 §4.5.3.2's for the server's replies;
 /// the overall deadline of an operation comes on top and is passed per call.
-package struct SMTPTimeouts: Sendable, Hashable {
+public struct SMTPTimeouts: Sendable, Hashable {
     /// TCP connect, per address tried. Default 30 s.
-    package var connect: Duration
+    public var connect: Duration
     /// The TLS handshake (implicit TLS or after STARTTLS). Default 30 s.
-    package var tlsHandshake: Duration
+    public var tlsHandshake: Duration
     /// The 220 greeting. Default 5 min.
-    package var greeting: Duration
+    public var greeting: Duration
     /// Replies to EHLO/HELO, STARTTLS, AUTH, RSET and QUIT. Default 5 min.
-    package var command: Duration
+    public var command: Duration
     /// The reply to MAIL FROM. Default 5 min.
-    package var mail: Duration
+    public var mail: Duration
     /// The reply to each RCPT TO. Default 5 min.
-    package var rcpt: Duration
+    public var rcpt: Duration
     /// The 354 reply to DATA. Default 2 min.
-    package var dataInitiation: Duration
+    public var dataInitiation: Duration
     /// Each chunk of the message going out (the server not reading). Default 3 min.
-    package var dataBlock: Duration
+    public var dataBlock: Duration
     /// The reply after the final dot. Default 10 min.
-    package var dataTermination: Duration
+    public var dataTermination: Duration
 
-    package init(
+    public init(
         connect: Duration = .seconds(30),
         tlsHandshake: Duration = .seconds(30),
         greeting: Duration = .seconds(300),
@@ -43,5 +43,5 @@ package struct SMTPTimeouts: Sendable, Hashable {
     }
 
     /// RFC 5321 §4.5.3.2 with 30 s for connect and TLS.
-    package static let `default` = SMTPTimeouts()
+    public static let `default` = SMTPTimeouts()
 }

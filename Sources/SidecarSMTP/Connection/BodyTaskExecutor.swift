@@ -16,9 +16,9 @@ import NIOPosix
 /// message must not wait behind a slow DNS server. Each job is one chunk's worth of work,
 /// so concurrent messages take turns. The pool can never be stopped (it lives as long as
 /// the process), so a job given to it always runs.
-package final class BodyTaskExecutor: TaskExecutor {
+public final class BodyTaskExecutor: TaskExecutor {
     /// The executor every connection uses: one thread per core, named `SMTP-BODY-…`.
-    package static let shared = BodyTaskExecutor(threads: System.coreCount)
+    public static let shared = BodyTaskExecutor(threads: System.coreCount)
 
     private let threadPool: NIOThreadPool
 
@@ -27,7 +27,7 @@ package final class BodyTaskExecutor: TaskExecutor {
         threadPool = NIOThreadPool._makePerpetualStartedPool(numberOfThreads: max(1, threads), threadNamePrefix: "SMTP-BODY-")
     }
 
-    package func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         threadPool.submit { _ in
             // The pool cannot be stopped, so this always runs; a job that never ran would

@@ -4,10 +4,10 @@ import SidecarCore
 
 /// A one-shot check over a fresh connection. (Sending one message on a fresh connection
 /// is the mail engine's `DirectTransport`.)
-package enum SMTPClient {
+public enum SMTPClient {
     /// Connects, secures, authenticates and QUITs: checks that a configuration works.
     /// Returns what the server announced.
-    package static func verify(
+    public static func verify(
         configuration: SMTPConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,

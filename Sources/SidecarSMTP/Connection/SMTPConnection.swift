@@ -14,10 +14,10 @@ import Synchronization
 /// ``reset(deadline:)`` sends RSET (also a liveness check) and ``quit()`` ends it. After
 /// anything doubtful (a timeout, a protocol error, a 421, a lost connection, a message
 /// that may have been sent) the connection closes and ``isUsable`` turns false for good.
-package final class SMTPConnection: Sendable {
-    package let configuration: SMTPConfiguration
+public final class SMTPConnection: Sendable {
+    public let configuration: SMTPConfiguration
     /// What the server announced in its last EHLO (after STARTTLS, the one over TLS).
-    package let capabilities: SMTPCapabilities
+    public let capabilities: SMTPCapabilities
     /// Internal for tests (socket options).
     let channel: any Channel
     private let handler: NIOLoopBound<SMTPClientHandler>
@@ -45,27 +45,27 @@ package final class SMTPConnection: Sendable {
     private var bodyExecutor: BodyTaskExecutor { .shared }
 
     /// Whether another message may be sent on this connection.
-    package var isUsable: Bool { session.withLock { $0.isUsable } }
+    public var isUsable: Bool { session.withLock { $0.isUsable } }
     /// Whether the session runs over TLS.
-    package var isSecure: Bool { session.withLock { $0.isSecure } }
+    public var isSecure: Bool { session.withLock { $0.isSecure } }
     /// Messages the server accepted on this connection.
-    package var messagesSent: Int { session.withLock { $0.messagesSent } }
+    public var messagesSent: Int { session.withLock { $0.messagesSent } }
     /// Transactions started on this connection (MAIL FROM sent), whatever their end.
-    package var transactionsStarted: Int { session.withLock { $0.transactionsStarted } }
+    public var transactionsStarted: Int { session.withLock { $0.transactionsStarted } }
     /// 4yz/5yz replies the server gave on this session once it was set up. Servers count
     /// them and drop the session at a limit (chasquid: 3; stock Postfix: 20).
-    package var errorReplies: Int { session.withLock { $0.errorReplies } }
+    public var errorReplies: Int { session.withLock { $0.errorReplies } }
     /// Whether a transaction on this connection used SMTPUTF8.
-    package var usedSMTPUTF8: Bool { session.withLock { $0.usedSMTPUTF8 } }
+    public var usedSMTPUTF8: Bool { session.withLock { $0.usedSMTPUTF8 } }
     /// The first line of the server's greeting, without the code.
-    package var greeting: String { session.withLock { $0.greeting } }
+    public var greeting: String { session.withLock { $0.greeting } }
     /// The server's address.
-    package var remoteAddress: SocketAddress? { channel.remoteAddress }
+    public var remoteAddress: SocketAddress? { channel.remoteAddress }
 
     // MARK: - Connect
 
     /// Connects, secures and authenticates. `deadline` bounds the whole of it.
-    package static func connect(
+    public static func connect(
         configuration: SMTPConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,
@@ -89,7 +89,7 @@ package final class SMTPConnection: Sendable {
     /// phase that failed in the error. `onSetupPhase` is told each setup phase (greeting,
     /// TLS, EHLO, AUTH) as the session enters it, on the channel's event loop, so that whoever
     /// gave up waiting for this connection can say how far it got.
-    package static func open(
+    public static func open(
         configuration: SMTPConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger baseLogger: Logger,
@@ -275,7 +275,7 @@ package final class SMTPConnection: Sendable {
     /// the message is written: the transaction is abandoned, the connection closed, and the
     /// send ends `notSent` (phase `data`) with its error. Not awaited when the transaction
     /// ends before the message could be sent (every recipient refused, a lost connection).
-    package func send(
+    public func send(
         _ message: ComposedMessage,
         recipients: [String]? = nil,
         options: SMTPSendOptions = SMTPSendOptions(),
@@ -376,7 +376,7 @@ package final class SMTPConnection: Sendable {
     }
 
     /// RSET: ends any transaction; also a cheap check that the server still answers.
-    package func reset(deadline: NIODeadline? = nil) async throws(SidecarError) {
+    public func reset(deadline: NIODeadline? = nil) async throws(SidecarError) {
         guard session.withLock({ $0.claim() }) else { throw .smtpConnectionBusy() }
         defer { session.withLock { $0.releaseClaim() } }
         let promise = channel.eventLoop.makePromise(of: Void.self)
@@ -393,7 +393,7 @@ package final class SMTPConnection: Sendable {
 
     /// QUIT and close. Never fails; safe to call more than once and on a closed connection.
     /// A cancelled task closes without waiting for the server's reply.
-    package func quit() async {
+    public func quit() async {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let handler = self.handler
         let channel = self.channel

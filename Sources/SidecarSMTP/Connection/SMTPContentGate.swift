@@ -3,4 +3,4 @@ import SidecarCore
 /// Work that must be done before a message's content may leave, run while the server
 /// reads the envelope: see ``SMTPConnection/send(_:recipients:options:deadline:beforeContent:)``.
 /// The daemon's is the duplicate-suppression record's "may have been sent" mark.
-package typealias SMTPContentGate = @Sendable () async throws(SidecarError) -> Void
+public typealias SMTPContentGate = @Sendable () async throws(SidecarError) -> Void

@@ -1,5 +1,5 @@
 /// A SASL mechanism for SMTP AUTH (RFC 4954) that this client can use.
-package enum SMTPAuthMechanism: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum SMTPAuthMechanism: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// RFC 4616: the username and password in one initial response.
     case plain = "PLAIN"
     /// The de-facto LOGIN mechanism: username and password in two continuation lines.
@@ -7,5 +7,5 @@ package enum SMTPAuthMechanism: String, Sendable, Hashable, CaseIterable, Custom
     /// Google's and Microsoft's OAuth 2.0 bearer-token mechanism.
     case xoauth2 = "XOAUTH2"
 
-    package var description: String { rawValue }
+    public var description: String { rawValue }
 }

@@ -1,33 +1,33 @@
 /// What the server announced in its EHLO reply (RFC 5321 §4.1.1.1 and the extensions'
 /// RFCs). After HELO (EHLO refused) every extension is absent.
-package struct SMTPCapabilities: Sendable, Hashable {
+public struct SMTPCapabilities: Sendable, Hashable {
     /// The domain the server named on the first line of its EHLO (or HELO) reply.
-    package var serverName: String
+    public var serverName: String
     /// RFC 3207.
-    package var startTLS: Bool
+    public var startTLS: Bool
     /// The AUTH mechanisms offered (RFC 4954), in the server's order, upper-cased,
     /// including ones this client does not implement.
-    package var authMechanisms: [String]
+    public var authMechanisms: [String]
     /// RFC 2920.
-    package var pipelining: Bool
+    public var pipelining: Bool
     /// RFC 1870: whether SIZE was advertised at all.
-    package var size: Bool
+    public var size: Bool
     /// RFC 1870: the largest message the server accepts, when it gave a non-zero limit.
-    package var maximumMessageSize: Int?
+    public var maximumMessageSize: Int?
     /// RFC 6152.
-    package var eightBitMIME: Bool
+    public var eightBitMIME: Bool
     /// RFC 6531.
-    package var smtpUTF8: Bool
+    public var smtpUTF8: Bool
     /// RFC 3461.
-    package var dsn: Bool
+    public var dsn: Bool
     /// RFC 2034.
-    package var enhancedStatusCodes: Bool
+    public var enhancedStatusCodes: Bool
     /// RFC 3030 (BDAT). Parsed only; this client sends with DATA.
-    package var chunking: Bool
+    public var chunking: Bool
     /// Every keyword line as sent, after the first line.
-    package var keywords: [String]
+    public var keywords: [String]
 
-    package init(
+    public init(
         serverName: String = "",
         startTLS: Bool = false,
         authMechanisms: [String] = [],
@@ -56,7 +56,7 @@ package struct SMTPCapabilities: Sendable, Hashable {
     }
 
     /// Whether the server offers `mechanism`.
-    package func offers(_ mechanism: SMTPAuthMechanism) -> Bool {
+    public func offers(_ mechanism: SMTPAuthMechanism) -> Bool {
         authMechanisms.contains(mechanism.rawValue)
     }
 

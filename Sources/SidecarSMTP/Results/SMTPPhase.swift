@@ -1,5 +1,5 @@
 /// Where in the session something happened; reported with every failure.
-package enum SMTPPhase: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum SMTPPhase: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Resolving and connecting TCP.
     case connect
     /// Waiting for the 220 greeting.
@@ -21,5 +21,5 @@ package enum SMTPPhase: String, Sendable, Hashable, CaseIterable, CustomStringCo
     /// QUIT.
     case quit
 
-    package var description: String { rawValue }
+    public var description: String { rawValue }
 }

@@ -12,8 +12,8 @@ import SidecarCore
 /// recipients not yet refused (while each attempt refuses new ones, at most
 /// ``maximumRetries`` times), or finish with the result, in which recipients refused by
 /// earlier attempts are reported as refused, in envelope order. Pure: the caller sends.
-package struct SMTPRefusalRetry: Sendable {
-    package enum Decision: Sendable, Hashable {
+public struct SMTPRefusalRetry: Sendable {
+    public enum Decision: Sendable, Hashable {
         /// Send again on a fresh connection, to these recipients only.
         case retry(recipients: [String])
         /// The send's result.
@@ -21,32 +21,32 @@ package struct SMTPRefusalRetry: Sendable {
     }
 
     /// The envelope's recipients, in order.
-    package let envelope: [String]
+    public let envelope: [String]
     /// The most times a message is sent again. Each time at least one more recipient was
     /// refused, so this bounds connections, not correctness.
-    package let maximumRetries: Int
+    public let maximumRetries: Int
     /// How many times it was sent again so far.
-    package private(set) var retries = 0
+    public private(set) var retries = 0
     /// Recipients refused by attempts that ended in a 421, by address.
     private var refused: [String: SMTPRecipientResult] = [:]
 
-    package init(recipients: [String], maximumRetries: Int = 3) {
+    public init(recipients: [String], maximumRetries: Int = 3) {
         self.envelope = recipients
         self.maximumRetries = maximumRetries
     }
 
     /// The recipients still to send to: the envelope's, without those refused.
-    package var recipients: [String] { envelope.filter { refused[$0] == nil } }
+    public var recipients: [String] { envelope.filter { refused[$0] == nil } }
 
     /// Whether `result` is a session the server closed before taking the message, after it
     /// had refused recipients: what this type sends again.
-    package static func closedAfterRefusals(_ result: SMTPSendResult) -> Bool {
+    public static func closedAfterRefusals(_ result: SMTPSendResult) -> Bool {
         guard case .notSent(let failure) = result, failure.closedBeforeMessage else { return false }
         return failure.recipients.contains { !$0.accepted }
     }
 
     /// The next step after an attempt that ended with `result`.
-    package mutating func next(after result: SMTPSendResult) -> Decision {
+    public mutating func next(after result: SMTPSendResult) -> Decision {
         if case .notSent(let failure) = result, failure.closedBeforeMessage, retries < maximumRetries {
             let newlyRefused = failure.recipients.filter { !$0.accepted && refused[$0.address] == nil }
             if !newlyRefused.isEmpty {

@@ -1,7 +1,7 @@
 import SidecarCore
 
 /// The outcome of one message: sent, not sent, or unknown.
-package enum SMTPSendResult: Sendable, Hashable {
+public enum SMTPSendResult: Sendable, Hashable {
     /// The server accepted the message (250 after the final dot) for at least one recipient.
     case sent(SMTPDelivery)
     /// The message was not delivered: nothing, or not the whole message, went out, or the
@@ -12,7 +12,7 @@ package enum SMTPSendResult: Sendable, Hashable {
     case mayHaveBeenSent(SMTPSendFailure)
 
     /// The per-recipient answers known so far.
-    package var recipients: [SMTPRecipientResult] {
+    public var recipients: [SMTPRecipientResult] {
         switch self {
         case .sent(let delivery): delivery.recipients
         case .notSent(let failure), .mayHaveBeenSent(let failure): failure.recipients
@@ -20,7 +20,7 @@ package enum SMTPSendResult: Sendable, Hashable {
     }
 
     /// The error, unless sent.
-    package var error: SidecarError? {
+    public var error: SidecarError? {
         switch self {
         case .sent: nil
         case .notSent(let failure), .mayHaveBeenSent(let failure): failure.error
@@ -29,33 +29,33 @@ package enum SMTPSendResult: Sendable, Hashable {
 }
 
 /// A message the server accepted.
-package struct SMTPDelivery: Sendable, Hashable {
+public struct SMTPDelivery: Sendable, Hashable {
     /// The reply after the final dot; its text usually holds the queue id.
-    package var reply: SMTPReply
+    public var reply: SMTPReply
     /// Every recipient's RCPT reply, in envelope order; rejected ones did not get the message.
-    package var recipients: [SMTPRecipientResult]
+    public var recipients: [SMTPRecipientResult]
 
-    package init(reply: SMTPReply, recipients: [SMTPRecipientResult]) {
+    public init(reply: SMTPReply, recipients: [SMTPRecipientResult]) {
         self.reply = reply
         self.recipients = recipients
     }
 
-    package var acceptedRecipients: [SMTPRecipientResult] { recipients.filter(\.accepted) }
-    package var rejectedRecipients: [SMTPRecipientResult] { recipients.filter { !$0.accepted } }
+    public var acceptedRecipients: [SMTPRecipientResult] { recipients.filter(\.accepted) }
+    public var rejectedRecipients: [SMTPRecipientResult] { recipients.filter { !$0.accepted } }
 }
 
 /// Why a message was not sent (or may not have been), and where.
-package struct SMTPSendFailure: Sendable, Hashable {
-    package var error: SidecarError
-    package var phase: SMTPPhase
+public struct SMTPSendFailure: Sendable, Hashable {
+    public var error: SidecarError
+    public var phase: SMTPPhase
     /// RCPT replies received before the failure, in envelope order.
-    package var recipients: [SMTPRecipientResult]
+    public var recipients: [SMTPRecipientResult]
     /// The server closed the session (421) in answer to MAIL, a RCPT, DATA or BDAT: it
     /// took none of the message, for any recipient. A server at its per-session error limit
     /// does this after refused recipients; those are the refused ones in ``recipients``.
-    package var closedBeforeMessage: Bool
+    public var closedBeforeMessage: Bool
 
-    package init(
+    public init(
         error: SidecarError, phase: SMTPPhase, recipients: [SMTPRecipientResult] = [], closedBeforeMessage: Bool = false
     ) {
         self.error = error
@@ -66,14 +66,14 @@ package struct SMTPSendFailure: Sendable, Hashable {
 }
 
 /// A failure of a connection-level operation (connect, reset, quit), with its phase.
-package struct SMTPFailure: Error, Sendable, Hashable, CustomStringConvertible {
-    package var error: SidecarError
-    package var phase: SMTPPhase
+public struct SMTPFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    public var error: SidecarError
+    public var phase: SMTPPhase
 
-    package init(error: SidecarError, phase: SMTPPhase) {
+    public init(error: SidecarError, phase: SMTPPhase) {
         self.error = error
         self.phase = phase
     }
 
-    package var description: String { "\(phase): \(error)" }
+    public var description: String { "\(phase): \(error)" }
 }

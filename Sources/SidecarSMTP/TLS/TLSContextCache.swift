@@ -10,22 +10,22 @@ import Synchronization
 /// that must not run on an event loop. ``context(for:)`` runs it on a `NIOThreadPool`.
 /// Two first uses of the same settings at once may both build; the first stored wins and
 /// both get a working context.
-package final class TLSContextCache: Sendable {
+public final class TLSContextCache: Sendable {
     /// The process-wide cache.
-    package static let shared = TLSContextCache()
+    public static let shared = TLSContextCache()
 
     private let contexts = Mutex<[TLSContextKey: NIOSSLContext]>([:])
     private let threadPool: NIOThreadPool
 
-    package init(threadPool: NIOThreadPool = .singleton) {
+    public init(threadPool: NIOThreadPool = .singleton) {
         self.threadPool = threadPool
     }
 
     /// How many distinct contexts are cached.
-    package var count: Int { contexts.withLock { $0.count } }
+    public var count: Int { contexts.withLock { $0.count } }
 
     /// The context for `settings`, built off the event loop on first use.
-    package func context(for settings: SMTPTLSSettings) async throws(SidecarError) -> NIOSSLContext {
+    public func context(for settings: SMTPTLSSettings) async throws(SidecarError) -> NIOSSLContext {
         let key = settings.contextKey
         if let cached = contexts.withLock({ $0[key] }) { return cached }
         let built: NIOSSLContext

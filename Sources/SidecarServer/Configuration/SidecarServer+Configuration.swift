@@ -2,31 +2,31 @@ extension SidecarServer {
     /// What the protocol server is configured with, and its defaults: where it listens,
     /// who may connect, and its limits. The executable reads it from its configuration
     /// file (keys in `packaging/smtp-sidecar.conf`).
-    package struct Configuration: Sendable, Equatable {
+    public struct Configuration: Sendable, Equatable {
         /// Where to bind when not socket-activated (`socket_path`).
-        package var socketPath: String = "/run/smtp-sidecar/smtp-sidecar.sock"
+        public var socketPath: String = "/run/smtp-sidecar/smtp-sidecar.sock"
         /// File mode of a socket the daemon binds itself (`socket_mode`, octal).
-        package var socketMode: UInt32 = 0o660
+        public var socketMode: UInt32 = 0o660
         /// Group (name or gid) of a socket the daemon binds itself; nil leaves it (`socket_group`).
-        package var socketGroup: String?
+        public var socketGroup: String?
         /// Peers allowed by uid or user name (`allowed_uids`). With both lists empty, any peer
         /// that can open the socket is allowed (the socket's mode and group decide).
-        package var allowedUIDs: [String] = []
+        public var allowedUIDs: [String] = []
         /// Peers allowed by primary gid or group name (`allowed_gids`).
-        package var allowedGIDs: [String] = []
+        public var allowedGIDs: [String] = []
         /// Client connections open at once; more are refused with `too_many_connections`.
-        package var maxConnections: Int = 256
+        public var maxConnections: Int = 256
         /// Requests processed at once per connection; further frames wait unread.
-        package var maxInFlightPerConnection: Int = 32
+        public var maxInFlightPerConnection: Int = 32
         /// Largest frame payload accepted (`max_frame_bytes`).
-        package var maxFrameBytes: Int = 32 * 1024 * 1024
+        public var maxFrameBytes: Int = 32 * 1024 * 1024
         /// A connection with nothing in flight and no frame for this long is closed.
-        package var idleTimeoutSeconds: Int = 300
+        public var idleTimeoutSeconds: Int = 300
         /// On SIGTERM, how long in-flight requests may take before they are abandoned.
-        package var shutdownTimeoutSeconds: Int = 25
+        public var shutdownTimeoutSeconds: Int = 25
         /// How often `STATUS=` is sent to systemd.
-        package var statusIntervalSeconds: Int = 5
+        public var statusIntervalSeconds: Int = 5
 
-        package init() {}
+        public init() {}
     }
 }

@@ -17,8 +17,8 @@ import SidecarProtocol
 ///   frames are still read, within the slots, and refused); once the last slot is free the
 ///   connection closes. → `closed`.
 /// - `closed`: terminal.
-package struct ConnectionStateMachine: Sendable {
-    package enum DrainReason: Sendable, Equatable {
+public struct ConnectionStateMachine: Sendable {
+    public enum DrainReason: Sendable, Equatable {
         /// The daemon is shutting down: frames still read are answered `shutting_down`.
         case shutdown
         /// The framing broke (oversized or truncated frame): nothing more is read.
@@ -36,14 +36,14 @@ package struct ConnectionStateMachine: Sendable {
     }
 
     /// What to do with a request that was just decoded.
-    package enum RequestAction: Sendable, Equatable {
+    public enum RequestAction: Sendable, Equatable {
         case dispatch
         case rejectDuplicateID
         case rejectShuttingDown
     }
 
     /// What to do when the connection should stop taking requests.
-    package enum CloseAction: Sendable, Equatable {
+    public enum CloseAction: Sendable, Equatable {
         /// Close the input side now: nothing is in flight.
         case closeInputNow
         /// Stop reading; close once the requests in flight are answered.
@@ -53,7 +53,7 @@ package struct ConnectionStateMachine: Sendable {
     }
 
     /// What to do when a request has been answered.
-    package enum CompletionAction: Sendable, Equatable {
+    public enum CompletionAction: Sendable, Equatable {
         case none
         /// Resume the reader, which was waiting for a free slot.
         case resumeReading
@@ -62,7 +62,7 @@ package struct ConnectionStateMachine: Sendable {
     }
 
     /// What to do when the idle timer fires.
-    package enum IdleAction: Sendable, Equatable {
+    public enum IdleAction: Sendable, Equatable {
         case close
         /// Not idle long enough, or busy: check again at this instant.
         case checkAgain(at: ContinuousClock.Instant)
@@ -70,15 +70,15 @@ package struct ConnectionStateMachine: Sendable {
         case stop
     }
 
-    package let maxInFlight: Int
-    package let idleTimeout: Duration
+    public let maxInFlight: Int
+    public let idleTimeout: Duration
     private(set) var state: State = .reading
     private(set) var inFlight: Set<RequestID> = []
     /// Refusals whose answer is not written yet; each holds a slot like a request.
     private(set) var refusalsInFlight = 0
     private(set) var lastActivity: ContinuousClock.Instant
 
-    package init(maxInFlight: Int, idleTimeout: Duration, now: ContinuousClock.Instant) {
+    public init(maxInFlight: Int, idleTimeout: Duration, now: ContinuousClock.Instant) {
         precondition(maxInFlight > 0)
         self.maxInFlight = maxInFlight
         self.idleTimeout = idleTimeout
@@ -86,14 +86,14 @@ package struct ConnectionStateMachine: Sendable {
     }
 
     /// Requests running now.
-    package var inFlightCount: Int { inFlight.count }
+    public var inFlightCount: Int { inFlight.count }
 
     /// Slots taken: requests running and refusals not yet written.
-    package var slotsTaken: Int { inFlight.count + refusalsInFlight }
+    public var slotsTaken: Int { inFlight.count + refusalsInFlight }
 
     /// Whether the reader may take the next frame now. `false` while all slots are taken
     /// (backpressure: the socket is not read, the client's writes wait in the kernel).
-    package var mayReadNextFrame: Bool {
+    public var mayReadNextFrame: Bool {
         switch state {
         case .reading, .draining(.shutdown): slotsTaken < maxInFlight
         case .draining(.framingBroken), .draining(.inputClosed), .draining(.idle), .closed: false
@@ -101,20 +101,20 @@ package struct ConnectionStateMachine: Sendable {
     }
 
     /// Whether the reader should stop for good.
-    package var readingIsOver: Bool {
+    public var readingIsOver: Bool {
         switch state {
         case .reading, .draining(.shutdown): false
         case .draining(.framingBroken), .draining(.inputClosed), .draining(.idle), .closed: true
         }
     }
 
-    package mutating func frameReceived(now: ContinuousClock.Instant) {
+    public mutating func frameReceived(now: ContinuousClock.Instant) {
         lastActivity = now
     }
 
     /// A request was decoded. `dispatch` takes a slot until ``requestCompleted(_:now:)``;
     /// a rejection takes one until ``refusalAnswered(now:)``.
-    package mutating func requestDecoded(_ id: RequestID) -> RequestAction {
+    public mutating func requestDecoded(_ id: RequestID) -> RequestAction {
         switch state {
         case .reading:
             guard !inFlight.contains(id) else {
@@ -134,19 +134,19 @@ package struct ConnectionStateMachine: Sendable {
 
     /// A frame is answered with an error without becoming a request (it is not a valid
     /// request): its answer takes a slot until ``refusalAnswered(now:)``.
-    package mutating func frameRefused() {
+    public mutating func frameRefused() {
         refusalsInFlight += 1
     }
 
     /// The answer to a refused frame has been written (or the client is gone).
-    package mutating func refusalAnswered(now: ContinuousClock.Instant) -> CompletionAction {
+    public mutating func refusalAnswered(now: ContinuousClock.Instant) -> CompletionAction {
         precondition(refusalsInFlight > 0, "a refusal answered that never took a slot")
         let wasFull = slotsTaken >= maxInFlight
         refusalsInFlight -= 1
         return slotFreed(wasFull: wasFull, now: now)
     }
 
-    package mutating func requestCompleted(_ id: RequestID, now: ContinuousClock.Instant) -> CompletionAction {
+    public mutating func requestCompleted(_ id: RequestID, now: ContinuousClock.Instant) -> CompletionAction {
         let wasFull = slotsTaken >= maxInFlight
         inFlight.remove(id)
         return slotFreed(wasFull: wasFull, now: now)
@@ -170,19 +170,19 @@ package struct ConnectionStateMachine: Sendable {
         }
     }
 
-    package mutating func shutdownRequested() -> CloseAction {
+    public mutating func shutdownRequested() -> CloseAction {
         drain(.shutdown)
     }
 
-    package mutating func framingBroke() -> CloseAction {
+    public mutating func framingBroke() -> CloseAction {
         drain(.framingBroken)
     }
 
-    package mutating func inputClosed() -> CloseAction {
+    public mutating func inputClosed() -> CloseAction {
         drain(.inputClosed)
     }
 
-    package mutating func idleTimerFired(now: ContinuousClock.Instant) -> IdleAction {
+    public mutating func idleTimerFired(now: ContinuousClock.Instant) -> IdleAction {
         switch state {
         case .reading:
             guard slotsTaken == 0 else { return .checkAgain(at: now + idleTimeout) }

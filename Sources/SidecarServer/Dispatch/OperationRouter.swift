@@ -4,15 +4,15 @@ import SidecarProtocol
 
 /// Routes each operation to its implementation: `hello`, `ping` and `stats` here; `send`
 /// and `verify` to the ``MailRoutes`` given (the mail engine), or `not_implemented`.
-package struct OperationRouter: RequestHandler {
-    package var limits: HelloResult.Limits
-    package var serverVersion: String
-    package var stats: ServerStats
-    package var mail: MailRoutes?
+public struct OperationRouter: RequestHandler {
+    public var limits: HelloResult.Limits
+    public var serverVersion: String
+    public var stats: ServerStats
+    public var mail: MailRoutes?
     /// The connection pools' counters, when pooling is on.
-    package var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
+    public var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
 
-    package init(
+    public init(
         limits: HelloResult.Limits, serverVersion: String, stats: ServerStats, mail: MailRoutes? = nil,
         poolStatistics: (@Sendable () -> [StatsResult.Pool])? = nil
     ) {
@@ -23,7 +23,7 @@ package struct OperationRouter: RequestHandler {
         self.poolStatistics = poolStatistics
     }
 
-    package func handle(_ request: Request, context: RequestContext) async -> Response.Outcome {
+    public func handle(_ request: Request, context: RequestContext) async -> Response.Outcome {
         switch request.operation {
         case .hello(let params):
             guard let version = ProtocolVersion.negotiate(clientVersions: params.versions) else {

@@ -1,6 +1,6 @@
 /// How the daemon tells its supervisor about its life (systemd's sd_notify). The server
 /// knows nothing of systemd; the executable plugs the real notifier in.
-package protocol LifecycleNotifier: Sendable {
+public protocol LifecycleNotifier: Sendable {
     func ready()
     func status(_ text: String)
     func stopping()
@@ -10,11 +10,11 @@ package protocol LifecycleNotifier: Sendable {
 }
 
 /// A notifier for when no supervisor listens.
-package struct SilentNotifier: LifecycleNotifier {
-    package init() {}
-    package func ready() {}
-    package func status(_ text: String) {}
-    package func stopping() {}
-    package func watchdog() {}
-    package var watchdogInterval: Duration? { nil }
+public struct SilentNotifier: LifecycleNotifier {
+    public init() {}
+    public func ready() {}
+    public func status(_ text: String) {}
+    public func stopping() {}
+    public func watchdog() {}
+    public var watchdogInterval: Duration? { nil }
 }

@@ -2,18 +2,18 @@ import ServiceLifecycle
 
 /// Keeps the supervisor informed while the daemon runs: `STATUS=` with live counts every
 /// interval, and `WATCHDOG=1` at half the watchdog interval when one is set.
-package struct StatusReporter: Service {
+public struct StatusReporter: Service {
     let notifier: any LifecycleNotifier
     let stats: ServerStats
     let interval: Duration
 
-    package init(notifier: any LifecycleNotifier, stats: ServerStats, interval: Duration) {
+    public init(notifier: any LifecycleNotifier, stats: ServerStats, interval: Duration) {
         self.notifier = notifier
         self.stats = stats
         self.interval = interval
     }
 
-    package func run() async throws {
+    public func run() async throws {
         let tick = notifier.watchdogInterval.map { min(interval, $0 / 2) } ?? interval
         // The server sends the first STATUS= with READY=1; this keeps it current.
         var lastStatus = ContinuousClock.now

@@ -1,15 +1,15 @@
 /// Who is on the other end of a Unix socket connection, as the kernel reports it
 /// (SO_PEERCRED): the process id, user id and primary group id at connect time.
-package struct PeerCredentials: Sendable, Hashable, CustomStringConvertible {
-    package var pid: Int32
-    package var uid: UInt32
-    package var gid: UInt32
+public struct PeerCredentials: Sendable, Hashable, CustomStringConvertible {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
 
-    package init(pid: Int32, uid: UInt32, gid: UInt32) {
+    public init(pid: Int32, uid: UInt32, gid: UInt32) {
         self.pid = pid
         self.uid = uid
         self.gid = gid
     }
 
-    package var description: String { "pid=\(pid) uid=\(uid) gid=\(gid)" }
+    public var description: String { "pid=\(pid) uid=\(uid) gid=\(gid)" }
 }

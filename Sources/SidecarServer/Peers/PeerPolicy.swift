@@ -10,18 +10,18 @@ import SidecarCore
 /// Which peers may use the daemon: a peer is allowed when its uid is in `allowedUIDs` or
 /// its gid is in `allowedGIDs`; with both empty every peer is allowed (the socket file's
 /// mode and group are then the only guard). Peers we cannot identify are refused.
-package struct PeerPolicy: Sendable, Equatable {
-    package var allowedUIDs: Set<UInt32>
-    package var allowedGIDs: Set<UInt32>
+public struct PeerPolicy: Sendable, Equatable {
+    public var allowedUIDs: Set<UInt32>
+    public var allowedGIDs: Set<UInt32>
 
-    package init(allowedUIDs: Set<UInt32> = [], allowedGIDs: Set<UInt32> = []) {
+    public init(allowedUIDs: Set<UInt32> = [], allowedGIDs: Set<UInt32> = []) {
         self.allowedUIDs = allowedUIDs
         self.allowedGIDs = allowedGIDs
     }
 
-    package var allowsEveryone: Bool { allowedUIDs.isEmpty && allowedGIDs.isEmpty }
+    public var allowsEveryone: Bool { allowedUIDs.isEmpty && allowedGIDs.isEmpty }
 
-    package func allows(_ peer: PeerCredentials?) -> Bool {
+    public func allows(_ peer: PeerCredentials?) -> Bool {
         if allowsEveryone { return true }
         guard let peer else { return false }
         return allowedUIDs.contains(peer.uid) || allowedGIDs.contains(peer.gid)
@@ -29,7 +29,7 @@ package struct PeerPolicy: Sendable, Equatable {
 
     /// Resolves configured user and group names (or numbers) once, at start-up, so an
     /// unknown name is a configuration error rather than a silent refusal of everyone.
-    package static func resolve(uids: [String], gids: [String]) throws(SidecarError) -> PeerPolicy {
+    public static func resolve(uids: [String], gids: [String]) throws(SidecarError) -> PeerPolicy {
         var policy = PeerPolicy()
         for entry in uids {
             guard let uid = UInt32(entry) ?? lookUpUser(entry) else {

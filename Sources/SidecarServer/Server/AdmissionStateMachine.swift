@@ -2,8 +2,8 @@
 /// the daemon shuts down. Pure: the server applies it under a lock.
 ///
 /// States: `accepting` → `shuttingDown` (terminal).
-package struct AdmissionStateMachine: Sendable {
-    package enum Admission: Sendable, Equatable {
+public struct AdmissionStateMachine: Sendable {
+    public enum Admission: Sendable, Equatable {
         case serve
         case refuseTooManyConnections
         case refuseShuttingDown
@@ -14,15 +14,15 @@ package struct AdmissionStateMachine: Sendable {
         case shuttingDown
     }
 
-    package let maxConnections: Int
+    public let maxConnections: Int
     private var state: State = .accepting
     private(set) var open: Set<Int> = []
 
-    package init(maxConnections: Int) {
+    public init(maxConnections: Int) {
         self.maxConnections = maxConnections
     }
 
-    package mutating func connectionAccepted(_ id: Int) -> Admission {
+    public mutating func connectionAccepted(_ id: Int) -> Admission {
         switch state {
         case .shuttingDown:
             return .refuseShuttingDown
@@ -33,12 +33,12 @@ package struct AdmissionStateMachine: Sendable {
         }
     }
 
-    package mutating func connectionClosed(_ id: Int) {
+    public mutating func connectionClosed(_ id: Int) {
         open.remove(id)
     }
 
     /// Returns the connections that must now drain.
-    package mutating func shutdownRequested() -> Set<Int> {
+    public mutating func shutdownRequested() -> Set<Int> {
         switch state {
         case .accepting:
             state = .shuttingDown
@@ -48,7 +48,7 @@ package struct AdmissionStateMachine: Sendable {
         }
     }
 
-    package var isShuttingDown: Bool {
+    public var isShuttingDown: Bool {
         switch state {
         case .accepting: false
         case .shuttingDown: true

@@ -1,5 +1,5 @@
 /// Where the daemon's listening socket comes from.
-package enum ListenerSource: Sendable, Equatable {
+public enum ListenerSource: Sendable, Equatable {
     /// A listening socket inherited from systemd socket activation.
     case inherited(fileDescriptor: Int32, name: String)
     /// A Unix socket the daemon binds itself at `path`, with this file mode and group.

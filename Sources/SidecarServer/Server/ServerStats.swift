@@ -3,7 +3,7 @@ import SidecarCore
 import SidecarProtocol
 
 /// The daemon's counters, shared by every connection. Updates are a lock and an addition.
-package final class ServerStats: Sendable {
+public final class ServerStats: Sendable {
     struct Counters {
         var openConnections = 0
         var acceptedConnections = 0
@@ -17,7 +17,7 @@ package final class ServerStats: Sendable {
     private let counters = Mutex(Counters())
     private let started: ContinuousClock.Instant
 
-    package init(started: ContinuousClock.Instant = .now) {
+    public init(started: ContinuousClock.Instant = .now) {
         self.started = started
     }
 
@@ -53,10 +53,10 @@ package final class ServerStats: Sendable {
         }
     }
 
-    package var openConnections: Int { counters.withLock { $0.openConnections } }
-    package var inFlight: Int { counters.withLock { $0.inFlight } }
+    public var openConnections: Int { counters.withLock { $0.openConnections } }
+    public var inFlight: Int { counters.withLock { $0.inFlight } }
 
-    package func snapshot(now: ContinuousClock.Instant = .now) -> StatsResult {
+    public func snapshot(now: ContinuousClock.Instant = .now) -> StatsResult {
         let uptime = now - started
         return counters.withLock { counters in
             StatsResult(
@@ -71,7 +71,7 @@ package final class ServerStats: Sendable {
     }
 
     /// One line for `sd_notify STATUS=`.
-    package func statusLine() -> String {
+    public func statusLine() -> String {
         counters.withLock {
             "\($0.openConnections) connections, \($0.inFlight) requests in flight, \($0.answered) answered"
         }

@@ -16,22 +16,22 @@ import Synchronization
 ///
 /// On graceful shutdown it stops accepting at once, lets every connection answer what is
 /// in flight (new frames are answered `shutting_down`), then returns.
-package final class SidecarServer: Service {
-    package struct Settings: Sendable {
-        package var listener: ListenerSource
-        package var peerPolicy: PeerPolicy
-        package var maxConnections: Int
-        package var maxInFlightPerConnection: Int
-        package var maxFrameBytes: Int
-        package var idleTimeout: Duration
+public final class SidecarServer: Service {
+    public struct Settings: Sendable {
+        public var listener: ListenerSource
+        public var peerPolicy: PeerPolicy
+        public var maxConnections: Int
+        public var maxInFlightPerConnection: Int
+        public var maxFrameBytes: Int
+        public var idleTimeout: Duration
         /// Where a request of at least ``largeRequestBytes`` is decoded and handled, off the
         /// event loops: parsing a 10 MB frame and validating its base64 on a loop is tens of
         /// milliseconds in which no other client is served. nil: on the connection's loop.
-        package var largeRequestExecutor: (any TaskExecutor)?
+        public var largeRequestExecutor: (any TaskExecutor)?
         /// Default 256 KiB.
-        package var largeRequestBytes: Int
+        public var largeRequestBytes: Int
 
-        package init(
+        public init(
             listener: ListenerSource, peerPolicy: PeerPolicy = PeerPolicy(),
             maxConnections: Int = Configuration().maxConnections,
             maxInFlightPerConnection: Int = Configuration().maxInFlightPerConnection,
@@ -49,7 +49,7 @@ package final class SidecarServer: Service {
             self.largeRequestBytes = largeRequestBytes
         }
 
-        package init(
+        public init(
             configuration: Configuration, listener: ListenerSource, peerPolicy: PeerPolicy,
             largeRequestExecutor: (any TaskExecutor)? = nil
         ) {
@@ -73,8 +73,8 @@ package final class SidecarServer: Service {
         var listener: (any Channel)?
     }
 
-    package let settings: Settings
-    package let stats: ServerStats
+    public let settings: Settings
+    public let stats: ServerStats
     let handler: any RequestHandler
     let notifier: any LifecycleNotifier
     let group: any EventLoopGroup
@@ -82,7 +82,7 @@ package final class SidecarServer: Service {
     private let registry: Mutex<Registry>
     private let boundPath = Mutex<String?>(nil)
 
-    package init(
+    public init(
         settings: Settings, handler: any RequestHandler, stats: ServerStats,
         notifier: any LifecycleNotifier = SilentNotifier(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
@@ -96,7 +96,7 @@ package final class SidecarServer: Service {
         self.registry = Mutex(Registry(admission: AdmissionStateMachine(maxConnections: settings.maxConnections)))
     }
 
-    package func run() async throws {
+    public func run() async throws {
         let serverChannel = try await bind()
         registry.withLock { $0.listener = serverChannel.channel }
         logger.info("Listening", metadata: ["socket": "\(describe(settings.listener))"])
@@ -125,7 +125,7 @@ package final class SidecarServer: Service {
 
     /// Whether a graceful shutdown was asked for: an error after that is part of the stop,
     /// one before it is a failure.
-    package var isShuttingDown: Bool {
+    public var isShuttingDown: Bool {
         registry.withLock { $0.admission.isShuttingDown }
     }
 

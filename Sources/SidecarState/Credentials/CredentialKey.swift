@@ -19,18 +19,18 @@ import Darwin
 /// - a key file, ``load(fromFile:)``, made once with ``generateKeyFile(at:)``.
 ///
 /// A key file holds the 32 key bytes raw, or as 64 hex digits (a trailing newline is fine).
-package struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The credential name the unit file loads.
-    package static let systemdCredentialName = "smtp-sidecar.key"
+    public static let systemdCredentialName = "smtp-sidecar.key"
 
     /// The key bytes. Kept as an array, not a `SymmetricKey`, because swift-crypto 3 does
     /// not mark `SymmetricKey` `Sendable`; ``symmetricKey`` wraps them for each use.
     private let bytes: [UInt8]
     /// A fingerprint stored with each record, to tell "wrong key" from "tampered": the first
     /// 8 bytes of HMAC-SHA256(key, "smtp-sidecar credential key id v1"), in hex. Not secret.
-    package let id: String
+    public let id: String
 
-    package init(bytes: some Collection<UInt8>) throws {
+    public init(bytes: some Collection<UInt8>) throws {
         guard bytes.count == 32 else {
             throw SidecarError(code: .invalidConfiguration, message: "The credential key must be 32 bytes (AES-256); got \(bytes.count).")
         }
@@ -41,7 +41,7 @@ package struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStri
     }
 
     /// A new random key.
-    package static func generate() -> CredentialKey {
+    public static func generate() -> CredentialKey {
         let key = SymmetricKey(size: .bits256)
         // Cannot fail: the size is right.
         return try! CredentialKey(bytes: key.withUnsafeBytes { Array($0) })
@@ -49,12 +49,12 @@ package struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStri
 
     var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }
 
-    package var description: String { "CredentialKey(id: \(id))" }
-    package var debugDescription: String { description }
-    package var customMirror: Mirror { Mirror(self, children: ["id": id], displayStyle: .struct) }
+    public var description: String { "CredentialKey(id: \(id))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["id": id], displayStyle: .struct) }
 
     /// Reads a key file. Refuses a file that group or others may read or write.
-    package static func load(fromFile path: String) throws -> CredentialKey {
+    public static func load(fromFile path: String) throws -> CredentialKey {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw SidecarError(code: .invalidConfiguration, message: "The credential key file \(path) cannot be read (errno \(errno)).")
@@ -72,7 +72,7 @@ package struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStri
     }
 
     /// Reads the systemd credential `name` from `$CREDENTIALS_DIRECTORY`.
-    package static func fromSystemdCredentials(
+    public static func fromSystemdCredentials(
         name: String = systemdCredentialName, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> CredentialKey {
         guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
@@ -88,7 +88,7 @@ package struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStri
     /// Creates a key file with a new random key, mode 0600, raw bytes. Never overwrites an
     /// existing file.
     @discardableResult
-    package static func generateKeyFile(at path: String) throws -> CredentialKey {
+    public static func generateKeyFile(at path: String) throws -> CredentialKey {
         let key = generate()
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {

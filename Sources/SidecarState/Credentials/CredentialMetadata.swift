@@ -1,18 +1,18 @@
 import FoundationEssentials
 
 /// What may be shown about a stored credential: everything but the secret.
-package struct CredentialMetadata: Sendable, Hashable, Codable {
-    package var id: String
-    package var workspace: String
-    package var label: String
-    package var host: String
-    package var port: Int?
-    package var username: String?
-    package var created: Date
+public struct CredentialMetadata: Sendable, Hashable, Codable {
+    public var id: String
+    public var workspace: String
+    public var label: String
+    public var host: String
+    public var port: Int?
+    public var username: String?
+    public var created: Date
     /// When the secret was last replaced, if ever.
-    package var rotated: Date?
+    public var rotated: Date?
 
-    package init(
+    public init(
         id: String, workspace: String, label: String, host: String, port: Int?, username: String?, created: Date, rotated: Date?
     ) {
         self.id = id

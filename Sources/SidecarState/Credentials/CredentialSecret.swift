@@ -2,15 +2,15 @@ import SidecarCore
 
 /// The fields of an SMTP credential that are stored encrypted, as JSON, with the wire's
 /// field names. The password and access token are ``Secret``s: they never print.
-package struct CredentialSecret: Sendable, Equatable, Codable {
-    package struct TLSOptions: Sendable, Equatable, Codable {
+public struct CredentialSecret: Sendable, Equatable, Codable {
+    public struct TLSOptions: Sendable, Equatable, Codable {
         /// "1.2" or "1.3".
-        package var minVersion: String?
-        package var acceptUnverified: Bool?
-        package var caPEM: String?
-        package var serverName: String?
+        public var minVersion: String?
+        public var acceptUnverified: Bool?
+        public var caPEM: String?
+        public var serverName: String?
 
-        package init(minVersion: String? = nil, acceptUnverified: Bool? = nil, caPEM: String? = nil, serverName: String? = nil) {
+        public init(minVersion: String? = nil, acceptUnverified: Bool? = nil, caPEM: String? = nil, serverName: String? = nil) {
             self.minVersion = minVersion
             self.acceptUnverified = acceptUnverified
             self.caPEM = caPEM
@@ -25,24 +25,24 @@ package struct CredentialSecret: Sendable, Equatable, Codable {
         }
     }
 
-    package var host: String
-    package var port: Int?
+    public var host: String
+    public var port: Int?
     /// "tls", "starttls" or "none".
-    package var security: String?
-    package var username: String?
-    package var password: Secret?
-    package var accessToken: Secret?
+    public var security: String?
+    public var username: String?
+    public var password: Secret?
+    public var accessToken: Secret?
     /// "auto", "plain", "login", "xoauth2" or "none".
-    package var auth: String?
-    package var tls: TLSOptions?
-    package var clientName: String?
+    public var auth: String?
+    public var tls: TLSOptions?
+    public var clientName: String?
     /// false: never use PIPELINING / CHUNKING with this server. nil: use when offered.
-    package var pipelining: Bool?
-    package var chunking: Bool?
+    public var pipelining: Bool?
+    public var chunking: Bool?
     /// Close a pooled connection after this many messages. nil: the daemon's default.
-    package var maxMessagesPerConnection: Int?
+    public var maxMessagesPerConnection: Int?
 
-    package init(
+    public init(
         host: String, port: Int? = nil, security: String? = nil, username: String? = nil, password: Secret? = nil,
         accessToken: Secret? = nil, auth: String? = nil, tls: TLSOptions? = nil, clientName: String? = nil,
         pipelining: Bool? = nil, chunking: Bool? = nil, maxMessagesPerConnection: Int? = nil
@@ -70,7 +70,7 @@ package struct CredentialSecret: Sendable, Equatable, Codable {
 }
 
 /// A stored credential, decrypted.
-package struct StoredCredential: Sendable, Equatable {
-    package var metadata: CredentialMetadata
-    package var secret: CredentialSecret
+public struct StoredCredential: Sendable, Equatable {
+    public var metadata: CredentialMetadata
+    public var secret: CredentialSecret
 }

@@ -13,22 +13,22 @@ import Synchronization
 ///
 /// A credential of another workspace is indistinguishable from a missing one: both throw
 /// the same `credential_not_found` error.
-package final class CredentialStore: Sendable {
+public final class CredentialStore: Sendable {
     private let database: StateDatabase
     private let key: Mutex<CredentialKey>
 
-    package init(database: StateDatabase, key: CredentialKey) {
+    public init(database: StateDatabase, key: CredentialKey) {
         self.database = database
         self.key = Mutex(key)
     }
 
     /// The ``CredentialKey/id`` of the key in use.
-    package var keyID: String { key.withLock { $0.id } }
+    public var keyID: String { key.withLock { $0.id } }
 
     /// Stores a new credential. `id` defaults to a random UUID; an id already used in the
     /// workspace is refused with `invalid_params`.
     @discardableResult
-    package func add(workspace: String, label: String, secret: CredentialSecret, id: String? = nil, now: Date) throws -> CredentialMetadata {
+    public func add(workspace: String, label: String, secret: CredentialSecret, id: String? = nil, now: Date) throws -> CredentialMetadata {
         let id = id ?? UUID().uuidString.lowercased()
         let key = key.withLock { $0 }
         let sealed = try Self.seal(secret, workspace: workspace, id: id, key: key)
@@ -60,7 +60,7 @@ package final class CredentialStore: Sendable {
     /// The credential `id` of `workspace`, decrypted. Throws `credential_not_found` when it
     /// does not exist or belongs to another workspace; `internal_error` when it cannot be
     /// decrypted (altered, moved, or sealed under another key).
-    package func get(id: String, workspace: String) throws -> StoredCredential {
+    public func get(id: String, workspace: String) throws -> StoredCredential {
         let row = try database.withConnection { connection in
             try connection.queryFirst(
                 """
@@ -78,7 +78,7 @@ package final class CredentialStore: Sendable {
 
     /// Metadata of every credential, or of one workspace's, ordered by workspace and label.
     /// Decrypts nothing and returns no secret.
-    package func list(workspace: String? = nil) throws -> [CredentialMetadata] {
+    public func list(workspace: String? = nil) throws -> [CredentialMetadata] {
         try database.withConnection { connection in
             let select = "SELECT id, workspace, label, host, port, username, created_ms, rotated_ms FROM credential"
             let rows =
@@ -99,7 +99,7 @@ package final class CredentialStore: Sendable {
     }
 
     /// Deletes the credential. Throws `credential_not_found` as ``get(id:workspace:)`` does.
-    package func remove(id: String, workspace: String) throws {
+    public func remove(id: String, workspace: String) throws {
         let deleted = try database.withTransaction { connection in
             try connection.run("DELETE FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)])
         }
@@ -109,7 +109,7 @@ package final class CredentialStore: Sendable {
     /// Replaces the credential's secret (a new password or token; host and username may
     /// change too) and records the time. Label and creation time stay.
     @discardableResult
-    package func rotate(id: String, workspace: String, secret: CredentialSecret, now: Date) throws -> CredentialMetadata {
+    public func rotate(id: String, workspace: String, secret: CredentialSecret, now: Date) throws -> CredentialMetadata {
         let key = key.withLock { $0 }
         let sealed = try Self.seal(secret, workspace: workspace, id: id, key: key)
         let nowMs = now.millisecondsSince1970
@@ -133,7 +133,7 @@ package final class CredentialStore: Sendable {
     /// uses `newKey` from now on. Returns how many records were re-encrypted. Fails, changing
     /// nothing, if any record cannot be opened with the current key.
     @discardableResult
-    package func rekey(to newKey: CredentialKey) throws -> Int {
+    public func rekey(to newKey: CredentialKey) throws -> Int {
         try key.withLock { key in
             let oldKey = key
             let count = try database.withTransaction { connection -> Int in

@@ -10,20 +10,20 @@ import SidecarCore
 /// does a missing part versus an empty one (pass nil to the optional-text `add`).
 /// Callers add the parts in a fixed order: workspace, credential, node identity, envelope,
 /// headers, bodies, attachment bytes.
-package struct DedupKey {
+public struct DedupKey {
     private var hasher = SHA256()
 
-    package init() {
+    public init() {
         update(label: "smtp-sidecar dedup v1", bytes: [])
     }
 
     /// Adds a text part.
-    package mutating func add(_ label: String, _ value: String) {
+    public mutating func add(_ label: String, _ value: String) {
         update(label: label, bytes: Array(value.utf8), marker: 1)
     }
 
     /// Adds an optional text part; nil is distinct from "".
-    package mutating func add(_ label: String, _ value: String?) {
+    public mutating func add(_ label: String, _ value: String?) {
         if let value {
             add(label, value)
             return
@@ -32,12 +32,12 @@ package struct DedupKey {
     }
 
     /// Adds a binary part (attachment bytes).
-    package mutating func add(_ label: String, bytes: some Sequence<UInt8>) {
+    public mutating func add(_ label: String, bytes: some Sequence<UInt8>) {
         update(label: label, bytes: Array(bytes), marker: 2)
     }
 
     /// Adds a list of text parts (recipients), keeping their order and count.
-    package mutating func add(_ label: String, list: [String]) {
+    public mutating func add(_ label: String, list: [String]) {
         update(label: label, bytes: withUnsafeBytes(of: UInt64(list.count).bigEndian) { Array($0) }, marker: 3)
         for (index, item) in list.enumerated() {
             add("\(label)[\(index)]", item)
@@ -45,13 +45,13 @@ package struct DedupKey {
     }
 
     /// The key: 64 lowercase hex digits.
-    package func finalize() -> String {
+    public func finalize() -> String {
         Hex.string(hasher.finalize())
     }
 
     /// The key for a request that carries an explicit idempotency key: scoped to the
     /// workspace, so two workspaces choosing the same key never collide.
-    package static func idempotency(workspace: String, key: String) -> String {
+    public static func idempotency(workspace: String, key: String) -> String {
         var builder = DedupKey()
         builder.add("kind", "idempotency_key")
         builder.add("workspace", workspace)

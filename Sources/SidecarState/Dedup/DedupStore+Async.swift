@@ -8,7 +8,7 @@ extension DedupStore {
     /// (or proceeds, if the first did not send). With a `deadline`, a wait that reaches it
     /// returns ``DedupResolution/inProgressAtDeadline``. `window` ≤ 0 disables dedup: it
     /// proceeds and writes nothing. Throws `CancellationError` when the task is cancelled.
-    package func begin(
+    public func begin(
         key: String, window: Duration = DedupStore.defaultWindow, deadline: ContinuousClock.Instant? = nil
     ) async throws -> DedupResolution {
         guard window > .zero else { return .proceed(DedupTicket(key: key, token: nil)) }
@@ -41,7 +41,7 @@ extension DedupStore {
 
     /// ``markPending(_:)``, on the database's thread.
     @discardableResult
-    package func markPending(_ ticket: DedupTicket) async throws -> Bool {
+    public func markPending(_ ticket: DedupTicket) async throws -> Bool {
         guard ticket.token != nil else { return false }
         return try await database.transaction(synchronous: .full) { connection in
             try self.markPending(ticket, connection)
@@ -51,7 +51,7 @@ extension DedupStore {
     /// ``complete(_:resultJSON:countsAsSent:)``, on the database's thread. When it throws,
     /// the outcome is kept in memory and waiters are answered from it.
     @discardableResult
-    package func complete(_ ticket: DedupTicket, resultJSON: String, countsAsSent: Bool) async throws -> Bool {
+    public func complete(_ ticket: DedupTicket, resultJSON: String, countsAsSent: Bool) async throws -> Bool {
         guard let token = ticket.token else { return false }
         defer { waiters.notify(key: ticket.key) }
         do {
@@ -69,7 +69,7 @@ extension DedupStore {
     /// the disk. Requests queued after this call in this process see the outcome (the
     /// database's work runs in order), and waiters are woken once it is committed. When it
     /// fails, `onFailure` hears why and the outcome is kept in memory for the waiters.
-    package func completeLater(
+    public func completeLater(
         _ ticket: DedupTicket, resultJSON: String, countsAsSent: Bool, onFailure: @escaping @Sendable (any Error) -> Void
     ) {
         guard let token = ticket.token else { return }
@@ -85,13 +85,13 @@ extension DedupStore {
     }
 
     /// Returns once everything queued before it has been committed (or has failed).
-    package func flush() async {
+    public func flush() async {
         _ = try? await database.transaction(synchronous: .normal) { _ in () }
     }
 
     /// ``purgeExpired(now:)``, on the database's thread.
     @discardableResult
-    package func purgeExpired(now: Date) async throws -> Int {
+    public func purgeExpired(now: Date) async throws -> Int {
         let nowMs = now.millisecondsSince1970
         forgetUnrecorded(before: nowMs)
         let staleBeforeMs = nowMs.saturatingSubtracting(Int64(staleAfter.wholeMilliseconds))

@@ -59,9 +59,9 @@ import Synchronization
 /// When ``complete(_:resultJSON:countsAsSent:)`` fails (the caller logs it), the outcome is
 /// kept in memory for the record's window so that waiting and later identical sends in this
 /// process are answered from it at once; other processes see the record as `pending`.
-package final class DedupStore: Sendable {
+public final class DedupStore: Sendable {
     /// The default window: one hour.
-    package static let defaultWindow: Duration = .seconds(3600)
+    public static let defaultWindow: Duration = .seconds(3600)
 
     let database: StateDatabase
     let identity: ProcessIdentity
@@ -79,7 +79,7 @@ package final class DedupStore: Sendable {
     ///   - pollInterval: how often a waiter re-reads a record written by another process.
     ///   - identity: the owner written into records; tests inject others.
     ///   - clock: the wall clock for the async API.
-    package init(
+    public init(
         database: StateDatabase,
         staleAfter: Duration = .seconds(600),
         pollInterval: Duration = .milliseconds(200),
@@ -97,7 +97,7 @@ package final class DedupStore: Sendable {
 
     /// Decides, atomically, whether a request with `key` sends, without waiting. `window` ≤ 0
     /// disables dedup for this request: it always proceeds and writes nothing.
-    package func begin(key: String, window: Duration = DedupStore.defaultWindow, now: Date) throws -> DedupBegin {
+    public func begin(key: String, window: Duration = DedupStore.defaultWindow, now: Date) throws -> DedupBegin {
         guard window > .zero else { return .proceed(DedupTicket(key: key, token: nil)) }
         let nowMs = now.millisecondsSince1970
         return try database.withConnection { connection in
@@ -111,7 +111,7 @@ package final class DedupStore: Sendable {
     /// mark; its reservation was given up and taken over; or another process marked the
     /// key first), in which case a window > 0 send must not go out.
     @discardableResult
-    package func markPending(_ ticket: DedupTicket) throws -> Bool {
+    public func markPending(_ ticket: DedupTicket) throws -> Bool {
         guard ticket.token != nil else { return false }
         return try database.withTransaction(synchronous: .full) { connection in
             try self.markPending(ticket, connection)
@@ -124,7 +124,7 @@ package final class DedupStore: Sendable {
     /// outcome kept in memory). Returns false when the record was no longer this ticket's
     /// (window 0, or it was given up and replaced).
     @discardableResult
-    package func complete(_ ticket: DedupTicket, resultJSON: String, countsAsSent: Bool) throws -> Bool {
+    public func complete(_ ticket: DedupTicket, resultJSON: String, countsAsSent: Bool) throws -> Bool {
         guard let token = ticket.token else { return false }
         defer { waiters.notify(key: ticket.key) }
         do {
@@ -139,14 +139,14 @@ package final class DedupStore: Sendable {
 
     /// The send did not go out (`not_sent`): forget the record so a retry sends.
     @discardableResult
-    package func release(_ ticket: DedupTicket) throws -> Bool {
+    public func release(_ ticket: DedupTicket) throws -> Bool {
         try complete(ticket, resultJSON: "null", countsAsSent: false)
     }
 
     /// Deletes records past their window: finished ones, and unfinished ones that are stale.
     /// An unfinished record of a live send is kept even past its window. Returns how many.
     @discardableResult
-    package func purgeExpired(now: Date) throws -> Int {
+    public func purgeExpired(now: Date) throws -> Int {
         let nowMs = now.millisecondsSince1970
         forgetUnrecorded(before: nowMs)
         let staleBeforeMs = nowMs.saturatingSubtracting(Int64(staleAfter.wholeMilliseconds))

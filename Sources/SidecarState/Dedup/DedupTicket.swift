@@ -2,8 +2,8 @@ import FoundationEssentials
 
 /// Proof that a `begin` let the caller send: pass it back to ``DedupStore/complete(_:resultJSON:countsAsSent:)``.
 /// Only the ticket's holder can finish or release the record it created.
-package struct DedupTicket: Sendable, Hashable {
-    package let key: String
+public struct DedupTicket: Sendable, Hashable {
+    public let key: String
     /// Nil when the window was 0 (no dedup): completing such a ticket does nothing.
     let token: String?
     /// When the send began, in ms since the epoch: the record's creation time.
@@ -20,7 +20,7 @@ package struct DedupTicket: Sendable, Hashable {
 }
 
 /// What the synchronous ``DedupStore/begin(key:window:now:)`` says.
-package enum DedupBegin: Sendable, Hashable {
+public enum DedupBegin: Sendable, Hashable {
     /// No live record: the caller sends, then completes the ticket.
     case proceed(DedupTicket)
     /// An identical send finished within the window: return its stored result (with

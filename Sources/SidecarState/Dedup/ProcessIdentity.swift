@@ -14,16 +14,16 @@ import Musl
 /// tells a reused pid from the original, so a daemon killed with `kill -9` and restarted
 /// is recognised as dead at once. Elsewhere, or when `/proc` cannot be read, the owner is
 /// `opaque:<uuid>` and its liveness is unknown: only the stale limit applies.
-package struct ProcessIdentity: Sendable, Hashable {
+public struct ProcessIdentity: Sendable, Hashable {
     /// The owner string stored with each record this process writes.
-    package var owner: String
+    public var owner: String
 
-    package init(owner: String) {
+    public init(owner: String) {
         self.owner = owner
     }
 
     /// This process.
-    package static let current: ProcessIdentity = {
+    public static let current: ProcessIdentity = {
         if let boot = bootID(), let start = startTime(of: getpid()) {
             return ProcessIdentity(owner: "linux:\(boot):\(getpid()):\(start)")
         }
@@ -32,7 +32,7 @@ package struct ProcessIdentity: Sendable, Hashable {
 
     /// Whether the process named by `owner` is running: true or false when it can be
     /// told, nil when not (an opaque owner, or one from a test).
-    package static func isAlive(owner: String) -> Bool? {
+    public static func isAlive(owner: String) -> Bool? {
         let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "linux", let pid = Int32(parts[2]), let currentBoot = bootID() else {
             return nil

@@ -9,22 +9,22 @@ import FoundationEssentials
 /// waits, `now` for the records' wall-clock times), so tests drive it on a mock clock. A
 /// failed purge is reported to `report` and retried at the next interval: a database that
 /// is busy for a moment must not stop the daemon.
-package struct StatePurger: Sendable {
+public struct StatePurger: Sendable {
     /// What one purge did.
-    package struct Report: Sendable, Hashable {
-        package var dedupRecords: Int
-        package var rateCounters: Int
+    public struct Report: Sendable, Hashable {
+        public var dedupRecords: Int
+        public var rateCounters: Int
     }
 
     /// The default interval: five minutes.
-    package static let defaultInterval: Duration = .seconds(300)
+    public static let defaultInterval: Duration = .seconds(300)
 
     let dedup: DedupStore?
     let rateLimiter: RateLimiter?
     let interval: Duration
     let now: @Sendable () -> Date
 
-    package init(
+    public init(
         dedup: DedupStore?, rateLimiter: RateLimiter?, interval: Duration = Self.defaultInterval,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -37,7 +37,7 @@ package struct StatePurger: Sendable {
 
     /// Purges now, then every `interval` on `clock`, until the task is cancelled (then it
     /// returns). `report` hears of every purge, done or failed.
-    package func run<C: Clock>(
+    public func run<C: Clock>(
         clock: C, report: @Sendable (Result<Report, any Error>) -> Void = { _ in }
     ) async where C.Duration == Duration {
         while !Task.isCancelled {
@@ -51,7 +51,7 @@ package struct StatePurger: Sendable {
     }
 
     /// One purge of both stores, at `now()`.
-    package func purgeOnce() async -> Result<Report, any Error> {
+    public func purgeOnce() async -> Result<Report, any Error> {
         let time = now()
         do {
             let records = try await dedup?.purgeExpired(now: time) ?? 0

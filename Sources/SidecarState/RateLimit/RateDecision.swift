@@ -1,5 +1,5 @@
 /// What ``RateLimiter/acquire(key:limits:now:)`` says.
-package enum RateDecision: Sendable, Hashable {
+public enum RateDecision: Sendable, Hashable {
     /// One send was counted. If the send does not go out, ``RateLimiter/refund(_:)`` the ticket.
     case allowed(RateTicket)
     /// Nothing was counted; try again after `retryAfter` (the later of the two limits when
@@ -7,7 +7,7 @@ package enum RateDecision: Sendable, Hashable {
     case limited(retryAfter: Duration, reason: RateLimitReason)
 }
 
-package enum RateLimitReason: String, Sendable, Hashable {
+public enum RateLimitReason: String, Sendable, Hashable {
     /// The token bucket is empty.
     case rate
     /// The rolling 24-hour quota is used up.
@@ -15,8 +15,8 @@ package enum RateLimitReason: String, Sendable, Hashable {
 }
 
 /// One counted send, for ``RateLimiter/refund(_:)``.
-package struct RateTicket: Sendable, Hashable {
-    package let key: String
+public struct RateTicket: Sendable, Hashable {
+    public let key: String
     /// The minute bucket (minutes since the epoch) the send was counted in.
     let minute: Int64
     /// The bucket's capacity when counted, or nil when no rate applied.

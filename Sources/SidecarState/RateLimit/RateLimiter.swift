@@ -14,21 +14,21 @@ import SidecarCore
 /// accept a message, so its quota was not spent. `sent` and `outcome_unknown` are never
 /// refunded: an unknown outcome may have been delivered and may have been counted by the
 /// provider, and under-counting is what gets an account locked.
-package final class RateLimiter: Sendable {
+public final class RateLimiter: Sendable {
     private let database: StateDatabase
 
-    package init(database: StateDatabase) {
+    public init(database: StateDatabase) {
         self.database = database
     }
 
     /// Counts one send for `key` if both limits allow it; otherwise counts nothing.
-    package func acquire(key: String, limits: RateLimits, now: Date) throws -> RateDecision {
+    public func acquire(key: String, limits: RateLimits, now: Date) throws -> RateDecision {
         let nowMs = now.millisecondsSince1970
         return try database.withTransaction { connection in try Self.acquire(key: key, limits: limits, nowMs: nowMs, connection) }
     }
 
     /// ``acquire(key:limits:now:)`` on the database's own thread (the daemon's API).
-    package func acquire(key: String, limits: RateLimits, now: Date) async throws -> RateDecision {
+    public func acquire(key: String, limits: RateLimits, now: Date) async throws -> RateDecision {
         let nowMs = now.millisecondsSince1970
         return try await database.transaction { connection in try Self.acquire(key: key, limits: limits, nowMs: nowMs, connection) }
     }
@@ -65,13 +65,13 @@ package final class RateLimiter: Sendable {
 
     /// Gives back a send that did not go out (`not_sent`): one from its minute's count and
     /// one token to the bucket. Refunding twice, or after the send aged out, does nothing more.
-    package func refund(_ ticket: RateTicket) throws {
+    public func refund(_ ticket: RateTicket) throws {
         try database.withTransaction { connection in try Self.refund(ticket, connection) }
     }
 
     /// ``refund(_:)`` on the database's own thread. Not synced to disk at once: lost to an
     /// OS crash, the send stays counted, which errs on the side the provider cares about.
-    package func refund(_ ticket: RateTicket) async throws {
+    public func refund(_ ticket: RateTicket) async throws {
         try await database.transaction(synchronous: .normal) { connection in try Self.refund(ticket, connection) }
     }
 
@@ -91,14 +91,14 @@ package final class RateLimiter: Sendable {
     /// token buckets untouched for 24 hours (full again for any rate period up to a day).
     /// Returns how many rows were deleted.
     @discardableResult
-    package func purgeExpired(now: Date) throws -> Int {
+    public func purgeExpired(now: Date) throws -> Int {
         let nowMs = now.millisecondsSince1970
         return try database.withTransaction { connection in try Self.purge(nowMs: nowMs, connection) }
     }
 
     /// ``purgeExpired(now:)`` on the database's own thread.
     @discardableResult
-    package func purgeExpired(now: Date) async throws -> Int {
+    public func purgeExpired(now: Date) async throws -> Int {
         let nowMs = now.millisecondsSince1970
         return try await database.transaction { connection in try Self.purge(nowMs: nowMs, connection) }
     }
@@ -111,7 +111,7 @@ package final class RateLimiter: Sendable {
     }
 
     /// Sends counted for `key` in the rolling 24 hours before `now`.
-    package func sendsInLastDay(key: String, now: Date) throws -> Int {
+    public func sendsInLastDay(key: String, now: Date) throws -> Int {
         let oldestMinute = now.millisecondsSince1970 / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
         return try database.withConnection { connection in
             try connection.queryFirst(
@@ -124,7 +124,7 @@ package final class RateLimiter: Sendable {
 extension RateDecision {
     /// The wire error for a ``limited(retryAfter:reason:)`` decision (`rate_limited`,
     /// retryable, with `retry_after_ms`), nil when allowed.
-    package var error: SidecarError? {
+    public var error: SidecarError? {
         switch self {
         case .allowed:
             return nil

@@ -6,40 +6,40 @@
 ///   buckets, so a send is forgotten 24 h to 24 h 1 min after it). Rolling rather than a
 ///   UTC day because that is how Gmail and SES count: a UTC-day counter would allow 500
 ///   at 23:59 and 500 more at 00:01, and Gmail answers that by locking the account.
-package struct RateLimits: Sendable, Hashable, Codable {
-    package struct Rate: Sendable, Hashable, Codable {
-        package var count: Int
-        package var per: Duration
+public struct RateLimits: Sendable, Hashable, Codable {
+    public struct Rate: Sendable, Hashable, Codable {
+        public var count: Int
+        public var per: Duration
 
-        package init(count: Int, per: Duration) {
+        public init(count: Int, per: Duration) {
             self.count = count
             self.per = per
         }
 
-        package static func perMinute(_ count: Int) -> Rate { Rate(count: count, per: .seconds(60)) }
-        package static func perSecond(_ count: Int) -> Rate { Rate(count: count, per: .seconds(1)) }
+        public static func perMinute(_ count: Int) -> Rate { Rate(count: count, per: .seconds(60)) }
+        public static func perSecond(_ count: Int) -> Rate { Rate(count: count, per: .seconds(1)) }
     }
 
-    package var rate: Rate?
+    public var rate: Rate?
     /// Sends allowed in any rolling 24 hours.
-    package var daily: Int?
+    public var daily: Int?
 
-    package init(rate: Rate? = nil, daily: Int? = nil) {
+    public init(rate: Rate? = nil, daily: Int? = nil) {
         self.rate = rate
         self.daily = daily
     }
 
-    package static let unlimited = RateLimits()
+    public static let unlimited = RateLimits()
     /// Gmail / Google Workspace SMTP with a consumer account: 500 messages a rolling day.
-    package static let gmail = RateLimits(rate: nil, daily: 500)
+    public static let gmail = RateLimits(rate: nil, daily: 500)
     /// Amazon SES in the sandbox: 200 messages a rolling day, 1 a second.
-    package static let sesSandbox = RateLimits(rate: .perSecond(1), daily: 200)
+    public static let sesSandbox = RateLimits(rate: .perSecond(1), daily: 200)
 
     /// The presets by the names configuration uses.
-    package static let presets: [String: RateLimits] = ["gmail": .gmail, "ses-sandbox": .sesSandbox]
+    public static let presets: [String: RateLimits] = ["gmail": .gmail, "ses-sandbox": .sesSandbox]
 
     /// A preset by name (`gmail`, `ses-sandbox`), or nil.
-    package static func preset(named name: String) -> RateLimits? {
+    public static func preset(named name: String) -> RateLimits? {
         presets[name.lowercased()]
     }
 }

@@ -5,7 +5,7 @@ import CSQLite
 /// Not `Sendable` and not thread-safe by itself: ``StateDatabase`` owns the only instance
 /// inside a `Mutex` and hands it out one caller at a time. It is opened with
 /// `SQLITE_OPEN_NOMUTEX` because that mutex already serialises every use.
-package final class SQLiteConnection {
+public final class SQLiteConnection {
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
     private var transactionDepth = 0
@@ -43,7 +43,7 @@ package final class SQLiteConnection {
     }
 
     /// Runs one or more statements that take no parameters and return no rows (DDL, PRAGMA).
-    package func execute(_ sql: String) throws(SQLiteError) {
+    public func execute(_ sql: String) throws(SQLiteError) {
         let db = try open()
         let status = sqlite3_exec(db, sql, nil, nil, nil)
         guard status == SQLITE_OK else { throw failure(status, "execute a statement") }
@@ -51,7 +51,7 @@ package final class SQLiteConnection {
 
     /// Runs a statement that returns no rows; returns how many rows it changed.
     @discardableResult
-    package func run(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> Int {
+    public func run(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> Int {
         let statement = try prepared(sql)
         defer { statement.reset() }
         try statement.bind(bindings)
@@ -60,7 +60,7 @@ package final class SQLiteConnection {
     }
 
     /// Runs a query and returns every row.
-    package func query(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> [SQLiteRow] {
+    public func query(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> [SQLiteRow] {
         let statement = try prepared(sql)
         defer { statement.reset() }
         try statement.bind(bindings)
@@ -72,7 +72,7 @@ package final class SQLiteConnection {
     }
 
     /// Runs a query and returns its first row, or nil.
-    package func queryFirst(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteRow? {
+    public func queryFirst(_ sql: String, _ bindings: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteRow? {
         let statement = try prepared(sql)
         defer { statement.reset() }
         try statement.bind(bindings)
@@ -82,7 +82,7 @@ package final class SQLiteConnection {
     /// Runs `body` in a transaction: `BEGIN IMMEDIATE` (so the write lock is taken at once
     /// and two processes cannot both read-then-write), `COMMIT` when it returns,
     /// `ROLLBACK` when it throws. Nested calls join the outer transaction.
-    package func transaction<Result>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
+    public func transaction<Result>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
         if transactionDepth > 0 {
             transactionDepth += 1
             defer { transactionDepth -= 1 }
@@ -130,7 +130,7 @@ package final class SQLiteConnection {
     }
 
     /// The connection's `PRAGMA user_version`.
-    package func userVersion() throws(SQLiteError) -> Int {
+    public func userVersion() throws(SQLiteError) -> Int {
         guard let row = try queryFirst("PRAGMA user_version") else {
             throw SQLiteError(code: nil, context: "PRAGMA user_version returned no row")
         }

@@ -6,30 +6,30 @@ import SidecarCore
 /// never interpolated into SQL, and SQLite's own messages name tables, columns and
 /// constraints but not the values involved. So the text is safe to log, and it becomes
 /// the message of an `internal_error` ``SidecarError`` through ``sidecarError``.
-package struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
     /// SQLite's primary or extended result code, or nil for an error of the wrapper itself.
-    package var code: Int32?
+    public var code: Int32?
     /// What was being done, and SQLite's explanation.
-    package var context: String
+    public var context: String
 
-    package init(code: Int32?, context: String) {
+    public init(code: Int32?, context: String) {
         self.code = code
         self.context = context
     }
 
-    package var description: String {
+    public var description: String {
         if let code { return "SQLite error \(code): \(context)" }
         return "SQLite: \(context)"
     }
 
     /// `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6), extended codes included.
-    package var isBusy: Bool {
+    public var isBusy: Bool {
         guard let code else { return false }
         return code & 0xff == 5 || code & 0xff == 6
     }
 
     /// The wire error for this failure: `internal_error`, retryable only when the database was busy.
-    package var sidecarError: SidecarError {
+    public var sidecarError: SidecarError {
         SidecarError(
             code: .internalError,
             message: "The sidecar's state database failed (\(description)).",

@@ -1,5 +1,5 @@
 /// A value bound to a statement parameter or read from a result column.
-package enum SQLiteValue: Sendable, Hashable {
+public enum SQLiteValue: Sendable, Hashable {
     case null
     case integer(Int64)
     case real(Double)
@@ -8,31 +8,31 @@ package enum SQLiteValue: Sendable, Hashable {
 }
 
 extension SQLiteValue {
-    package static func int(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
+    public static func int(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
 
     /// `nil` becomes NULL.
-    package static func optionalText(_ value: String?) -> SQLiteValue { value.map(SQLiteValue.text) ?? .null }
+    public static func optionalText(_ value: String?) -> SQLiteValue { value.map(SQLiteValue.text) ?? .null }
 
     /// `nil` becomes NULL.
-    package static func optionalInt(_ value: Int?) -> SQLiteValue { value.map { .integer(Int64($0)) } ?? .null }
+    public static func optionalInt(_ value: Int?) -> SQLiteValue { value.map { .integer(Int64($0)) } ?? .null }
 }
 
 /// One result row. Columns are read by position, in the order of the SELECT list.
-package struct SQLiteRow: Sendable, Hashable {
-    package var values: [SQLiteValue]
+public struct SQLiteRow: Sendable, Hashable {
+    public var values: [SQLiteValue]
 
-    package init(_ values: [SQLiteValue]) {
+    public init(_ values: [SQLiteValue]) {
         self.values = values
     }
 
-    package func int64(_ column: Int) throws(SQLiteError) -> Int64 {
+    public func int64(_ column: Int) throws(SQLiteError) -> Int64 {
         guard case .integer(let value) = try value(column) else { throw typeMismatch(column, "an integer") }
         return value
     }
 
-    package func int(_ column: Int) throws(SQLiteError) -> Int { Int(try int64(column)) }
+    public func int(_ column: Int) throws(SQLiteError) -> Int { Int(try int64(column)) }
 
-    package func optionalInt(_ column: Int) throws(SQLiteError) -> Int? {
+    public func optionalInt(_ column: Int) throws(SQLiteError) -> Int? {
         switch try value(column) {
         case .null: return nil
         case .integer(let value): return Int(value)
@@ -40,7 +40,7 @@ package struct SQLiteRow: Sendable, Hashable {
         }
     }
 
-    package func double(_ column: Int) throws(SQLiteError) -> Double {
+    public func double(_ column: Int) throws(SQLiteError) -> Double {
         switch try value(column) {
         case .real(let value): return value
         case .integer(let value): return Double(value)
@@ -48,12 +48,12 @@ package struct SQLiteRow: Sendable, Hashable {
         }
     }
 
-    package func text(_ column: Int) throws(SQLiteError) -> String {
+    public func text(_ column: Int) throws(SQLiteError) -> String {
         guard case .text(let value) = try value(column) else { throw typeMismatch(column, "text") }
         return value
     }
 
-    package func optionalText(_ column: Int) throws(SQLiteError) -> String? {
+    public func optionalText(_ column: Int) throws(SQLiteError) -> String? {
         switch try value(column) {
         case .null: return nil
         case .text(let value): return value
@@ -61,7 +61,7 @@ package struct SQLiteRow: Sendable, Hashable {
         }
     }
 
-    package func blob(_ column: Int) throws(SQLiteError) -> [UInt8] {
+    public func blob(_ column: Int) throws(SQLiteError) -> [UInt8] {
         switch try value(column) {
         case .blob(let value): return value
         // SQLite returns a zero-length blob as NULL.

@@ -20,7 +20,7 @@ extension StateDatabase {
     ///
     /// `synchronous` (default: the database's configuration) is how the commit must reach
     /// the disk: a batch with any `.full` work commits with `.full`.
-    package func transaction<Result: Sendable>(
+    public func transaction<Result: Sendable>(
         synchronous: Configuration.Synchronous? = nil,
         _ body: @escaping @Sendable (SQLiteConnection) throws -> Result
     ) async throws -> Result {
@@ -35,7 +35,7 @@ extension StateDatabase {
     /// transaction of its own (each statement reads a consistent snapshot), so it takes no
     /// write lock and changes no `synchronous` level. A ``SQLiteError`` becomes an
     /// `internal_error`.
-    package func read<Result: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Result) async throws
+    public func read<Result: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Result) async throws
         -> Result
     {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
@@ -53,7 +53,7 @@ extension StateDatabase {
     /// thread wake-ups, more than the commit itself. Work that must reach the disk, and
     /// any work while the thread is busy, is queued for the thread: an `fsync` never
     /// happens on the caller's thread.
-    package func submit<Result: Sendable>(
+    public func submit<Result: Sendable>(
         synchronous: Configuration.Synchronous? = nil,
         readOnly: Bool = false,
         _ body: @escaping @Sendable (SQLiteConnection) throws -> Result,

@@ -51,31 +51,31 @@ import Darwin
 /// Across processes (a restarted daemon overlapping the old one, the crash probe in the
 /// tests) `BEGIN IMMEDIATE` takes SQLite's write lock up front and `busy_timeout` waits for
 /// it, on the database's thread.
-package final class StateDatabase: Sendable {
+public final class StateDatabase: Sendable {
     /// Defaults suit the daemon.
-    package struct Configuration: Sendable {
+    public struct Configuration: Sendable {
         /// How long a statement waits for another process's write lock before failing
         /// with a retryable `internal_error`. Default 5 s.
-        package var busyTimeout: Duration
+        public var busyTimeout: Duration
         /// Default `.full`; see the type's documentation.
-        package var synchronous: Synchronous
+        public var synchronous: Synchronous
 
-        package enum Synchronous: String, Sendable {
+        public enum Synchronous: String, Sendable {
             case normal = "NORMAL"
             case full = "FULL"
         }
 
-        package init(busyTimeout: Duration = .seconds(5), synchronous: Synchronous = .full) {
+        public init(busyTimeout: Duration = .seconds(5), synchronous: Synchronous = .full) {
             self.busyTimeout = busyTimeout
             self.synchronous = synchronous
         }
     }
 
     /// The file name inside the state directory.
-    package static let fileName = "state.sqlite3"
+    public static let fileName = "state.sqlite3"
 
     /// The database file's path.
-    package let path: String
+    public let path: String
     let connection: Mutex<SQLiteConnection?>
     let synchronous: Configuration.Synchronous
     let queue = Mutex(StateJobQueue())
@@ -84,14 +84,14 @@ package final class StateDatabase: Sendable {
     let batchesRun = Atomic<Int>(0)
 
     /// Opens `<stateDirectory>/state.sqlite3`, creating it and bringing its schema up to date.
-    package convenience init(stateDirectory: String, configuration: Configuration = .init()) throws {
+    public convenience init(stateDirectory: String, configuration: Configuration = .init()) throws {
         let directory = stateDirectory.hasSuffix("/") ? String(stateDirectory.dropLast()) : stateDirectory
         try self.init(path: "\(directory)/\(Self.fileName)", configuration: configuration)
     }
 
     /// Opens the database file at `path`, creating it and bringing its schema up to date.
     /// Throws an `internal_error` ``SidecarError``.
-    package init(path: String, configuration: Configuration = .init()) throws {
+    public init(path: String, configuration: Configuration = .init()) throws {
         self.path = path
         synchronous = configuration.synchronous
         // SQLite creates a new file with the umask's mode (usually 0644) and gives the WAL
@@ -128,7 +128,7 @@ package final class StateDatabase: Sendable {
 
     /// Closes the connection. Later calls fail with `internal_error`. Idempotent; also done
     /// when the database is deinitialised.
-    package func close() {
+    public func close() {
         let queued = queue.withLock { queue in
             queue.closed = true
             defer { queue.jobs.removeAll() }
@@ -146,7 +146,7 @@ package final class StateDatabase: Sendable {
     /// Runs `body` with the connection, alone, outside a transaction.
     /// A ``SQLiteError`` thrown inside becomes an `internal_error` ``SidecarError``.
     @discardableResult
-    package func withConnection<Result: Sendable>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
+    public func withConnection<Result: Sendable>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
         try connection.withLock { connection throws -> Result in
             guard let connection else { throw Self.closedError }
             do {
@@ -164,7 +164,7 @@ package final class StateDatabase: Sendable {
     /// `synchronous` `.normal` relaxes this one commit when the database is FULL: it does
     /// not wait for the disk (see the type's documentation for when that is harmless).
     @discardableResult
-    package func withTransaction<Result: Sendable>(
+    public func withTransaction<Result: Sendable>(
         synchronous commit: Configuration.Synchronous? = nil, _ body: (SQLiteConnection) throws -> Result
     ) throws -> Result {
         let configured = synchronous
@@ -176,7 +176,7 @@ package final class StateDatabase: Sendable {
     }
 
     /// The schema version (`PRAGMA user_version`).
-    package func schemaVersion() throws -> Int {
+    public func schemaVersion() throws -> Int {
         try withConnection { connection in try connection.userVersion() }
     }
 }
