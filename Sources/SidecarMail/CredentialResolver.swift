@@ -53,12 +53,17 @@ struct CredentialResolver: Sendable {
         let username = credential.username ?? ""
         if let token = credential.accessToken, !token.isEmpty {
             guard !username.isEmpty else {
-                throw invalid("XOAUTH2 needs the mailbox's address as the username.", "\(prefix).username")
+                throw invalid("An OAuth access token needs the mailbox's address as the username.", "\(prefix).username")
             }
-            guard mechanism == .auto || mechanism == .xoauth2 else {
-                throw invalid("An access token is used with XOAUTH2 only; remove \"auth\" or set it to \"xoauth2\".", "\(prefix).auth")
+            switch mechanism {
+            case .auto: return .oauth2(username, token: token, mechanism: nil)
+            case .xoauth2: return .oauth2(username, token: token, mechanism: .xoauth2)
+            case .oauthbearer: return .oauth2(username, token: token, mechanism: .oauthbearer)
+            case .plain, .login, .none:
+                throw invalid(
+                    "An access token is used with OAUTHBEARER or XOAUTH2 only; remove \"auth\" or set it to one of them.",
+                    "\(prefix).auth")
             }
-            return .oauth2(username, token: token)
         }
         guard let password = credential.password, !password.isEmpty else {
             if credential.username == nil && mechanism == .auto { return nil }
@@ -71,8 +76,8 @@ struct CredentialResolver: Sendable {
         case .auto: return .password(username, password)
         case .plain: return .password(username, password, mechanism: .plain)
         case .login: return .password(username, password, mechanism: .login)
-        case .xoauth2:
-            throw invalid("XOAUTH2 needs an access_token, not a password.", "\(prefix).access_token")
+        case .xoauth2, .oauthbearer:
+            throw invalid("\(mechanism.rawValue.uppercased()) needs an access_token, not a password.", "\(prefix).access_token")
         case .none: return nil
         }
     }

@@ -28,10 +28,10 @@ struct CredentialOptions: ParsableArguments {
     @Option(help: "File holding the password (first line).")
     var passwordFile: String?
 
-    @Option(help: "Environment variable holding an OAuth 2 access token (XOAUTH2) instead of a password.")
+    @Option(help: "Environment variable holding an OAuth 2 access token (OAUTHBEARER or XOAUTH2) instead of a password.")
     var tokenEnv: String?
 
-    @Option(help: "auto, plain, login, xoauth2 or none.")
+    @Option(help: "auto, plain, login, xoauth2, oauthbearer or none.")
     var auth: CredentialParams.AuthMechanism?
 
     @Option(help: "PEM file of extra trusted CA certificates.")

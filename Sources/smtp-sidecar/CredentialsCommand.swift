@@ -50,7 +50,7 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "Username.") var username: String?
         @Option(help: "Environment variable holding the password.") var passwordEnv: String = "SMTP_PASSWORD"
         @Option(help: "Environment variable holding an OAuth 2 token instead.") var tokenEnv: String?
-        @Option(help: "auto, plain, login, xoauth2 or none.") var auth: String?
+        @Option(help: "auto, plain, login, xoauth2, oauthbearer or none.") var auth: String?
         @Option(help: "EHLO name.") var clientName: String?
         @Option(help: "PEM file of extra trusted CA certificates (corporate relays).") var caFile: String?
         @Flag(help: "Accept self-signed or mismatched certificates.") var acceptUnverified = false

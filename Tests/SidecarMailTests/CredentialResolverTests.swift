@@ -44,7 +44,13 @@ import Testing
     @Test func mechanismsFollowTheCredential() throws {
         let token = try resolver.configuration(for: CredentialParams(
             host: "smtp.gmail.com", username: "me@gmail.com", accessToken: Secret("ya29.token")))
-        #expect(token.credentials?.mechanism == .xoauth2)
+        // auto: OAUTHBEARER or XOAUTH2, whichever the server offers.
+        #expect(token.credentials?.mechanism == nil)
+        for mechanism in [CredentialParams.AuthMechanism.xoauth2, .oauthbearer] {
+            let forced = try resolver.configuration(for: CredentialParams(
+                host: "smtp.gmail.com", username: "me@gmail.com", accessToken: Secret("ya29.token"), auth: mechanism))
+            #expect(forced.credentials?.mechanism?.rawValue == mechanism.rawValue.uppercased())
+        }
         let login = try resolver.configuration(for: CredentialParams(
             host: "h", username: "u", password: Secret("p"), auth: .login))
         #expect(login.credentials?.mechanism == .login)
@@ -63,6 +69,8 @@ import Testing
         (CredentialParams(host: "h", username: "u"), "params.credential.password"),
         (CredentialParams(host: "h", password: Secret("p")), "params.credential.username"),
         (CredentialParams(host: "h", username: "u", password: Secret("p"), auth: .xoauth2), "params.credential.access_token"),
+        (CredentialParams(host: "h", username: "u", password: Secret("p"), auth: .oauthbearer), "params.credential.access_token"),
+        (CredentialParams(host: "h", accessToken: Secret("t")), "params.credential.username"),
         (CredentialParams(host: "h", username: "u", accessToken: Secret("t"), auth: .plain), "params.credential.auth"),
     ])
     func badCredentialsNameTheField(credential: CredentialParams, field: String) {

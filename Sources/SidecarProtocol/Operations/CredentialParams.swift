@@ -15,7 +15,7 @@ public struct CredentialParams: Sendable, Equatable, Codable {
 
     /// The SASL mechanism, or `auto` to pick the strongest the server offers.
     public enum AuthMechanism: String, Sendable, Codable, CaseIterable {
-        case auto, plain, login, xoauth2, none
+        case auto, plain, login, xoauth2, oauthbearer, none
     }
 
     public struct TLSOptions: Sendable, Equatable, Codable {
@@ -80,7 +80,7 @@ public struct CredentialParams: Sendable, Equatable, Codable {
     public var security: Security?
     public var username: String?
     public var password: Secret?
-    /// OAuth 2 access token for XOAUTH2, instead of a password.
+    /// OAuth 2 access token (AUTH OAUTHBEARER or XOAUTH2), instead of a password.
     public var accessToken: Secret?
     public var auth: AuthMechanism?
     public var tls: TLSOptions?

@@ -6,14 +6,15 @@ public struct SMTPCredentials: Sendable, Hashable, CustomStringConvertible {
     public enum Authenticator: Sendable, Hashable {
         /// A password (or App Password, or API key): AUTH PLAIN or LOGIN.
         case password(Secret)
-        /// An OAuth 2.0 access token: AUTH XOAUTH2.
+        /// An OAuth 2.0 access token: AUTH OAUTHBEARER or XOAUTH2.
         case oauth2Token(Secret)
     }
 
     public var username: String
     public var authenticator: Authenticator
     /// Use this mechanism even if the server does not advertise it; nil chooses from what
-    /// the server offers (PLAIN, then LOGIN, for a password; XOAUTH2 for a token).
+    /// the server offers (PLAIN, then LOGIN, for a password; OAUTHBEARER, then XOAUTH2, for a
+    /// token).
     public var mechanism: SMTPAuthMechanism?
 
     public init(username: String, authenticator: Authenticator, mechanism: SMTPAuthMechanism? = nil) {
@@ -26,8 +27,9 @@ public struct SMTPCredentials: Sendable, Hashable, CustomStringConvertible {
         SMTPCredentials(username: username, authenticator: .password(password), mechanism: mechanism)
     }
 
-    public static func oauth2(_ username: String, token: Secret) -> Self {
-        SMTPCredentials(username: username, authenticator: .oauth2Token(token), mechanism: .xoauth2)
+    /// A token for `username`'s mailbox; `mechanism` nil chooses from what the server offers.
+    public static func oauth2(_ username: String, token: Secret, mechanism: SMTPAuthMechanism? = .xoauth2) -> Self {
+        SMTPCredentials(username: username, authenticator: .oauth2Token(token), mechanism: mechanism)
     }
 
     public var description: String {

@@ -6,6 +6,8 @@ public enum SMTPAuthMechanism: String, Sendable, Hashable, CaseIterable, CustomS
     case login = "LOGIN"
     /// Google's and Microsoft's OAuth 2.0 bearer-token mechanism.
     case xoauth2 = "XOAUTH2"
+    /// RFC 7628: the standard OAuth 2.0 bearer-token mechanism (Gmail, Dovecot, ...).
+    case oauthbearer = "OAUTHBEARER"
 
     public var description: String { rawValue }
 }

@@ -72,7 +72,7 @@ extension SidecarError {
         let what: String
         switch wanted.authenticator {
         case .password: what = "password login (AUTH PLAIN or LOGIN)"
-        case .oauth2Token: what = "OAuth login (AUTH XOAUTH2)"
+        case .oauth2Token: what = "OAuth login (AUTH OAUTHBEARER or XOAUTH2)"
         }
         let offeredText = offered.isEmpty ? "no login at all" : "only " + offered.joined(separator: ", ")
         return SidecarError(
@@ -83,11 +83,15 @@ extension SidecarError {
         )
     }
 
-    static func smtpAuthenticationFailed(_ reply: SMTPResponse, mechanism: SMTPAuthMechanism) -> SidecarError {
+    /// `oauthStatus`: the `status` of an OAuth mechanism's error challenge, when there was one.
+    static func smtpAuthenticationFailed(
+        _ reply: SMTPResponse, mechanism: SMTPAuthMechanism, oauthStatus: String? = nil
+    ) -> SidecarError {
         let advice: String
         switch mechanism {
-        case .xoauth2:
-            advice = "Check that the access token is valid, not expired, and has the mail-sending scope."
+        case .xoauth2, .oauthbearer:
+            let said = oauthStatus.map { " The server said the token's status is \"\($0)\"." } ?? ""
+            advice = "Check that the access token is valid, not expired, and has the mail-sending scope.\(said)"
         case .plain, .login:
             advice = "For Gmail or Microsoft 365, use an App Password; for SendGrid the username is apikey."
         }

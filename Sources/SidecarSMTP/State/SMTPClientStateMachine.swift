@@ -34,6 +34,9 @@ struct SMTPClientStateMachine {
         var timeouts: SMTPTimeouts
         var allowsPlaintextAuthentication: Bool
         var extensions: SMTPExtensionUse
+        /// The server's name and port as the user gave them (OAUTHBEARER names them).
+        var host: String
+        var port: Int
 
         init(
             clientName: String = SMTPConfiguration.defaultClientName,
@@ -41,8 +44,12 @@ struct SMTPClientStateMachine {
             credentials: SMTPCredentials? = nil,
             timeouts: SMTPTimeouts = .default,
             allowsPlaintextAuthentication: Bool = false,
-            extensions: SMTPExtensionUse = .all
+            extensions: SMTPExtensionUse = .all,
+            host: String = "localhost",
+            port: Int = 587
         ) {
+            self.host = host
+            self.port = port
             self.clientName = clientName
             self.security = security
             self.credentials = credentials
@@ -58,7 +65,9 @@ struct SMTPClientStateMachine {
                 credentials: configuration.credentials,
                 timeouts: configuration.timeouts,
                 allowsPlaintextAuthentication: configuration.allowsPlaintextAuthentication,
-                extensions: configuration.extensions
+                extensions: configuration.extensions,
+                host: configuration.host,
+                port: configuration.port
             )
         }
     }
@@ -454,13 +463,15 @@ struct SMTPClientStateMachine {
                 return becomeReady()
             }
             if reply.code == 334 {
-                guard let answer = exchange.answerChallenge() else {
+                guard let answer = exchange.answerChallenge(reply) else {
                     return abort(.smtpUnexpectedReply(reply, awaiting: "AUTH"), sendQuit: true)
                 }
                 state = .authenticating(exchange)
                 return send([answer], timer(.auth))
             }
-            return abortOnRefusal(reply, awaiting: "AUTH") { .smtpAuthenticationFailed($0, mechanism: exchange.mechanism) }
+            return abortOnRefusal(reply, awaiting: "AUTH") {
+                .smtpAuthenticationFailed($0, mechanism: exchange.mechanism, oauthStatus: exchange.oauthErrorStatus)
+            }
         case .ready:
             // Nothing was asked. A 421 is the server closing an idle connection.
             if reply.isServiceClosing { return abort(.smtpServiceClosing(reply, phase: .mail)) }
@@ -528,7 +539,8 @@ struct SMTPClientStateMachine {
                 sendQuit: true
             )
         }
-        let (command, exchange) = SMTPAuthExchange.start(mechanism: mechanism, credentials: credentials)
+        let (command, exchange) = SMTPAuthExchange.start(
+            mechanism: mechanism, credentials: credentials, host: configuration.host, port: configuration.port)
         state = .authenticating(exchange)
         return send([command], timer(.auth))
     }

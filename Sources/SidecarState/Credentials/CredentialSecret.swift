@@ -32,7 +32,7 @@ public struct CredentialSecret: Sendable, Equatable, Codable {
     public var username: String?
     public var password: Secret?
     public var accessToken: Secret?
-    /// "auto", "plain", "login", "xoauth2" or "none".
+    /// "auto", "plain", "login", "xoauth2", "oauthbearer" or "none".
     public var auth: String?
     public var tls: TLSOptions?
     public var clientName: String?

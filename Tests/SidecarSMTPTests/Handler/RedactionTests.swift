@@ -22,6 +22,7 @@ import Testing
             b64(password), b64(token),
             b64("\0\(user)\0\(password)"),
             b64("user=\(user)\u{1}auth=Bearer \(token)\u{1}\u{1}"),
+            b64("n,a=\(user),\u{1}host=localhost\u{1}port=587\u{1}auth=Bearer \(token)\u{1}\u{1}"),
             String(b64("\0\(user)\0\(password)").dropLast(4)),
         ]
     }
@@ -36,6 +37,7 @@ import Testing
         (SMTPCredentials.password(user, Secret(password), mechanism: .plain), "AUTH PLAIN"),
         (SMTPCredentials.password(user, Secret(password), mechanism: .login), "AUTH LOGIN"),
         (SMTPCredentials.oauth2(user, token: Secret(token)), "AUTH XOAUTH2"),
+        (SMTPCredentials.oauth2(user, token: Secret(token), mechanism: .oauthbearer), "AUTH OAUTHBEARER"),
     ])
     func authExchangeIsRedactedInTraceLogsErrorsAndDescriptions(credentials: SMTPCredentials, command: String) throws {
         let capture = LogCapture()
@@ -53,7 +55,7 @@ import Testing
         case .login?:
             try smtp.server("334 VXNlcm5hbWU6\r\n")
             try smtp.server("334 UGFzc3dvcmQ6\r\n")
-        case .xoauth2?:
+        case .xoauth2?, .oauthbearer?:
             try smtp.server("334 eyJzdGF0dXMiOiI0MDEifQ==\r\n")
         default:
             break

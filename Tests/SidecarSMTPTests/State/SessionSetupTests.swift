@@ -155,6 +155,80 @@ import Testing
         #expect(failed.connectFailure?.error.message.contains("access token") == true)
     }
 
+    @Test func oauthbearerSendsTheGS2HeaderHostPortAndToken() {
+        var machine = SMTPClientStateMachine(configuration: .init(
+            security: .implicitTLS, credentials: .oauth2("a,b=c@example.com", token: F.token, mechanism: nil),
+            timeouts: F.timeouts, host: "smtp.example.com", port: 465))
+        _ = machine.channelActive()
+        _ = machine.tlsHandshakeCompleted()
+        _ = machine.replyReceived(F.reply(220))
+        // RFC 7628 §3.1, with the user escaped as an RFC 5801 saslname.
+        let payload = Secret(F.base64(
+            "n,a=a=2Cb=3Dc@example.com,\u{1}host=smtp.example.com\u{1}port=465\u{1}auth=Bearer ya29.token-value\u{1}\u{1}"))
+        let auth = machine.replyReceived(F.ehlo(["AUTH PLAIN XOAUTH2 OAUTHBEARER"]))
+        #expect(auth.commands == [.auth(.oauthbearer, initialResponse: payload)])
+        #expect(auth.commands.map(\.description) == ["AUTH OAUTHBEARER <redacted>"])
+        guard case .complete(.connected) = machine.replyReceived(F.reply(235, "2.7.0 Accepted")) else {
+            Issue.record("not connected")
+            return
+        }
+    }
+
+    /// RFC 7628 §3.2.2-3: the error is a 334 with base64 JSON; the client answers with a lone
+    /// ^A, the server then fails the exchange. Its status reaches the message.
+    @Test func oauthbearerAnswersTheErrorChallengeWithControlA() {
+        var machine = F.machine(.implicitTLS, credentials: .oauth2("user@example.com", token: F.token, mechanism: nil))
+        _ = machine.channelActive()
+        _ = machine.tlsHandshakeCompleted()
+        _ = machine.replyReceived(F.reply(220))
+        #expect(machine.replyReceived(F.ehlo(["AUTH OAUTHBEARER"])).commands.first.map(\.description) == "AUTH OAUTHBEARER <redacted>")
+        let challenge = F.base64(#"{"status":"invalid_token","scope":"https://mail.google.com/"}"#)
+        let answer = machine.replyReceived(F.reply(334, challenge))
+        #expect(answer.commands == [.authResponse(Secret("AQ=="))])
+        let failed = machine.replyReceived(F.reply(535, "5.7.8 Authentication failed"))
+        #expect(failed.connectFailure?.error.code == .authFailed)
+        #expect(failed.connectFailure?.phase == .auth)
+        #expect(failed.connectFailure?.error.message.contains(#"the token's status is "invalid_token""#) == true)
+    }
+
+    /// A token with `auth: auto` takes OAUTHBEARER when offered, else XOAUTH2.
+    @Test(arguments: [
+        (["AUTH PLAIN XOAUTH2 OAUTHBEARER"], SMTPAuthMechanism.oauthbearer),
+        (["AUTH PLAIN XOAUTH2"], .xoauth2),
+        (["AUTH OAUTHBEARER"], .oauthbearer),
+    ])
+    func aTokenTakesTheOAuthMechanismTheServerOffers(keywords: [String], expected: SMTPAuthMechanism) {
+        var machine = F.machine(.implicitTLS, credentials: .oauth2("u@example.com", token: F.token, mechanism: nil))
+        _ = machine.channelActive()
+        _ = machine.tlsHandshakeCompleted()
+        _ = machine.replyReceived(F.reply(220))
+        guard case .auth(let mechanism, _) = machine.replyReceived(F.ehlo(keywords)).commands.first else {
+            Issue.record("no AUTH")
+            return
+        }
+        #expect(mechanism == expected)
+    }
+
+    @Test(arguments: [
+        (#"{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}"#, "401"),
+        (#"{"scope":"x", "status" : "invalid_token"}"#, "invalid_token"),
+        (#"{"status":"<script>\r\nRCPT"}"#, "scriptrnRCPT"),
+        (#"{"schemes":"Bearer"}"#, nil),
+    ])
+    func theOAuthErrorStatusIsReadAndTamed(json: String, status: String?) {
+        #expect(SMTPAuthExchange.oauthStatus(challenge: F.base64(json)) == status)
+    }
+
+    @Test func theOAuthErrorStatusOfNonBase64IsNothing() {
+        #expect(SMTPAuthExchange.oauthStatus(challenge: "not base64!") == nil)
+    }
+
+    @Test(arguments: ["", "f", "fo", "foo", "foob", "fooba", "foobar", "\u{1}"])
+    func base64DecodingInvertsEncoding(text: String) {
+        let bytes = Array(text.utf8)
+        #expect(SMTPAuthExchange.base64Decoded(SMTPAuthExchange.base64(bytes)) == bytes)
+    }
+
     @Test func tokenWithoutXOAUTH2OnTheServerFails() {
         var machine = F.machine(.implicitTLS, credentials: SMTPCredentials(username: "u", authenticator: .oauth2Token(F.token)))
         _ = machine.channelActive()
