@@ -581,9 +581,7 @@ class Handler:
         # n,a=user@example.com,%x01host=...%x01port=...%x01auth=Bearer <token>%x01%x01
         header, sep, rest = blob.partition(b"\x01")
         fields = header.decode("utf-8", "replace").split(",")
-        pairs = parse_kv(b"\x01" + rest) if sep else None
-        if pairs is not None:
-            pairs.pop("", None)                  # the empty item before the first %x01
+        pairs = parse_kv(rest) if sep else None
         if (pairs is None or len(fields) != 3 or fields[0] not in ("n", "y") or fields[2] != ""
                 or not fields[1].startswith("a=") or bearer(pairs) is None):
             return "malformed", None, None, {}
