@@ -369,8 +369,9 @@ def test_modes(h):
     check("mode rotate: the new one works and rotates again", status == 200 and third not in ("", first, second),
           (status, body))
     valid = [r["refresh_token"] for r in h.state()["valid_refresh_tokens"]]
-    check("state lists the rotated refresh token as valid, not the used ones",
-          third in valid and first not in valid and second not in valid, valid)
+    retired = h.state()["retired_refresh_tokens"]
+    check("state lists the rotated refresh token as valid, the used ones as retired",
+          third in valid and first not in valid and second not in valid and retired == [first, second], (valid, retired))
     h.control("/mode", mode="normal")
     status, body = h.refresh(refresh_token=third)
     check("mode normal after rotate: the latest refresh token works, none new", status == 200
@@ -435,8 +436,8 @@ def test_counters(h):
     s.docmd("")
     s.docmd("AUTH", "XOAUTH2 " + xoauth2("sender@example.test", token))
     s.quit()
-    s = h.smtp()
-    s.docmd("AUTH", "OAUTHBEARER " + oauthbearer("sender@example.test", token, h.env["TLS_PORT"]))
+    s = h.smtp(implicit_tls=False)
+    s.docmd("AUTH", "OAUTHBEARER " + oauthbearer("sender@example.test", token, h.env["STARTTLS_PORT"]))
     send_and_check(h, s, "counted", "OAUTHBEARER")
     s.quit()
 
@@ -458,11 +459,14 @@ def test_counters(h):
     last = state["auth_log"][-1]
     check("auth_log records mechanism, user, host and port (OAUTHBEARER)",
           (last["mechanism"], last["user"], last["host"], last["port"], last["ok"])
-          == ("OAUTHBEARER", "sender@example.test", "localhost", h.env["TLS_PORT"], True), last)
+          == ("OAUTHBEARER", "sender@example.test", "localhost", h.env["STARTTLS_PORT"], True), last)
     check("request_log records path, grant, client auth and scope, no secret",
           state["request_log"][2]["client_auth"] == "basic" and state["request_log"][2]["tenant"] == h.env["TENANT"]
           and h.env["CLIENT_SECRET"] not in json.dumps(state["request_log"]), state["request_log"][2])
-    check("messages counted", state["messages"] == 1, state["messages"])
+    check("messages and SMTP connections counted (STARTTLS counts once)",
+          state["messages"] == 1 and state["smtp_connections"] == 2, (state["messages"], state["smtp_connections"]))
+    check("issued_access_tokens lists every token issued", token in state["issued_access_tokens"]
+          and len(state["issued_access_tokens"]) == 3, state["issued_access_tokens"])
 
     h.control("/config", mechanisms="XOAUTH2")
     s = h.smtp()

@@ -70,7 +70,9 @@ class State:
         self.auth_failure_reasons = {}
         self.auth_log = []
         self.messages = 0
+        self.smtp_connections = 0
         self.sessions_closed_expired = 0
+        self.retired_refresh_tokens = []         # rotated away: for redaction checks
 
     @staticmethod
     def new_request_counters():
@@ -117,11 +119,13 @@ class State:
             "now": now,
             "token_requests": self.requests, "in_flight": self.in_flight,
             "auth": self.auth, "auth_failure_reasons": self.auth_failure_reasons,
-            "messages": self.messages, "sessions_closed_expired": self.sessions_closed_expired,
+            "messages": self.messages, "smtp_connections": self.smtp_connections,
+            "sessions_closed_expired": self.sessions_closed_expired,
             "valid_access_tokens": [dict(r, expires_in=round(r["expires_at"] - now, 3))
                                     for r in self.valid_access_tokens()],
-            "access_tokens_issued": len(self.access_tokens),
+            "issued_access_tokens": list(self.access_tokens),
             "valid_refresh_tokens": [dict(v, refresh_token=k) for k, v in self.refresh_tokens.items()],
+            "retired_refresh_tokens": self.retired_refresh_tokens,
             "request_log": self.request_log, "auth_log": self.auth_log,
         }
 
@@ -352,6 +356,7 @@ class TokenEndpoint:
         body["scope"] = scope
         if s.mode == "rotate":
             del s.refresh_tokens[old]
+            s.retired_refresh_tokens.append(old)
             new = "rt-" + secrets.token_urlsafe(32)
             s.refresh_tokens[new] = record
             body["refresh_token"] = new
@@ -468,6 +473,11 @@ class OAuthSMTP(SMTP):
         for name, method in list(self._smtp_methods.items()):
             if name != "QUIT":
                 self._smtp_methods[name] = self.expiry_checked(method)
+
+    def connection_made(self, transport):
+        if self._original_transport is None:     # not the TLS layer after STARTTLS
+            self.state.smtp_connections += 1
+        super().connection_made(transport)
 
     def _cb_client_connected(self, reader, writer):
         super()._cb_client_connected(reader, writer)
