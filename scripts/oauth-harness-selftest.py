@@ -262,6 +262,14 @@ def test_smtp_fresh(h):
     check(f"a {len(long_token)}-character token in a {len(xoauth2('sender@example.test', long_token)) + 13}-byte AUTH"
           " line → 235", len(long_token) == 2500 and code == 235, (len(long_token), code, reply))
     s.quit()
+    s = h.smtp()
+    s.docmd("AUTH", "XOAUTH2 " + xoauth2("sender@example.test", long_token))
+    try:
+        s.sendmail("sender@example.test", ["to@example.test"], b"Subject: long\r\n\r\n" + b"x" * 1500 + b"\r\n")
+        check("DATA still refuses a 1,500-byte line (only AUTH lines are long)", False, "accepted")
+    except smtplib.SMTPDataError as problem:
+        check("DATA still refuses a 1,500-byte line (only AUTH lines are long)", problem.smtp_code == 500, problem)
+    s.quit()
     h.control("/config", access_token_length=0)
 
 

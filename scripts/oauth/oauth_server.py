@@ -385,7 +385,7 @@ class Control:
                 mode = values.get("mode", "")
                 if mode not in MODES:
                     raise ValueError(f"mode must be one of {', '.join(MODES)}")
-                await self.set_mode(mode, int(values.get("delay_ms", s.delay_ms or 0)))
+                await self.set_mode(mode, int(values.get("delay_ms") or s.delay_ms or 2000))
             elif path == "/config":
                 self.configure(values)
             elif path == "/expire":
@@ -466,8 +466,9 @@ class OAuthSMTP(SMTP):
         # aiosmtpd refuses command lines over 512 bytes (and its stream reader any line
         # over 1001), but AUTH XOAUTH2 with a real Microsoft token is 2-3 KB. Its
         # command_size_limits is a class-level dict that every instance clears and EHLO
-        # grows: an instance's own copy, AUTH raised. The reader's limit is raised here;
-        # DATA still refuses lines over 1,000 bytes (line_length_limit is unchanged).
+        # grows: an instance's own copy, AUTH raised. The reader's limit is raised in
+        # _cb_client_connected; DATA still refuses lines over 1,000 bytes (its own check
+        # against line_length_limit, unchanged).
         self.command_size_limits = type(SMTP.command_size_limits)(lambda: SMTP.command_size_limit)
         self.command_size_limits["AUTH"] = 16384
         for name, method in list(self._smtp_methods.items()):
