@@ -141,7 +141,7 @@ class HTTPError(Exception):
     pass
 
 
-async def read_request(reader):
+async def read_request(reader, writer):
     """One HTTP/1.1 request: (method, path, query, headers, body), or None at EOF."""
     line = await reader.readline()
     if not line:
@@ -157,6 +157,8 @@ async def read_request(reader):
             break
         name, _, value = h.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
+    if headers.get("expect", "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = b""
         while True:
@@ -193,7 +195,7 @@ async def serve_http(reader, writer, handle, connections=None):
     try:
         while True:
             try:
-                request = await read_request(reader)
+                request = await read_request(reader, writer)
             except (HTTPError, ValueError, asyncio.IncompleteReadError):
                 writer.write(response_bytes(400, {"error": "invalid_request"}, close=True))
                 break
