@@ -34,13 +34,15 @@ installed() {
 
 cmd_install() {
   installed && return 0
-  for tool in openssl ss perl; do
-    command -v "$tool" >/dev/null || die "$tool is missing (Debian: openssl, iproute2, perl-base)"
-  done
+  mkdir -p "$CACHE"
+  # Tests started in parallel may all find it missing: one installs, the others wait.
+  ( flock 9; installed || install_venv ) 9>"$CACHE/oauth-venv.lock"
+}
+
+install_venv() {
   # Debian's interpreter when present (a pyenv shim is slow to start and may move).
   local python=/usr/bin/python3
   [ -x "$python" ] || python=$(command -v python3) || die "python3 is missing"
-  mkdir -p "$CACHE"
   rm -rf "$VENV"
   if ! "$python" -m venv "$VENV" 2>/dev/null; then
     rm -rf "$VENV"
@@ -124,6 +126,9 @@ cmd_start() {
   if alive "$D" && [ -s "$D/oauth.env" ]; then
     log "already running in $D"; cat "$D/oauth.env"; return 0
   fi
+  for tool in openssl ss perl setsid; do
+    command -v "$tool" >/dev/null || die "$tool is missing (Debian: openssl, iproute2, perl-base, util-linux)"
+  done
   cmd_install
   mkdir -p "$D"
   if [ -e "$D/.oauth-harness" ]; then
