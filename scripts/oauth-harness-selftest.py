@@ -452,7 +452,7 @@ def test_counters(h):
     state = h.state()
     r = state["token_requests"]
     client = r["by_client"].get(h.env["CLIENT_ID"], {})
-    check("token counters: total 4, ok 3, 2 refresh, 1 client credentials, 1 invalid_client, per client",
+    check("token counters: total 4, ok 3, 3 refresh (1 refused), 1 client credentials, 1 invalid_client, per client",
           (r["total"], r["ok"], r["refresh_token"], r["client_credentials"], r["errors"])
           == (4, 3, 3, 1, {"invalid_client": 1})
           and client == {"total": 4, "refresh_token": 3, "client_credentials": 1}, r)
