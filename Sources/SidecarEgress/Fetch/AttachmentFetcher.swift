@@ -85,59 +85,31 @@ public struct AttachmentFetcher: Sendable {
 
     // MARK: - Connecting
 
-    private typealias HTTPChannel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
-
     private func connect(
         to destination: VettedDestination,
         url: AttachmentURL,
         deadline: NIODeadline,
         failure: FetchFailureReporter
-    ) async throws(SidecarError) -> HTTPChannel {
-        let serverName: String?
-        switch HostLiteral(url.host) {
-        case .name(let name): serverName = name
-        case .address, .obfuscatedIPv4, .invalidNumeric, .invalid: serverName = nil
-        }
-        let tlsContext = url.scheme == .https ? self.tlsContext : nil
-        let idleReadTimeout = configuration.idleReadTimeout
-        var lastError: (any Error)?
-        for address in destination.addresses {
-            let remaining = deadline - .now()
-            guard remaining > .zero else { throw failure.timedOut(url, overall: true) }
-            let bootstrap = ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(min(configuration.connectTimeout, remaining))
-            do {
-                return try await bootstrap.connect(to: address) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let pipeline = channel.pipeline.syncOperations
-                        if let tlsContext {
-                            try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
-                        }
-                        try pipeline.addHTTPClientHandlers()
-                        try pipeline.addHandler(IdleStateHandler(readTimeout: idleReadTimeout))
-                        try pipeline.addHandler(ReadTimeoutHandler())
-                        return try HTTPChannel(wrappingChannelSynchronously: channel)
-                    }
-                }
-            } catch {
-                logger.debug(
-                    "attachment connect attempt failed",
-                    metadata: ["egress_address": "\(address)", "error": "\(error)"]
-                )
-                lastError = error
+    ) async throws(SidecarError) -> EgressHTTPChannel {
+        let connector = EgressConnector(
+            eventLoopGroup: eventLoopGroup, connectTimeout: configuration.connectTimeout,
+            idleReadTimeout: configuration.idleReadTimeout, logger: logger)
+        do {
+            return try await connector.connect(
+                to: destination, url: url, tlsContext: url.scheme == .https ? tlsContext : nil, deadline: deadline)
+        } catch {
+            switch error {
+            case .deadlinePassed: throw failure.timedOut(url, overall: true)
+            case .connectTimedOut: throw failure.error("connecting to \(url.hostHeader) timed out", retryable: true)
+            case .failed: throw failure.error("could not connect to \(url.hostHeader)", retryable: true)
             }
         }
-        if deadline <= .now() { throw failure.timedOut(url, overall: true) }
-        if let lastError, case ChannelError.connectTimeout = lastError {
-            throw failure.error("connecting to \(url.hostHeader) timed out", retryable: true)
-        }
-        throw failure.error("could not connect to \(url.hostHeader)", retryable: true)
     }
 
     // MARK: - The exchange
 
     private func exchange(
-        on channel: HTTPChannel,
+        on channel: EgressHTTPChannel,
         url: AttachmentURL,
         deadline: NIODeadline,
         failure: FetchFailureReporter
