@@ -47,15 +47,14 @@ public struct MailOperations: Sendable {
             }
             do {
                 return try store.get(id: storedID, workspace: workspace).params
-            } catch let error as SidecarError {
-                throw error.code == .credentialNotFound
-                    ? SidecarError(
-                        code: .credentialNotFound,
-                        message: "No stored credential \"\(storedID.prefix(128))\" in this workspace.",
-                        field: "params.credential_id")
-                    : error
+            } catch let error as CredentialStoreError where error.code == .notFound {
+                throw SidecarError(
+                    code: .credentialNotFound,
+                    message: "No stored credential \"\(storedID.prefix(128))\" in this workspace.",
+                    field: "params.credential_id")
             } catch {
-                throw SidecarError(code: .internalError, message: "The credential store could not be read.")
+                throw SidecarError(state: error)
+                    ?? SidecarError(code: .internalError, message: "The credential store could not be read.")
             }
         }
         throw SidecarError(

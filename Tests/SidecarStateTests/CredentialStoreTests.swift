@@ -43,12 +43,13 @@ struct CredentialStoreTests {
         let directory = try TemporaryStateDirectory()
         let store = CredentialStore(database: try directory.open(), key: .generate())
         try store.add(workspace: "w1", label: "Gmail", secret: secret, id: "c1", now: t0)
-        let foreign = #expect(throws: SidecarError.self) { try store.get(id: "c1", workspace: "w2") }
-        let missing = #expect(throws: SidecarError.self) { try store.get(id: "nope", workspace: "w1") }
-        #expect(foreign?.code == .credentialNotFound)
-        #expect(foreign == missing)
-        #expect(throws: SidecarError.self) { try store.remove(id: "c1", workspace: "w2") }
-        #expect(throws: SidecarError.self) { try store.rotate(id: "c1", workspace: "w2", secret: secret, now: t0) }
+        let foreign = #expect(throws: CredentialStoreError.self) { try store.get(id: "c1", workspace: "w2") }
+        let missing = #expect(throws: CredentialStoreError.self) { try store.get(id: "nope", workspace: "w1") }
+        #expect(foreign?.code == .notFound)
+        #expect(foreign?.code == missing?.code)
+        #expect(foreign?.underlying == nil && missing?.underlying == nil)
+        #expect(throws: CredentialStoreError.self) { try store.remove(id: "c1", workspace: "w2") }
+        #expect(throws: CredentialStoreError.self) { try store.rotate(id: "c1", workspace: "w2", secret: secret, now: t0) }
         #expect(try store.get(id: "c1", workspace: "w1").secret == secret)
     }
 
@@ -68,8 +69,8 @@ struct CredentialStoreTests {
             try connection.run("UPDATE credential SET sealed = ? WHERE workspace = 'w1' AND id = 'c2'", [.blob(sealed)])
         }
         for (workspace, id) in [("w2", "c1"), ("w1", "c2")] {
-            let error = #expect(throws: SidecarError.self) { try store.get(id: id, workspace: workspace) }
-            #expect(error?.code == .internalError)
+            let error = #expect(throws: CredentialStoreError.self) { try store.get(id: id, workspace: workspace) }
+            #expect(error?.code == .openFailed)
         }
         #expect(try store.get(id: "c1", workspace: "w1").secret == secret)
     }
@@ -87,9 +88,9 @@ struct CredentialStoreTests {
             sealed[index] ^= 0x01
             try connection.run("UPDATE credential SET sealed = ?", [.blob(sealed)])
         }
-        let error = #expect(throws: SidecarError.self) { try store.get(id: "c1", workspace: "w1") }
-        #expect(error?.code == .internalError)
-        #expect(error?.message.contains(password) == false)
+        let error = #expect(throws: CredentialStoreError.self) { try store.get(id: "c1", workspace: "w1") }
+        #expect(error?.code == .openFailed)
+        #expect(error?.description.contains(password) == false)
     }
 
     @Test("a different key cannot read the records")
@@ -97,10 +98,15 @@ struct CredentialStoreTests {
         let directory = try TemporaryStateDirectory()
         let database = try directory.open()
         try CredentialStore(database: database, key: .generate()).add(workspace: "w1", label: "Gmail", secret: secret, id: "c1", now: t0)
-        let error = #expect(throws: SidecarError.self) {
-            try CredentialStore(database: database, key: .generate()).get(id: "c1", workspace: "w1")
+        let other = CredentialKey.generate()
+        let error = #expect(throws: CredentialStoreError.self) {
+            try CredentialStore(database: database, key: other).get(id: "c1", workspace: "w1")
         }
-        #expect(error?.code == .internalError)
+        guard case .sealedUnderAnotherKey(_, let current) = error?.code else {
+            Issue.record("expected sealedUnderAnotherKey, got \(String(describing: error))")
+            return
+        }
+        #expect(current == other.id)
     }
 
     @Test("list returns metadata only, filtered by workspace")
@@ -124,7 +130,10 @@ struct CredentialStoreTests {
         let directory = try TemporaryStateDirectory()
         let store = CredentialStore(database: try directory.open(), key: .generate())
         try store.add(workspace: "w1", label: "A", secret: secret, id: "c1", now: t0)
-        #expect(throws: SidecarError.self) { try store.add(workspace: "w1", label: "B", secret: secret, id: "c1", now: t0) }
+        let error = #expect(throws: CredentialStoreError.self) {
+            try store.add(workspace: "w1", label: "B", secret: secret, id: "c1", now: t0)
+        }
+        #expect(error?.code == .duplicateID)
         try store.add(workspace: "w2", label: "B", secret: secret, id: "c1", now: t0)
         let generated = try store.add(workspace: "w1", label: "C", secret: secret, now: t0)
         #expect(generated.id.count == 36)
@@ -143,8 +152,8 @@ struct CredentialStoreTests {
         #expect(metadata.label == "Gmail")
         #expect(try store.get(id: "c1", workspace: "w1").secret.password == Secret("new-password"))
         try store.remove(id: "c1", workspace: "w1")
-        let error = #expect(throws: SidecarError.self) { try store.get(id: "c1", workspace: "w1") }
-        #expect(error?.code == .credentialNotFound)
+        let error = #expect(throws: CredentialStoreError.self) { try store.get(id: "c1", workspace: "w1") }
+        #expect(error?.code == .notFound)
     }
 
     @Test("rekey re-encrypts every record under the new key")
@@ -160,9 +169,9 @@ struct CredentialStoreTests {
         #expect(store.keyID == newKey.id)
         #expect(try store.get(id: "c2", workspace: "w2").secret == secret)
         #expect(try CredentialStore(database: database, key: newKey).get(id: "c1", workspace: "w1").secret == secret)
-        #expect(throws: SidecarError.self) { try CredentialStore(database: database, key: oldKey).get(id: "c1", workspace: "w1") }
+        #expect(throws: CredentialStoreError.self) { try CredentialStore(database: database, key: oldKey).get(id: "c1", workspace: "w1") }
         // Rekeying with the wrong current key changes nothing.
-        #expect(throws: SidecarError.self) { try CredentialStore(database: database, key: oldKey).rekey(to: .generate()) }
+        #expect(throws: CredentialStoreError.self) { try CredentialStore(database: database, key: oldKey).rekey(to: .generate()) }
         #expect(try store.get(id: "c1", workspace: "w1").secret == secret)
     }
 
@@ -223,7 +232,7 @@ struct CredentialKeyTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect((attributes[.size] as? Int) == 32)
         #expect(try CredentialKey.load(fromFile: path).id == key.id)
-        #expect(throws: SidecarError.self) { try CredentialKey.generateKeyFile(at: path) }
+        #expect(throws: CredentialKeyError(.notCreated(path: path, errno: EEXIST))) { try CredentialKey.generateKeyFile(at: path) }
         #expect(try CredentialKey.load(fromFile: path).id == key.id)
         #expect(!"\(key)".isEmpty)
     }
@@ -239,12 +248,11 @@ struct CredentialKeyTests {
 
         let short = "\(directory.path)/short"
         #expect(FileManager.default.createFile(atPath: short, contents: Data(repeating: 7, count: 16), attributes: [.posixPermissions: 0o600]))
-        #expect(throws: SidecarError.self) { try CredentialKey.load(fromFile: short) }
+        #expect(throws: CredentialKeyError(.malformed(source: short))) { try CredentialKey.load(fromFile: short) }
 
         let open = "\(directory.path)/open"
         #expect(FileManager.default.createFile(atPath: open, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o644]))
-        let error = #expect(throws: SidecarError.self) { try CredentialKey.load(fromFile: open) }
-        #expect(error?.code == .invalidConfiguration)
+        #expect(throws: CredentialKeyError(.accessibleToOthers(path: open))) { try CredentialKey.load(fromFile: open) }
     }
 
     @Test("the systemd credential is read from CREDENTIALS_DIRECTORY")
@@ -252,7 +260,9 @@ struct CredentialKeyTests {
         let directory = try TemporaryStateDirectory()
         let key = try CredentialKey.generateKeyFile(at: "\(directory.path)/\(CredentialKey.systemdCredentialName)")
         #expect(try CredentialKey.fromSystemdCredentials(environment: ["CREDENTIALS_DIRECTORY": directory.path]).id == key.id)
-        #expect(throws: SidecarError.self) { try CredentialKey.fromSystemdCredentials(environment: [:]) }
+        #expect(throws: CredentialKeyError(.noCredentialsDirectory(name: CredentialKey.systemdCredentialName))) {
+            try CredentialKey.fromSystemdCredentials(environment: [:])
+        }
     }
 
     @Test("the key never prints")

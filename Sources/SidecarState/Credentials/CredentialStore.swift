@@ -12,7 +12,8 @@ import Synchronization
 /// username, times) is stored in the clear, so ``list(workspace:)`` needs no decryption.
 ///
 /// A credential of another workspace is indistinguishable from a missing one: both throw
-/// the same `credential_not_found` error.
+/// the same ``CredentialStoreError/Code/notFound``. The store words nothing for people: its
+/// failures are ``CredentialStoreError``s and the database's ``SQLiteError``s.
 public final class CredentialStore: Sendable {
     private let database: StateDatabase
     private let key: Mutex<CredentialKey>
@@ -26,7 +27,7 @@ public final class CredentialStore: Sendable {
     public var keyID: String { key.withLock { $0.id } }
 
     /// Stores a new credential. `id` defaults to a random UUID; an id already used in the
-    /// workspace is refused with `invalid_params`.
+    /// workspace is refused (``CredentialStoreError/Code/duplicateID``).
     @discardableResult
     public func add(workspace: String, label: String, secret: CredentialSecret, id: String? = nil, now: Date) throws -> CredentialMetadata {
         let id = id ?? UUID().uuidString.lowercased()
@@ -38,7 +39,7 @@ public final class CredentialStore: Sendable {
                 "SELECT 1 FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)]
             )
             guard existing == nil else {
-                throw SidecarError(code: .invalidParams, message: "A credential with this id already exists in the workspace.", field: "params.id")
+                throw CredentialStoreError(.duplicateID)
             }
             try connection.run(
                 """
@@ -57,8 +58,9 @@ public final class CredentialStore: Sendable {
         )
     }
 
-    /// The credential `id` of `workspace`, decrypted. Throws `credential_not_found` when it
-    /// does not exist or belongs to another workspace; `internal_error` when it cannot be
+    /// The credential `id` of `workspace`, decrypted. Throws ``CredentialStoreError/Code/notFound``
+    /// when it does not exist or belongs to another workspace, and ``CredentialStoreError/Code/openFailed``
+    /// or ``CredentialStoreError/Code/sealedUnderAnotherKey(stored:current:)`` when it cannot be
     /// decrypted (altered, moved, or sealed under another key).
     public func get(id: String, workspace: String) throws -> StoredCredential {
         let row = try database.withConnection { connection in
@@ -98,7 +100,7 @@ public final class CredentialStore: Sendable {
         }
     }
 
-    /// Deletes the credential. Throws `credential_not_found` as ``get(id:workspace:)`` does.
+    /// Deletes the credential. Throws ``CredentialStoreError/Code/notFound`` as ``get(id:workspace:)`` does.
     public func remove(id: String, workspace: String) throws {
         let deleted = try database.withTransaction { connection in
             try connection.run("DELETE FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)])
@@ -155,10 +157,7 @@ public final class CredentialStore: Sendable {
         }
     }
 
-    static let notFound = SidecarError(
-        code: .credentialNotFound,
-        message: "No stored credential with this id exists in this workspace."
-    )
+    static let notFound = CredentialStoreError(.notFound)
 
     /// "smtp-sidecar credential v1", then the workspace and the id, each length-prefixed.
     static func authenticatedData(workspace: String, id: String) -> [UInt8] {
@@ -171,7 +170,9 @@ public final class CredentialStore: Sendable {
         return data
     }
 
-    static func seal(_ secret: CredentialSecret, workspace: String, id: String, key: CredentialKey) throws -> [UInt8] {
+    static func seal(_ secret: CredentialSecret, workspace: String, id: String, key: CredentialKey) throws(CredentialStoreError)
+        -> [UInt8]
+    {
         let encoder = JSONEncoder()
         // The encrypted store is the secret's rightful recipient: encode the real values.
         encoder.userInfo[Secret.revealWhenEncoding] = true
@@ -182,29 +183,25 @@ public final class CredentialStore: Sendable {
                 plaintext, using: key.symmetricKey, nonce: AES.GCM.Nonce(),
                 authenticating: authenticatedData(workspace: workspace, id: id)
             )
-            guard let combined = box.combined else { throw SQLiteError(code: nil, context: "no combined box") }
+            guard let combined = box.combined else { throw CredentialStoreError(.sealFailed) }
             return Array(combined)
+        } catch let error as CredentialStoreError {
+            throw error
         } catch {
-            throw SidecarError(code: .internalError, message: "The credential could not be encrypted.")
+            throw CredentialStoreError(.sealFailed, underlying: error)
         }
     }
 
-    static func open(_ sealed: [UInt8], keyID: String, workspace: String, id: String, key: CredentialKey) throws -> CredentialSecret {
-        guard keyID == key.id else {
-            throw SidecarError(
-                code: .internalError,
-                message: "The stored credential was encrypted under another key (key id \(keyID), current \(key.id))."
-            )
-        }
+    static func open(_ sealed: [UInt8], keyID: String, workspace: String, id: String, key: CredentialKey) throws(CredentialStoreError)
+        -> CredentialSecret
+    {
+        guard keyID == key.id else { throw CredentialStoreError(.sealedUnderAnotherKey(stored: keyID, current: key.id)) }
         do {
             let box = try AES.GCM.SealedBox(combined: sealed)
             let plaintext = try AES.GCM.open(box, using: key.symmetricKey, authenticating: authenticatedData(workspace: workspace, id: id))
             return try JSONDecoder().decode(CredentialSecret.self, from: plaintext)
         } catch {
-            throw SidecarError(
-                code: .internalError,
-                message: "The stored credential could not be decrypted: it was altered or moved from another record."
-            )
+            throw CredentialStoreError(.openFailed, underlying: error)
         }
     }
 
