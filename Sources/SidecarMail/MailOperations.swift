@@ -46,7 +46,7 @@ public struct MailOperations: Sendable {
                     field: "params.credential_id")
             }
             do {
-                return try store.get(id: storedID, workspace: workspace).params
+                return try store.credential(id: storedID, workspace: workspace)
             } catch let error as CredentialStoreError where error.code == .notFound {
                 throw SidecarError(
                     code: .credentialNotFound,

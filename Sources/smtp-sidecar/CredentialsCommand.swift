@@ -70,21 +70,24 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "Close a pooled connection after this many messages (1-10000; default: the daemon's, 10 for Exim).")
         var maxMessagesPerConnection: Int?
 
-        func secret() throws -> CredentialSecret {
+        func secret() throws -> CredentialParams {
             if let maxMessagesPerConnection, !RequestBounds.messagesPerConnection.contains(maxMessagesPerConnection) {
                 throw CLIFailure("--max-messages-per-connection must be between 1 and 10000.")
             }
             let environment = ProcessInfo.processInfo.environment
-            var tls: CredentialSecret.TLSOptions?
+            var tls: CredentialParams.TLSOptions?
             if caFile != nil || acceptUnverified {
-                tls = CredentialSecret.TLSOptions(
+                tls = CredentialParams.TLSOptions(
                     acceptUnverified: acceptUnverified ? true : nil,
                     caPEM: try caFile.map { try String(contentsOfFile: $0, encoding: .utf8) })
             }
-            return CredentialSecret(
-                host: host, port: port, security: security, username: username,
-                password: environment[passwordEnv].map(Secret.init),
-                accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init), auth: auth, tls: tls,
+            // A value the daemon does not know is stored as absent, which is what the daemon
+            // made of it when it was stored as given.
+            return CredentialParams(
+                host: host, port: port, security: security.flatMap(CredentialParams.Security.init(rawValue:)),
+                username: username, password: environment[passwordEnv].map(Secret.init),
+                accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init),
+                auth: auth.flatMap(CredentialParams.AuthMechanism.init(rawValue:)), tls: tls,
                 clientName: clientName, pipelining: noPipelining ? false : nil, chunking: noChunking ? false : nil,
                 maxMessagesPerConnection: maxMessagesPerConnection)
         }
@@ -100,7 +103,7 @@ struct CredentialsCommand: ParsableCommand {
 
         func run() throws {
             let metadata = try CredentialsCommand.worded {
-                try store.store().add(workspace: workspace, label: label, secret: try secret.secret(), id: id, now: Date())
+                try store.store().add(workspace: workspace, label: label, credential: try secret.secret(), id: id, now: Date())
             }
             print("stored \(metadata.id) for workspace \(metadata.workspace) (\(metadata.host))")
         }
@@ -140,7 +143,7 @@ struct CredentialsCommand: ParsableCommand {
 
         func run() throws {
             _ = try CredentialsCommand.worded {
-                try store.store().rotate(id: id, workspace: workspace, secret: try secret.secret(), now: Date())
+                try store.store().rotate(id: id, workspace: workspace, credential: try secret.secret(), now: Date())
             }
             print("rotated \(id)")
         }

@@ -7,16 +7,16 @@ public struct CredentialStoreError: Error, Sendable, CustomStringConvertible {
         /// No credential with this id in this workspace. A credential of another workspace is
         /// indistinguishable from a missing one.
         case notFound
-        /// ``CredentialStore/add(workspace:label:secret:id:now:)`` was given an id
+        /// ``CredentialStore/add(workspace:label:host:port:username:payload:id:now:)`` was given an id
         /// already used in the workspace.
         case duplicateID
-        /// The payload could not be sealed.
+        /// The payload could not be made or sealed.
         case sealFailed
         /// The record was sealed under another key: its key id is `stored`, the key in use
         /// has `current` (fingerprints, not secret).
         case sealedUnderAnotherKey(stored: String, current: String)
-        /// The record does not open under its key: it was altered, or moved from another
-        /// record or workspace.
+        /// The record does not open under its key (it was altered, or moved from another
+        /// record or workspace), or its payload cannot be read.
         case openFailed
     }
 
