@@ -165,7 +165,7 @@ extension MailOperations {
                 case .allowed(let granted):
                     rateTicket = granted
                 case .limited(let retryAfter, let reason):
-                    throw RateDecision.limited(retryAfter: retryAfter, reason: reason).error!
+                    throw SidecarError(rateLimitedFor: retryAfter, reason: reason)
                 }
             }
             destination = try await self.destination(for: configuration)
@@ -324,7 +324,7 @@ extension MailOperations {
     }
 
     static func stateError(_ error: any Error) -> SidecarError {
-        if let error = error as? SidecarError { return error }
+        if let error = SidecarError(state: error) { return error }
         // Requests are cancelled only when a stopping daemon's drain time runs out.
         if error is CancellationError {
             return SidecarError(

@@ -46,16 +46,15 @@ public struct MailOperations: Sendable {
                     field: "params.credential_id")
             }
             do {
-                return try store.get(id: storedID, workspace: workspace).params
-            } catch let error as SidecarError {
-                throw error.code == .credentialNotFound
-                    ? SidecarError(
-                        code: .credentialNotFound,
-                        message: "No stored credential \"\(storedID.prefix(128))\" in this workspace.",
-                        field: "params.credential_id")
-                    : error
+                return try store.credential(id: storedID, workspace: workspace)
+            } catch let error as CredentialStoreError where error.code == .notFound {
+                throw SidecarError(
+                    code: .credentialNotFound,
+                    message: "No stored credential \"\(storedID.prefix(128))\" in this workspace.",
+                    field: "params.credential_id")
             } catch {
-                throw SidecarError(code: .internalError, message: "The credential store could not be read.")
+                throw SidecarError(state: error)
+                    ?? SidecarError(code: .internalError, message: "The credential store could not be read.")
             }
         }
         throw SidecarError(

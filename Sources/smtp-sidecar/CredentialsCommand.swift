@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import SidecarCore
+import SidecarMail
 import SidecarProtocol
 import SidecarServer
 import SidecarState
@@ -18,6 +19,16 @@ struct CredentialsCommand: ParsableCommand {
             Passwords and tokens are read from an environment variable, never from the command line.
             """,
         subcommands: [Add.self, List.self, Remove.self, Rotate.self, GenerateKey.self])
+
+    /// Runs `body`, throwing the store's errors as the wire words them (as this command has
+    /// always printed them); any other error as it is.
+    static func worded<Result>(_ body: () throws -> Result) throws -> Result {
+        do {
+            return try body()
+        } catch {
+            throw SidecarError(state: error) ?? error
+        }
+    }
 
     /// The configuration and key options shared by the subcommands.
     struct StoreOptions: ParsableArguments {
@@ -59,21 +70,24 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "Close a pooled connection after this many messages (1-10000; default: the daemon's, 10 for Exim).")
         var maxMessagesPerConnection: Int?
 
-        func secret() throws -> CredentialSecret {
+        func secret() throws -> CredentialParams {
             if let maxMessagesPerConnection, !RequestBounds.messagesPerConnection.contains(maxMessagesPerConnection) {
                 throw CLIFailure("--max-messages-per-connection must be between 1 and 10000.")
             }
             let environment = ProcessInfo.processInfo.environment
-            var tls: CredentialSecret.TLSOptions?
+            var tls: CredentialParams.TLSOptions?
             if caFile != nil || acceptUnverified {
-                tls = CredentialSecret.TLSOptions(
+                tls = CredentialParams.TLSOptions(
                     acceptUnverified: acceptUnverified ? true : nil,
                     caPEM: try caFile.map { try String(contentsOfFile: $0, encoding: .utf8) })
             }
-            return CredentialSecret(
-                host: host, port: port, security: security, username: username,
-                password: environment[passwordEnv].map(Secret.init),
-                accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init), auth: auth, tls: tls,
+            // A value the daemon does not know is stored as absent, which is what the daemon
+            // made of it when it was stored as given.
+            return CredentialParams(
+                host: host, port: port, security: security.flatMap(CredentialParams.Security.init(rawValue:)),
+                username: username, password: environment[passwordEnv].map(Secret.init),
+                accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init),
+                auth: auth.flatMap(CredentialParams.AuthMechanism.init(rawValue:)), tls: tls,
                 clientName: clientName, pipelining: noPipelining ? false : nil, chunking: noChunking ? false : nil,
                 maxMessagesPerConnection: maxMessagesPerConnection)
         }
@@ -88,8 +102,9 @@ struct CredentialsCommand: ParsableCommand {
         @OptionGroup var secret: SecretOptions
 
         func run() throws {
-            let metadata = try store.store().add(
-                workspace: workspace, label: label, secret: try secret.secret(), id: id, now: Date())
+            let metadata = try CredentialsCommand.worded {
+                try store.store().add(workspace: workspace, label: label, credential: try secret.secret(), id: id, now: Date())
+            }
             print("stored \(metadata.id) for workspace \(metadata.workspace) (\(metadata.host))")
         }
     }
@@ -100,7 +115,7 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "Only this workspace.") var workspace: String?
 
         func run() throws {
-            for entry in try store.store().list(workspace: workspace) {
+            for entry in try CredentialsCommand.worded({ try store.store().list(workspace: workspace) }) {
                 print([entry.workspace, entry.id, entry.label, "\(entry.host):\(entry.port.map(String.init) ?? "-")",
                        entry.username ?? "-"].joined(separator: "\t"))
             }
@@ -114,7 +129,7 @@ struct CredentialsCommand: ParsableCommand {
         @Option var id: String
 
         func run() throws {
-            try store.store().remove(id: id, workspace: workspace)
+            try CredentialsCommand.worded { try store.store().remove(id: id, workspace: workspace) }
             print("removed \(id)")
         }
     }
@@ -127,7 +142,9 @@ struct CredentialsCommand: ParsableCommand {
         @OptionGroup var secret: SecretOptions
 
         func run() throws {
-            _ = try store.store().rotate(id: id, workspace: workspace, secret: try secret.secret(), now: Date())
+            _ = try CredentialsCommand.worded {
+                try store.store().rotate(id: id, workspace: workspace, credential: try secret.secret(), now: Date())
+            }
             print("rotated \(id)")
         }
     }
@@ -138,7 +155,7 @@ struct CredentialsCommand: ParsableCommand {
         @Argument(help: "Where to write the key.") var path: String
 
         func run() throws {
-            let key = try CredentialKey.generateKeyFile(at: path)
+            let key = try CredentialsCommand.worded { try CredentialKey.generateKeyFile(at: path) }
             print("wrote \(path) (\(key))")
         }
     }

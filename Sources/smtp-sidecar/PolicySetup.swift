@@ -33,7 +33,8 @@ enum PolicySetup {
         } catch {
             throw SidecarError(
                 code: .invalidConfiguration,
-                message: "Cannot open the state database in \(configuration.stateDirectory) (state_directory): \(error)")
+                message: "Cannot open the state database in \(configuration.stateDirectory) (state_directory): "
+                    + (SidecarError(state: error).map { "\($0)" } ?? "\(error)"))
         }
     }
 
@@ -49,7 +50,9 @@ enum PolicySetup {
             else { return nil }
             return try CredentialKey.fromSystemdCredentials()
         } catch {
-            throw SidecarError(code: .invalidConfiguration, message: "Cannot load the credential key: \(error)")
+            throw SidecarError(
+                code: .invalidConfiguration,
+                message: "Cannot load the credential key: \(SidecarError(state: error).map { "\($0)" } ?? "\(error)")")
         }
     }
 

@@ -1,5 +1,7 @@
 import Logging
 import ServiceLifecycle
+import SidecarCore
+import SidecarMail
 import SidecarState
 
 /// Runs the state database's purge as a service: at start-up and every
@@ -20,7 +22,7 @@ struct StatePurgeService: Service {
                     ])
                 case .failure(let error):
                     logger.error("Purging expired state failed; retrying at the next interval", metadata: [
-                        "error": "\(error)",
+                        "error": "\(SidecarError(state: error).map { "\($0)" } ?? "\(error)")",
                     ])
                 }
             }

@@ -10,12 +10,8 @@ struct CredentialStoreTests {
     let password = "PW-canary-7f3a9c1e-hunter2"
     let token = "TOKEN-canary-0b8d44aa-ya29"
 
-    private var secret: CredentialSecret {
-        CredentialSecret(
-            host: "smtp.gmail.com", port: 587, security: "starttls", username: "ana@example.com", password: Secret(password),
-            accessToken: Secret(token), auth: "auto", tls: .init(minVersion: "1.2", serverName: "smtp.gmail.com"),
-            clientName: "flows.example", pipelining: false, maxMessagesPerConnection: 10
-        )
+    private var secret: TestCredential {
+        TestCredential(host: "smtp.gmail.com", port: 587, username: "ana@example.com", password: password, token: token)
     }
 
     @Test("add then get returns the secret; the secret never prints")
@@ -28,8 +24,8 @@ struct CredentialStoreTests {
             created: t0, rotated: nil
         ))
         let stored = try store.get(id: "c1", workspace: "w1")
-        #expect(stored.secret == secret)
-        #expect(stored.secret.password?.revealedValue == password)
+        #expect(stored.payload == secret.payload)
+        #expect(String(decoding: stored.payload.bytes, as: UTF8.self).contains(password))
         let printed = "\(stored) \(String(reflecting: stored))"
         #expect(!printed.contains(password))
         #expect(!printed.contains(token))
@@ -43,13 +39,14 @@ struct CredentialStoreTests {
         let directory = try TemporaryStateDirectory()
         let store = CredentialStore(database: try directory.open(), key: .generate())
         try store.add(workspace: "w1", label: "Gmail", secret: secret, id: "c1", now: t0)
-        let foreign = #expect(throws: SidecarError.self) { try store.get(id: "c1", workspace: "w2") }
-        let missing = #expect(throws: SidecarError.self) { try store.get(id: "nope", workspace: "w1") }
-        #expect(foreign?.code == .credentialNotFound)
-        #expect(foreign == missing)
-        #expect(throws: SidecarError.self) { try store.remove(id: "c1", workspace: "w2") }
-        #expect(throws: SidecarError.self) { try store.rotate(id: "c1", workspace: "w2", secret: secret, now: t0) }
-        #expect(try store.get(id: "c1", workspace: "w1").secret == secret)
+        let foreign = #expect(throws: CredentialStoreError.self) { try store.get(id: "c1", workspace: "w2") }
+        let missing = #expect(throws: CredentialStoreError.self) { try store.get(id: "nope", workspace: "w1") }
+        #expect(foreign?.code == .notFound)
+        #expect(foreign?.code == missing?.code)
+        #expect(foreign?.underlying == nil && missing?.underlying == nil)
+        #expect(throws: CredentialStoreError.self) { try store.remove(id: "c1", workspace: "w2") }
+        #expect(throws: CredentialStoreError.self) { try store.rotate(id: "c1", workspace: "w2", secret: secret, now: t0) }
+        #expect(try store.get(id: "c1", workspace: "w1").payload == secret.payload)
     }
 
     @Test("a ciphertext moved to another workspace's row fails to decrypt")
@@ -59,7 +56,7 @@ struct CredentialStoreTests {
         let store = CredentialStore(database: database, key: .generate())
         try store.add(workspace: "w1", label: "Victim", secret: secret, id: "c1", now: t0)
         var decoy = secret
-        decoy.password = Secret("attacker")
+        decoy.password = "attacker"
         try store.add(workspace: "w2", label: "Attacker", secret: decoy, id: "c1", now: t0)
         try store.add(workspace: "w1", label: "Other", secret: decoy, id: "c2", now: t0)
         try database.withTransaction { connection in
@@ -68,10 +65,10 @@ struct CredentialStoreTests {
             try connection.run("UPDATE credential SET sealed = ? WHERE workspace = 'w1' AND id = 'c2'", [.blob(sealed)])
         }
         for (workspace, id) in [("w2", "c1"), ("w1", "c2")] {
-            let error = #expect(throws: SidecarError.self) { try store.get(id: id, workspace: workspace) }
-            #expect(error?.code == .internalError)
+            let error = #expect(throws: CredentialStoreError.self) { try store.get(id: id, workspace: workspace) }
+            #expect(error?.code == .openFailed)
         }
-        #expect(try store.get(id: "c1", workspace: "w1").secret == secret)
+        #expect(try store.get(id: "c1", workspace: "w1").payload == secret.payload)
     }
 
     @Test("a tampered ciphertext fails to decrypt", arguments: [0, 12, 40, -1])
@@ -87,9 +84,9 @@ struct CredentialStoreTests {
             sealed[index] ^= 0x01
             try connection.run("UPDATE credential SET sealed = ?", [.blob(sealed)])
         }
-        let error = #expect(throws: SidecarError.self) { try store.get(id: "c1", workspace: "w1") }
-        #expect(error?.code == .internalError)
-        #expect(error?.message.contains(password) == false)
+        let error = #expect(throws: CredentialStoreError.self) { try store.get(id: "c1", workspace: "w1") }
+        #expect(error?.code == .openFailed)
+        #expect(error?.description.contains(password) == false)
     }
 
     @Test("a different key cannot read the records")
@@ -97,10 +94,15 @@ struct CredentialStoreTests {
         let directory = try TemporaryStateDirectory()
         let database = try directory.open()
         try CredentialStore(database: database, key: .generate()).add(workspace: "w1", label: "Gmail", secret: secret, id: "c1", now: t0)
-        let error = #expect(throws: SidecarError.self) {
-            try CredentialStore(database: database, key: .generate()).get(id: "c1", workspace: "w1")
+        let other = CredentialKey.generate()
+        let error = #expect(throws: CredentialStoreError.self) {
+            try CredentialStore(database: database, key: other).get(id: "c1", workspace: "w1")
         }
-        #expect(error?.code == .internalError)
+        guard case .sealedUnderAnotherKey(_, let current) = error?.code else {
+            Issue.record("expected sealedUnderAnotherKey, got \(String(describing: error))")
+            return
+        }
+        #expect(current == other.id)
     }
 
     @Test("list returns metadata only, filtered by workspace")
@@ -124,7 +126,10 @@ struct CredentialStoreTests {
         let directory = try TemporaryStateDirectory()
         let store = CredentialStore(database: try directory.open(), key: .generate())
         try store.add(workspace: "w1", label: "A", secret: secret, id: "c1", now: t0)
-        #expect(throws: SidecarError.self) { try store.add(workspace: "w1", label: "B", secret: secret, id: "c1", now: t0) }
+        let error = #expect(throws: CredentialStoreError.self) {
+            try store.add(workspace: "w1", label: "B", secret: secret, id: "c1", now: t0)
+        }
+        #expect(error?.code == .duplicateID)
         try store.add(workspace: "w2", label: "B", secret: secret, id: "c1", now: t0)
         let generated = try store.add(workspace: "w1", label: "C", secret: secret, now: t0)
         #expect(generated.id.count == 36)
@@ -136,15 +141,15 @@ struct CredentialStoreTests {
         let store = CredentialStore(database: try directory.open(), key: .generate())
         try store.add(workspace: "w1", label: "Gmail", secret: secret, id: "c1", now: t0)
         var newSecret = secret
-        newSecret.password = Secret("new-password")
+        newSecret.password = "new-password"
         let metadata = try store.rotate(id: "c1", workspace: "w1", secret: newSecret, now: t0.addingTimeInterval(60))
         #expect(metadata.rotated == t0.addingTimeInterval(60))
         #expect(metadata.created == t0)
         #expect(metadata.label == "Gmail")
-        #expect(try store.get(id: "c1", workspace: "w1").secret.password == Secret("new-password"))
+        #expect(try store.get(id: "c1", workspace: "w1").payload == newSecret.payload)
         try store.remove(id: "c1", workspace: "w1")
-        let error = #expect(throws: SidecarError.self) { try store.get(id: "c1", workspace: "w1") }
-        #expect(error?.code == .credentialNotFound)
+        let error = #expect(throws: CredentialStoreError.self) { try store.get(id: "c1", workspace: "w1") }
+        #expect(error?.code == .notFound)
     }
 
     @Test("rekey re-encrypts every record under the new key")
@@ -158,12 +163,12 @@ struct CredentialStoreTests {
         try store.add(workspace: "w2", label: "B", secret: secret, id: "c2", now: t0)
         #expect(try store.rekey(to: newKey) == 2)
         #expect(store.keyID == newKey.id)
-        #expect(try store.get(id: "c2", workspace: "w2").secret == secret)
-        #expect(try CredentialStore(database: database, key: newKey).get(id: "c1", workspace: "w1").secret == secret)
-        #expect(throws: SidecarError.self) { try CredentialStore(database: database, key: oldKey).get(id: "c1", workspace: "w1") }
+        #expect(try store.get(id: "c2", workspace: "w2").payload == secret.payload)
+        #expect(try CredentialStore(database: database, key: newKey).get(id: "c1", workspace: "w1").payload == secret.payload)
+        #expect(throws: CredentialStoreError.self) { try CredentialStore(database: database, key: oldKey).get(id: "c1", workspace: "w1") }
         // Rekeying with the wrong current key changes nothing.
-        #expect(throws: SidecarError.self) { try CredentialStore(database: database, key: oldKey).rekey(to: .generate()) }
-        #expect(try store.get(id: "c1", workspace: "w1").secret == secret)
+        #expect(throws: CredentialStoreError.self) { try CredentialStore(database: database, key: oldKey).rekey(to: .generate()) }
+        #expect(try store.get(id: "c1", workspace: "w1").payload == secret.payload)
     }
 
     @Test("credentials survive closing and reopening the database")
@@ -175,7 +180,7 @@ struct CredentialStoreTests {
             try CredentialStore(database: database, key: key).add(workspace: "w1", label: "Gmail", secret: secret, id: "c1", now: t0)
             database.close()
         }
-        #expect(try CredentialStore(database: try directory.open(), key: key).get(id: "c1", workspace: "w1").secret == secret)
+        #expect(try CredentialStore(database: try directory.open(), key: key).get(id: "c1", workspace: "w1").payload == secret.payload)
     }
 
     @Test("the database file, WAL and shared memory never contain a plaintext secret")
@@ -186,7 +191,7 @@ struct CredentialStoreTests {
         let label = "LABEL-canary-5e6f"
         try store.add(workspace: "w1", label: label, secret: secret, id: "c1", now: t0)
         var rotated = secret
-        rotated.password = Secret(password + "-rotated")
+        rotated.password = password + "-rotated"
         try store.rotate(id: "c1", workspace: "w1", secret: rotated, now: t0)
         try store.add(workspace: "w1", label: label, secret: secret, id: "c2", now: t0)
         try store.remove(id: "c2", workspace: "w1")
@@ -223,7 +228,7 @@ struct CredentialKeyTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect((attributes[.size] as? Int) == 32)
         #expect(try CredentialKey.load(fromFile: path).id == key.id)
-        #expect(throws: SidecarError.self) { try CredentialKey.generateKeyFile(at: path) }
+        #expect(throws: CredentialKeyError(.notCreated(path: path, errno: EEXIST))) { try CredentialKey.generateKeyFile(at: path) }
         #expect(try CredentialKey.load(fromFile: path).id == key.id)
         #expect(!"\(key)".isEmpty)
     }
@@ -239,12 +244,11 @@ struct CredentialKeyTests {
 
         let short = "\(directory.path)/short"
         #expect(FileManager.default.createFile(atPath: short, contents: Data(repeating: 7, count: 16), attributes: [.posixPermissions: 0o600]))
-        #expect(throws: SidecarError.self) { try CredentialKey.load(fromFile: short) }
+        #expect(throws: CredentialKeyError(.malformed(source: short))) { try CredentialKey.load(fromFile: short) }
 
         let open = "\(directory.path)/open"
         #expect(FileManager.default.createFile(atPath: open, contents: Data(repeating: 7, count: 32), attributes: [.posixPermissions: 0o644]))
-        let error = #expect(throws: SidecarError.self) { try CredentialKey.load(fromFile: open) }
-        #expect(error?.code == .invalidConfiguration)
+        #expect(throws: CredentialKeyError(.accessibleToOthers(path: open))) { try CredentialKey.load(fromFile: open) }
     }
 
     @Test("the systemd credential is read from CREDENTIALS_DIRECTORY")
@@ -252,7 +256,9 @@ struct CredentialKeyTests {
         let directory = try TemporaryStateDirectory()
         let key = try CredentialKey.generateKeyFile(at: "\(directory.path)/\(CredentialKey.systemdCredentialName)")
         #expect(try CredentialKey.fromSystemdCredentials(environment: ["CREDENTIALS_DIRECTORY": directory.path]).id == key.id)
-        #expect(throws: SidecarError.self) { try CredentialKey.fromSystemdCredentials(environment: [:]) }
+        #expect(throws: CredentialKeyError(.noCredentialsDirectory(name: CredentialKey.systemdCredentialName))) {
+            try CredentialKey.fromSystemdCredentials(environment: [:])
+        }
     }
 
     @Test("the key never prints")
@@ -264,5 +270,37 @@ struct CredentialKeyTests {
         #expect(!text.contains(String(repeating: "A", count: 8)))
         #expect(!text.contains("65, 65"))
         #expect(text.contains(key.id))
+    }
+}
+
+/// A credential as the store takes it: the fields it lists, and a payload it seals without
+/// reading (JSON holding the canary secrets, as the mail engine writes it).
+private struct TestCredential {
+    var host: String
+    var port: Int?
+    var username: String?
+    var password: String
+    var token: String
+
+    var payload: CredentialPayload {
+        CredentialPayload(Array(#"{"host":"\#(host)","password":"\#(password)","access_token":"\#(token)"}"#.utf8))
+    }
+}
+
+extension CredentialStore {
+    @discardableResult
+    fileprivate func add(workspace: String, label: String, secret: TestCredential, id: String? = nil, now: Date) throws
+        -> CredentialMetadata
+    {
+        try add(
+            workspace: workspace, label: label, host: secret.host, port: secret.port, username: secret.username,
+            payload: secret.payload, id: id, now: now)
+    }
+
+    @discardableResult
+    fileprivate func rotate(id: String, workspace: String, secret: TestCredential, now: Date) throws -> CredentialMetadata {
+        try rotate(
+            id: id, workspace: workspace, host: secret.host, port: secret.port, username: secret.username,
+            payload: secret.payload, now: now)
     }
 }

@@ -245,7 +245,7 @@ struct DedupStoreTests {
                 """)
         }
         let waiter = Task { try await store.begin(key: "k") }
-        await #expect(throws: SidecarError.self) {
+        await #expect(throws: SQLiteError.self) {
             try await store.complete(ticket, resultJSON: sent, countsAsSent: countsAsSent)
         }
         let answer = try await waiter.value

@@ -51,7 +51,10 @@ struct StateArithmeticTests {
             throw TestFailure("second must be limited")
         }
         #expect(retryAfter > .zero)
-        #expect(try limiter.acquire(key: "slow", limits: slow, now: t0).error?.retryAfterMs ?? 0 > 0)
+        guard case .limited(let again, .rate) = try limiter.acquire(key: "slow", limits: slow, now: t0) else {
+            throw TestFailure("third must be limited")
+        }
+        #expect(again.wholeMilliseconds > 0)
 
         let negative = RateLimits(daily: Int.min)
         guard case .limited(_, .daily) = try limiter.acquire(key: "neg", limits: negative, now: t0) else {

@@ -44,7 +44,7 @@ struct StateDatabaseTests {
         #expect(try second.schemaVersion() == StateSchema.currentVersion)
     }
 
-    @Test("a database from a newer build is refused with internal_error")
+    @Test("a database from a newer build is refused")
     func newerSchema() throws {
         let directory = try TemporaryStateDirectory()
         let database = try directory.open()
@@ -53,7 +53,7 @@ struct StateDatabaseTests {
         #expect {
             try directory.open()
         } throws: { error in
-            (error as? SidecarError)?.code == .internalError
+            (error as? SQLiteError)?.context.contains("newer") == true
         }
     }
 
@@ -102,14 +102,14 @@ struct StateDatabaseTests {
         #expect(try database.withConnection { try $0.query("SELECT * FROM rate_minute").count } == 0)
 
         let secretValue = "s3cret-bound-value"
-        let error = #expect(throws: SidecarError.self) {
+        let error = #expect(throws: SQLiteError.self) {
             try database.withTransaction { connection in
                 try connection.run("INSERT INTO rate_minute (key, minute, sends) VALUES (?, 1, -5)", [.text(secretValue)])
             }
         }
-        #expect(error?.code == .internalError)
-        #expect(error?.message.contains(secretValue) == false)
-        #expect(error?.message.contains("CHECK constraint") == true)
+        #expect(error?.isBusy == false)
+        #expect(error?.description.contains(secretValue) == false)
+        #expect(error?.description.contains("CHECK constraint") == true)
     }
 
     @Test("typed binds and columns round-trip, including empty and binary blobs")
@@ -135,6 +135,6 @@ struct StateDatabaseTests {
         let database = try directory.open()
         database.close()
         database.close()
-        #expect(throws: SidecarError.self) { try database.schemaVersion() }
+        #expect(throws: SQLiteError.self) { try database.schemaVersion() }
     }
 }

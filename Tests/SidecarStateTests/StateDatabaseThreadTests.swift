@@ -166,6 +166,6 @@ struct StateDatabaseThreadTests {
         let directory = try TemporaryStateDirectory()
         let database = try directory.open()
         database.close()
-        await #expect(throws: SidecarError.self) { try await database.transaction { _ in 1 } }
+        await #expect(throws: SQLiteError.self) { try await database.transaction { _ in 1 } }
     }
 }

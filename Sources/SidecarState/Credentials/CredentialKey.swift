@@ -30,10 +30,8 @@ public struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStrin
     /// 8 bytes of HMAC-SHA256(key, "smtp-sidecar credential key id v1"), in hex. Not secret.
     public let id: String
 
-    public init(bytes: some Collection<UInt8>) throws {
-        guard bytes.count == 32 else {
-            throw SidecarError(code: .invalidConfiguration, message: "The credential key must be 32 bytes (AES-256); got \(bytes.count).")
-        }
+    public init(bytes: some Collection<UInt8>) throws(CredentialKeyError) {
+        guard bytes.count == 32 else { throw CredentialKeyError(.wrongLength(byteCount: bytes.count)) }
         self.bytes = Array(bytes)
         let key = SymmetricKey(data: self.bytes)
         let mac = HMAC<SHA256>.authenticationCode(for: Array("smtp-sidecar credential key id v1".utf8), using: key)
@@ -54,19 +52,12 @@ public struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStrin
     public var customMirror: Mirror { Mirror(self, children: ["id": id], displayStyle: .struct) }
 
     /// Reads a key file. Refuses a file that group or others may read or write.
-    public static func load(fromFile path: String) throws -> CredentialKey {
+    public static func load(fromFile path: String) throws(CredentialKeyError) -> CredentialKey {
         var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw SidecarError(code: .invalidConfiguration, message: "The credential key file \(path) cannot be read (errno \(errno)).")
-        }
-        guard info.st_mode & 0o077 == 0 else {
-            throw SidecarError(
-                code: .invalidConfiguration,
-                message: "The credential key file \(path) is accessible to group or others; make it mode 0600 or 0400."
-            )
-        }
+        guard stat(path, &info) == 0 else { throw CredentialKeyError(.unreadable(path: path, errno: errno)) }
+        guard info.st_mode & 0o077 == 0 else { throw CredentialKeyError(.accessibleToOthers(path: path)) }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SidecarError(code: .invalidConfiguration, message: "The credential key file \(path) cannot be read.")
+            throw CredentialKeyError(.unreadable(path: path, errno: nil))
         }
         return try parse(Array(data), source: path)
     }
@@ -74,13 +65,9 @@ public struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStrin
     /// Reads the systemd credential `name` from `$CREDENTIALS_DIRECTORY`.
     public static func fromSystemdCredentials(
         name: String = systemdCredentialName, environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws -> CredentialKey {
+    ) throws(CredentialKeyError) -> CredentialKey {
         guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
-            throw SidecarError(
-                code: .invalidConfiguration,
-                message: "CREDENTIALS_DIRECTORY is not set: load the key with LoadCredentialEncrypted=\(name):… "
-                    + "in the unit, or give a key file."
-            )
+            throw CredentialKeyError(.noCredentialsDirectory(name: name))
         }
         return try load(fromFile: "\(directory)/\(name)")
     }
@@ -88,31 +75,24 @@ public struct CredentialKey: Sendable, CustomStringConvertible, CustomDebugStrin
     /// Creates a key file with a new random key, mode 0600, raw bytes. Never overwrites an
     /// existing file.
     @discardableResult
-    public static func generateKeyFile(at path: String) throws -> CredentialKey {
+    public static func generateKeyFile(at path: String) throws(CredentialKeyError) -> CredentialKey {
         let key = generate()
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw SidecarError(
-                code: .invalidConfiguration,
-                message: "The credential key file \(path) cannot be created (errno \(errno)); an existing key is never overwritten."
-            )
-        }
+        guard descriptor >= 0 else { throw CredentialKeyError(.notCreated(path: path, errno: errno)) }
         defer { close(descriptor) }
         let written = key.bytes.withUnsafeBytes { buffer in write(descriptor, buffer.baseAddress, buffer.count) }
         guard written == 32, fsync(descriptor) == 0 else {
             unlink(path)
-            throw SidecarError(code: .invalidConfiguration, message: "The credential key file \(path) could not be written.")
+            throw CredentialKeyError(.notWritten(path: path))
         }
         return key
     }
 
-    static func parse(_ bytes: [UInt8], source: String) throws -> CredentialKey {
+    static func parse(_ bytes: [UInt8], source: String) throws(CredentialKeyError) -> CredentialKey {
         if bytes.count == 32 { return try CredentialKey(bytes: bytes) }
         let text = bytes.filter { !($0 == 0x0a || $0 == 0x0d || $0 == 0x20) }
         if text.count == 64, let decoded = decodeHex(text) { return try CredentialKey(bytes: decoded) }
-        throw SidecarError(
-            code: .invalidConfiguration, message: "The credential key in \(source) must be 32 raw bytes or 64 hex digits."
-        )
+        throw CredentialKeyError(.malformed(source: source))
     }
 
     private static func decodeHex(_ text: [UInt8]) -> [UInt8]? {

@@ -1,18 +1,19 @@
 import Crypto
 import FoundationEssentials
-import SidecarCore
 import Synchronization
 
 /// SMTP credentials stored per workspace, encrypted at rest with AES-256-GCM.
 ///
-/// Each record's credential fields (``CredentialSecret``) are JSON, sealed with a fresh
-/// random 96-bit nonce under the ``CredentialKey``, with the record's workspace and id as
-/// authenticated data: a ciphertext copied into another row or workspace, or altered by a
-/// single bit, fails to open. Only the non-secret ``CredentialMetadata`` (label, host, port,
-/// username, times) is stored in the clear, so ``list(workspace:)`` needs no decryption.
+/// Each record's ``CredentialPayload`` (opaque here: the mail engine writes the credential's
+/// fields into it) is sealed with a fresh random 96-bit nonce under the ``CredentialKey``,
+/// with the record's workspace and id as authenticated data: a ciphertext copied into
+/// another row or workspace, or altered by a single bit, fails to open. Only the non-secret
+/// ``CredentialMetadata`` (label, host, port, username, times) is stored in the clear, so
+/// ``list(workspace:)`` needs no decryption; whoever stores a payload gives those too.
 ///
 /// A credential of another workspace is indistinguishable from a missing one: both throw
-/// the same `credential_not_found` error.
+/// the same ``CredentialStoreError/Code/notFound``. The store words nothing for people: its
+/// failures are ``CredentialStoreError``s and the database's ``SQLiteError``s.
 public final class CredentialStore: Sendable {
     private let database: StateDatabase
     private let key: Mutex<CredentialKey>
@@ -25,20 +26,24 @@ public final class CredentialStore: Sendable {
     /// The ``CredentialKey/id`` of the key in use.
     public var keyID: String { key.withLock { $0.id } }
 
-    /// Stores a new credential. `id` defaults to a random UUID; an id already used in the
-    /// workspace is refused with `invalid_params`.
+    /// Stores a new credential: `payload` sealed, `host`, `port` and `username` in the clear
+    /// for ``list(workspace:)``. `id` defaults to a random UUID; an id already used in the
+    /// workspace is refused (``CredentialStoreError/Code/duplicateID``).
     @discardableResult
-    public func add(workspace: String, label: String, secret: CredentialSecret, id: String? = nil, now: Date) throws -> CredentialMetadata {
+    public func add(
+        workspace: String, label: String, host: String, port: Int?, username: String?, payload: CredentialPayload,
+        id: String? = nil, now: Date
+    ) throws -> CredentialMetadata {
         let id = id ?? UUID().uuidString.lowercased()
         let key = key.withLock { $0 }
-        let sealed = try Self.seal(secret, workspace: workspace, id: id, key: key)
+        let sealed = try Self.seal(payload, workspace: workspace, id: id, key: key)
         let nowMs = now.millisecondsSince1970
         try database.withTransaction { connection in
             let existing = try connection.queryFirst(
                 "SELECT 1 FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)]
             )
             guard existing == nil else {
-                throw SidecarError(code: .invalidParams, message: "A credential with this id already exists in the workspace.", field: "params.id")
+                throw CredentialStoreError(.duplicateID)
             }
             try connection.run(
                 """
@@ -46,19 +51,20 @@ public final class CredentialStore: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
                 """,
                 [
-                    .text(workspace), .text(id), .text(label), .text(secret.host), .optionalInt(secret.port),
-                    .optionalText(secret.username), .blob(sealed), .text(key.id), .integer(nowMs),
+                    .text(workspace), .text(id), .text(label), .text(host), .optionalInt(port),
+                    .optionalText(username), .blob(sealed), .text(key.id), .integer(nowMs),
                 ]
             )
         }
         return CredentialMetadata(
-            id: id, workspace: workspace, label: label, host: secret.host, port: secret.port, username: secret.username,
+            id: id, workspace: workspace, label: label, host: host, port: port, username: username,
             created: Date(millisecondsSince1970: nowMs), rotated: nil
         )
     }
 
-    /// The credential `id` of `workspace`, decrypted. Throws `credential_not_found` when it
-    /// does not exist or belongs to another workspace; `internal_error` when it cannot be
+    /// The credential `id` of `workspace`, decrypted. Throws ``CredentialStoreError/Code/notFound``
+    /// when it does not exist or belongs to another workspace, and ``CredentialStoreError/Code/openFailed``
+    /// or ``CredentialStoreError/Code/sealedUnderAnotherKey(stored:current:)`` when it cannot be
     /// decrypted (altered, moved, or sealed under another key).
     public func get(id: String, workspace: String) throws -> StoredCredential {
         let row = try database.withConnection { connection in
@@ -72,8 +78,8 @@ public final class CredentialStore: Sendable {
         }
         guard let row else { throw Self.notFound }
         let metadata = try Self.metadata(id: id, workspace: workspace, row: row)
-        let secret = try Self.open(try row.blob(6), keyID: try row.text(7), workspace: workspace, id: id, key: key.withLock { $0 })
-        return StoredCredential(metadata: metadata, secret: secret)
+        let payload = try Self.open(try row.blob(6), keyID: try row.text(7), workspace: workspace, id: id, key: key.withLock { $0 })
+        return StoredCredential(metadata: metadata, payload: payload)
     }
 
     /// Metadata of every credential, or of one workspace's, ordered by workspace and label.
@@ -98,7 +104,7 @@ public final class CredentialStore: Sendable {
         }
     }
 
-    /// Deletes the credential. Throws `credential_not_found` as ``get(id:workspace:)`` does.
+    /// Deletes the credential. Throws ``CredentialStoreError/Code/notFound`` as ``get(id:workspace:)`` does.
     public func remove(id: String, workspace: String) throws {
         let deleted = try database.withTransaction { connection in
             try connection.run("DELETE FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)])
@@ -106,12 +112,14 @@ public final class CredentialStore: Sendable {
         guard deleted == 1 else { throw Self.notFound }
     }
 
-    /// Replaces the credential's secret (a new password or token; host and username may
-    /// change too) and records the time. Label and creation time stay.
+    /// Replaces the credential's payload (a new password or token; host, port and username
+    /// may change too) and records the time. Label and creation time stay.
     @discardableResult
-    public func rotate(id: String, workspace: String, secret: CredentialSecret, now: Date) throws -> CredentialMetadata {
+    public func rotate(
+        id: String, workspace: String, host: String, port: Int?, username: String?, payload: CredentialPayload, now: Date
+    ) throws -> CredentialMetadata {
         let key = key.withLock { $0 }
-        let sealed = try Self.seal(secret, workspace: workspace, id: id, key: key)
+        let sealed = try Self.seal(payload, workspace: workspace, id: id, key: key)
         let nowMs = now.millisecondsSince1970
         let updated = try database.withTransaction { connection in
             try connection.run(
@@ -120,7 +128,7 @@ public final class CredentialStore: Sendable {
                 WHERE workspace = ? AND id = ?
                 """,
                 [
-                    .text(secret.host), .optionalInt(secret.port), .optionalText(secret.username), .blob(sealed), .text(key.id),
+                    .text(host), .optionalInt(port), .optionalText(username), .blob(sealed), .text(key.id),
                     .integer(nowMs), .text(workspace), .text(id),
                 ]
             )
@@ -141,8 +149,8 @@ public final class CredentialStore: Sendable {
                 for row in rows {
                     let workspace = try row.text(0)
                     let id = try row.text(1)
-                    let secret = try Self.open(try row.blob(2), keyID: try row.text(3), workspace: workspace, id: id, key: oldKey)
-                    let sealed = try Self.seal(secret, workspace: workspace, id: id, key: newKey)
+                    let payload = try Self.open(try row.blob(2), keyID: try row.text(3), workspace: workspace, id: id, key: oldKey)
+                    let sealed = try Self.seal(payload, workspace: workspace, id: id, key: newKey)
                     try connection.run(
                         "UPDATE credential SET sealed = ?, key_id = ? WHERE workspace = ? AND id = ?",
                         [.blob(sealed), .text(newKey.id), .text(workspace), .text(id)]
@@ -155,10 +163,7 @@ public final class CredentialStore: Sendable {
         }
     }
 
-    static let notFound = SidecarError(
-        code: .credentialNotFound,
-        message: "No stored credential with this id exists in this workspace."
-    )
+    static let notFound = CredentialStoreError(.notFound)
 
     /// "smtp-sidecar credential v1", then the workspace and the id, each length-prefixed.
     static func authenticatedData(workspace: String, id: String) -> [UInt8] {
@@ -171,40 +176,33 @@ public final class CredentialStore: Sendable {
         return data
     }
 
-    static func seal(_ secret: CredentialSecret, workspace: String, id: String, key: CredentialKey) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        // The encrypted store is the secret's rightful recipient: encode the real values.
-        encoder.userInfo[Secret.revealWhenEncoding] = true
+    static func seal(_ payload: CredentialPayload, workspace: String, id: String, key: CredentialKey) throws(CredentialStoreError)
+        -> [UInt8]
+    {
+        let box: AES.GCM.SealedBox
         do {
-            var plaintext = try encoder.encode(secret)
-            defer { plaintext.resetBytes(in: 0..<plaintext.count) }
-            let box = try AES.GCM.seal(
-                plaintext, using: key.symmetricKey, nonce: AES.GCM.Nonce(),
+            box = try AES.GCM.seal(
+                payload.bytes, using: key.symmetricKey, nonce: AES.GCM.Nonce(),
                 authenticating: authenticatedData(workspace: workspace, id: id)
             )
-            guard let combined = box.combined else { throw SQLiteError(code: nil, context: "no combined box") }
-            return Array(combined)
         } catch {
-            throw SidecarError(code: .internalError, message: "The credential could not be encrypted.")
+            throw CredentialStoreError(.sealFailed, underlying: error)
         }
+        // Always there with the standard 12-byte nonce.
+        guard let combined = box.combined else { throw CredentialStoreError(.sealFailed) }
+        return Array(combined)
     }
 
-    static func open(_ sealed: [UInt8], keyID: String, workspace: String, id: String, key: CredentialKey) throws -> CredentialSecret {
-        guard keyID == key.id else {
-            throw SidecarError(
-                code: .internalError,
-                message: "The stored credential was encrypted under another key (key id \(keyID), current \(key.id))."
-            )
-        }
+    static func open(_ sealed: [UInt8], keyID: String, workspace: String, id: String, key: CredentialKey) throws(CredentialStoreError)
+        -> CredentialPayload
+    {
+        guard keyID == key.id else { throw CredentialStoreError(.sealedUnderAnotherKey(stored: keyID, current: key.id)) }
         do {
             let box = try AES.GCM.SealedBox(combined: sealed)
             let plaintext = try AES.GCM.open(box, using: key.symmetricKey, authenticating: authenticatedData(workspace: workspace, id: id))
-            return try JSONDecoder().decode(CredentialSecret.self, from: plaintext)
+            return CredentialPayload(Array(plaintext))
         } catch {
-            throw SidecarError(
-                code: .internalError,
-                message: "The stored credential could not be decrypted: it was altered or moved from another record."
-            )
+            throw CredentialStoreError(.openFailed, underlying: error)
         }
     }
 

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import SidecarCore
 
 /// Per-credential sending rate and rolling daily quota (see ``RateLimits``), counted in the
 /// ``StateDatabase`` so that a restart — even `kill -9` — does not reset them.
@@ -117,24 +116,6 @@ public final class RateLimiter: Sendable {
             try connection.queryFirst(
                 "SELECT coalesce(sum(sends), 0) FROM rate_minute WHERE key = ? AND minute > ?", [.text(key), .integer(oldestMinute)]
             )?.int(0) ?? 0
-        }
-    }
-}
-
-extension RateDecision {
-    /// The wire error for a ``limited(retryAfter:reason:)`` decision (`rate_limited`,
-    /// retryable, with `retry_after_ms`), nil when allowed.
-    public var error: SidecarError? {
-        switch self {
-        case .allowed:
-            return nil
-        case .limited(let retryAfter, let reason):
-            let message: String
-            switch reason {
-            case .rate: message = "This credential is sending faster than its configured rate; retry shortly."
-            case .daily: message = "This credential has used its daily sending quota; retry when it frees up."
-            }
-            return SidecarError(code: .rateLimited, message: message, retryable: true, retryAfterMs: retryAfter.wholeMilliseconds)
         }
     }
 }

@@ -1,11 +1,9 @@
-import SidecarCore
-
 /// A failure inside the SQLite wrapper.
 ///
 /// It never carries a bound value: statements take their values only as parameters,
 /// never interpolated into SQL, and SQLite's own messages name tables, columns and
-/// constraints but not the values involved. So the text is safe to log, and it becomes
-/// the message of an `internal_error` ``SidecarError`` through ``sidecarError``.
+/// constraints but not the values involved. So the text is safe to log and to show: the
+/// mail engine words it as an `internal_error`, retryable when ``isBusy``.
 public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
     /// SQLite's primary or extended result code, or nil for an error of the wrapper itself.
     public var code: Int32?
@@ -28,12 +26,4 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
         return code & 0xff == 5 || code & 0xff == 6
     }
 
-    /// The wire error for this failure: `internal_error`, retryable only when the database was busy.
-    public var sidecarError: SidecarError {
-        SidecarError(
-            code: .internalError,
-            message: "The sidecar's state database failed (\(description)).",
-            retryable: isBusy
-        )
-    }
 }

@@ -1,5 +1,4 @@
 import NIOPosix
-import SidecarCore
 import Synchronization
 
 extension StateDatabase {
@@ -15,8 +14,8 @@ extension StateDatabase {
     /// `body` runs alone (serially with every other use of the connection), inside a
     /// savepoint of a `BEGIN IMMEDIATE` transaction that may hold other callers' work too;
     /// this returns only after that transaction committed. When `body` throws, only its own
-    /// changes are rolled back and its error is returned. A ``SQLiteError`` becomes an
-    /// `internal_error`.
+    /// changes are rolled back and its error is returned. The database's own failures are
+    /// ``SQLiteError``s.
     ///
     /// `synchronous` (default: the database's configuration) is how the commit must reach
     /// the disk: a batch with any `.full` work commits with `.full`.
@@ -33,8 +32,8 @@ extension StateDatabase {
     /// returns its result. Like work that does not wait for the disk, it runs at once on
     /// the calling thread when the database's thread is idle; alone it runs without a
     /// transaction of its own (each statement reads a consistent snapshot), so it takes no
-    /// write lock and changes no `synchronous` level. A ``SQLiteError`` becomes an
-    /// `internal_error`.
+    /// write lock and changes no `synchronous` level. The database's own failures are
+    /// ``SQLiteError``s.
     public func read<Result: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Result) async throws
         -> Result
     {
@@ -63,13 +62,7 @@ extension StateDatabase {
             synchronous: readOnly ? .normal : synchronous ?? self.synchronous,
             readOnly: readOnly,
             run: { connection in
-                let result = Swift.Result<Result, any Error> {
-                    do {
-                        return try body(connection)
-                    } catch let error as SQLiteError {
-                        throw error.sidecarError
-                    }
-                }
+                let result = Swift.Result<Result, any Error> { try body(connection) }
                 let failed: Bool
                 if case .failure = result { failed = true } else { failed = false }
                 return (failed, { commitError in completion(commitError.map { .failure($0) } ?? result) })
@@ -192,9 +185,8 @@ extension StateDatabase {
                 // Its own error is in its answer.
                 return answers.map { answer in { @Sendable in answer(nil) } }
             } catch {
-                let failure = (error as? SQLiteError)?.sidecarError ?? error
-                return answers.map { answer in { @Sendable in answer(failure) } }
-                    + batch.dropFirst(answers.count).map { job in { @Sendable in job.fail(failure) } }
+                return answers.map { answer in { @Sendable in answer(error) } }
+                    + batch.dropFirst(answers.count).map { job in { @Sendable in job.fail(error) } }
             }
             return answers.map { answer in { @Sendable in answer(nil) } }
         }

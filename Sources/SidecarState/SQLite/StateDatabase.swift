@@ -90,33 +90,29 @@ public final class StateDatabase: Sendable {
     }
 
     /// Opens the database file at `path`, creating it and bringing its schema up to date.
-    /// Throws an `internal_error` ``SidecarError``.
+    /// Throws a ``SQLiteError``.
     public init(path: String, configuration: Configuration = .init()) throws {
         self.path = path
         synchronous = configuration.synchronous
         // SQLite creates a new file with the umask's mode (usually 0644) and gives the WAL
         // and shared-memory files the main file's mode: create it 0600 first.
         guard createPrivateFile(path) else {
-            throw SQLiteError(code: nil, context: "create the database file (errno \(errno))").sidecarError
+            throw SQLiteError(code: nil, context: "create the database file (errno \(errno))")
         }
-        do {
-            let connection = try SQLiteConnection(path: path)
-            try connection.setBusyTimeout(milliseconds: Int32(clamping: configuration.busyTimeout.wholeMilliseconds))
-            // journal_mode returns the mode in force; anything but "wal" (e.g. a file system
-            // without shared memory) would lose the guarantees documented above.
-            let mode = try connection.queryFirst("PRAGMA journal_mode=WAL")?.text(0)
-            guard mode?.lowercased() == "wal" else {
-                throw SQLiteError(code: nil, context: "the database could not be put in WAL mode (got \(mode ?? "nothing"))")
-            }
-            try connection.committing(configuration.synchronous, configured: configuration.synchronous) { _ in }
-            try connection.execute("PRAGMA foreign_keys=ON")
-            // Checkpoints fsync: the database's thread runs them (see StateDatabase+Thread).
-            try connection.execute("PRAGMA wal_autocheckpoint=0")
-            try StateSchema.migrate(connection)
-            self.connection = Mutex(connection)
-        } catch let error as SQLiteError {
-            throw error.sidecarError
+        let connection = try SQLiteConnection(path: path)
+        try connection.setBusyTimeout(milliseconds: Int32(clamping: configuration.busyTimeout.wholeMilliseconds))
+        // journal_mode returns the mode in force; anything but "wal" (e.g. a file system
+        // without shared memory) would lose the guarantees documented above.
+        let mode = try connection.queryFirst("PRAGMA journal_mode=WAL")?.text(0)
+        guard mode?.lowercased() == "wal" else {
+            throw SQLiteError(code: nil, context: "the database could not be put in WAL mode (got \(mode ?? "nothing"))")
         }
+        try connection.committing(configuration.synchronous, configured: configuration.synchronous) { _ in }
+        try connection.execute("PRAGMA foreign_keys=ON")
+        // Checkpoints fsync: the database's thread runs them (see StateDatabase+Thread).
+        try connection.execute("PRAGMA wal_autocheckpoint=0")
+        try StateSchema.migrate(connection)
+        self.connection = Mutex(connection)
         thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
     }
@@ -126,7 +122,7 @@ public final class StateDatabase: Sendable {
         thread.shutdownGracefully { _ in }
     }
 
-    /// Closes the connection. Later calls fail with `internal_error`. Idempotent; also done
+    /// Closes the connection. Later calls fail with a ``SQLiteError``. Idempotent; also done
     /// when the database is deinitialised.
     public func close() {
         let queued = queue.withLock { queue in
@@ -141,25 +137,21 @@ public final class StateDatabase: Sendable {
         }
     }
 
-    static var closedError: SidecarError { SQLiteError(code: nil, context: "the database is closed").sidecarError }
+    static var closedError: SQLiteError { SQLiteError(code: nil, context: "the database is closed") }
 
-    /// Runs `body` with the connection, alone, outside a transaction.
-    /// A ``SQLiteError`` thrown inside becomes an `internal_error` ``SidecarError``.
+    /// Runs `body` with the connection, alone, outside a transaction. Throws what `body`
+    /// throws, or a ``SQLiteError`` when the database is closed.
     @discardableResult
     public func withConnection<Result: Sendable>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
         try connection.withLock { connection throws -> Result in
             guard let connection else { throw Self.closedError }
-            do {
-                return try body(connection)
-            } catch let error as SQLiteError {
-                throw error.sidecarError
-            }
+            return try body(connection)
         }
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction, alone, on the calling thread: it
-    /// commits when `body` returns and rolls back when it throws. A ``SQLiteError`` becomes
-    /// an `internal_error`.
+    /// commits when `body` returns and rolls back when it throws (what `body` threw, or the
+    /// ``SQLiteError`` of the transaction itself).
     ///
     /// `synchronous` `.normal` relaxes this one commit when the database is FULL: it does
     /// not wait for the disk (see the type's documentation for when that is harmless).

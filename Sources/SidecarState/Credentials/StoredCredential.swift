@@ -1,0 +1,5 @@
+/// A stored credential, decrypted: what may be shown, and the payload that was sealed.
+public struct StoredCredential: Sendable, Equatable {
+    public var metadata: CredentialMetadata
+    public var payload: CredentialPayload
+}

@@ -1,0 +1,113 @@
+import Foundation
+import SidecarCore
+import SidecarProtocol
+import SidecarState
+import Testing
+
+@testable import SidecarMail
+
+/// Stored credentials as the mail engine keeps them: the request's `CredentialParams`
+/// sealed in the form earlier builds stored, read back in the request's terms.
+@Suite struct StoredCredentialTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    let password = "PW-canary-7f3a9c1e-hunter2"
+    let token = "TOKEN-canary-0b8d44aa-ya29"
+
+    var credential: CredentialParams {
+        CredentialParams(
+            host: "smtp.gmail.com", port: 587, security: .starttls, username: "ana@example.com", password: Secret(password),
+            accessToken: Secret(token), auth: .auto,
+            tls: .init(minVersion: .tls12, acceptUnverified: true, caPEM: "PEM", serverName: "smtp.gmail.com"),
+            clientName: "flows.example", pipelining: false, chunking: false, maxMessagesPerConnection: 10)
+    }
+
+    /// The JSON an earlier build sealed for ``credential`` (its `CredentialSecret`, written
+    /// with `JSONEncoder`, secrets revealed).
+    var earlierJSON: String {
+        #"{"host":"smtp.gmail.com","port":587,"security":"starttls","username":"ana@example.com","#
+            + #""password":"\#(password)","access_token":"\#(token)","auth":"auto","#
+            + #""tls":{"min_version":"1.2","accept_unverified":true,"ca_pem":"PEM","server_name":"smtp.gmail.com"},"#
+            + #""client_name":"flows.example","pipelining":false,"chunking":false,"max_messages_per_connection":10}"#
+    }
+
+    @Test func aRecordAnEarlierBuildStoredStillOpens() throws {
+        let state = try TemporaryState()
+        let store = CredentialStore(database: state.database, key: .generate())
+        try store.add(
+            workspace: "w1", label: "Gmail", host: "smtp.gmail.com", port: 587, username: "ana@example.com",
+            payload: CredentialPayload(Array(earlierJSON.utf8)), id: "c1", now: t0)
+        var expected = credential
+        expected.id = "c1"
+        #expect(try store.credential(id: "c1", workspace: "w1") == expected)
+
+        // The fewest fields, and values this build does not know (read as absent, as before).
+        try store.add(
+            workspace: "w1", label: "Odd", host: "h", port: nil, username: nil,
+            payload: CredentialPayload(Array(#"{"host":"h","security":"ssl","auth":"cram-md5","tls":{"min_version":"1.1"}}"#.utf8)),
+            id: "c2", now: t0)
+        #expect(try store.credential(id: "c2", workspace: "w1") == CredentialParams(id: "c2", host: "h", tls: .init()))
+    }
+
+    @Test func aStoredCredentialReadsBackAsItWasGivenWithItsRecordsID() throws {
+        let state = try TemporaryState()
+        let store = CredentialStore(database: state.database, key: .generate())
+        var given = credential
+        given.id = "ignored"
+        given.limits = .init(perMinute: 5)
+        let metadata = try store.add(workspace: "w1", label: "Gmail", credential: given, id: "c1", now: t0)
+        #expect(metadata.host == "smtp.gmail.com" && metadata.port == 587 && metadata.username == "ana@example.com")
+        var expected = credential
+        expected.id = "c1"
+        #expect(try store.credential(id: "c1", workspace: "w1") == expected)
+
+        var rotated = credential
+        rotated.password = Secret("new-password")
+        rotated.host = "smtp.example.com"
+        let after = try store.rotate(id: "c1", workspace: "w1", credential: rotated, now: t0.addingTimeInterval(60))
+        #expect(after.host == "smtp.example.com" && after.rotated == t0.addingTimeInterval(60))
+        #expect(try store.credential(id: "c1", workspace: "w1").password == Secret("new-password"))
+    }
+
+    @Test func whatIsSealedIsTheFormEarlierBuildsRead() throws {
+        let sealed = try credential.storedPayload()
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(sealed.bytes)) as? NSDictionary)
+        let earlier = try #require(try JSONSerialization.jsonObject(with: Data(earlierJSON.utf8)) as? NSDictionary)
+        #expect(written == earlier)
+        #expect(!"\(sealed) \(String(reflecting: sealed))".contains(password))
+    }
+
+    @Test func aStoredCredentialIsUsedOnlyInItsWorkspace() throws {
+        let state = try TemporaryState()
+        let store = CredentialStore(database: state.database, key: .generate())
+        try store.add(workspace: "w1", label: "Gmail", credential: credential, id: "c1", now: t0)
+        let operations = MailOperations(
+            settings: MailSettings(), transport: FakeMailTransport(),
+            policy: MailPolicy(destinations: SendFixtures.loopback, credentials: store))
+        #expect(try operations.credential(inline: nil, storedID: "c1", workspace: "w1").password == Secret(password))
+        #expect(throws: SidecarError(
+            code: .credentialNotFound, message: "No stored credential \"c1\" in this workspace.", field: "params.credential_id"
+        )) {
+            try operations.credential(inline: nil, storedID: "c1", workspace: "w2")
+        }
+    }
+
+    @Test func theStoresRefusalsReachTheWireWorded() throws {
+        let state = try TemporaryState()
+        let store = CredentialStore(database: state.database, key: .generate())
+        try store.add(workspace: "w1", label: "Gmail", credential: credential, id: "c1", now: t0)
+        let duplicate = #expect(throws: CredentialStoreError.self) {
+            try store.add(workspace: "w1", label: "Again", credential: credential, id: "c1", now: t0)
+        }
+        #expect(duplicate.flatMap { SidecarError(state: $0) } == SidecarError(
+            code: .invalidParams, message: "A credential with this id already exists in the workspace.", field: "params.id"))
+
+        let other = CredentialStore(database: state.database, key: .generate())
+        let operations = MailOperations(
+            settings: MailSettings(), transport: FakeMailTransport(),
+            policy: MailPolicy(destinations: SendFixtures.loopback, credentials: other))
+        let error = #expect(throws: SidecarError.self) { try operations.credential(inline: nil, storedID: "c1", workspace: "w1") }
+        #expect(error?.code == .internalError)
+        #expect(error?.message.hasPrefix("The stored credential was encrypted under another key") == true)
+        #expect(error?.message.contains(password) == false)
+    }
+}
