@@ -2,8 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import SidecarCore
 import SidecarProtocol
-import SidecarServer
-import SidecarState
+import SidecarMail
 
 /// `smtp-sidecar credentials …`: the daemon's encrypted credential store, edited in place
 /// (run as the daemon's user, with its configuration and key).
@@ -30,15 +29,15 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "Key file (overrides credential_key_file).")
         var keyFile: String?
 
-        func store() throws -> CredentialStore {
+        func store() throws -> CredentialAdministration {
             var serve = try ServeCommand.parse(config.map { ["--config", $0] } ?? [])
             if let stateDirectory { serve.settings.append("state_directory=\(stateDirectory)") }
             if let keyFile { serve.settings.append("credential_key_file=\(keyFile)") }
             let configuration = try serve.configurationOrFailure().mail
-            guard let key = try PolicySetup.credentialKey(configuration) else {
+            guard let store = try CredentialAdministration(configuration: configuration) else {
                 throw CLIFailure("No credential key: set credential_key_file, pass --key-file, or run with the systemd credential.")
             }
-            return CredentialStore(database: try PolicySetup.database(configuration), key: key)
+            return store
         }
     }
 
@@ -59,23 +58,18 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "Close a pooled connection after this many messages (1-10000; default: the daemon's, 10 for Exim).")
         var maxMessagesPerConnection: Int?
 
-        func secret() throws -> CredentialSecret {
+        func fields() throws -> CredentialFields {
             if let maxMessagesPerConnection, !RequestBounds.messagesPerConnection.contains(maxMessagesPerConnection) {
                 throw CLIFailure("--max-messages-per-connection must be between 1 and 10000.")
             }
             let environment = ProcessInfo.processInfo.environment
-            var tls: CredentialSecret.TLSOptions?
-            if caFile != nil || acceptUnverified {
-                tls = CredentialSecret.TLSOptions(
-                    acceptUnverified: acceptUnverified ? true : nil,
-                    caPEM: try caFile.map { try String(contentsOfFile: $0, encoding: .utf8) })
-            }
-            return CredentialSecret(
+            return CredentialFields(
                 host: host, port: port, security: security, username: username,
                 password: environment[passwordEnv].map(Secret.init),
-                accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init), auth: auth, tls: tls,
-                clientName: clientName, pipelining: noPipelining ? false : nil, chunking: noChunking ? false : nil,
-                maxMessagesPerConnection: maxMessagesPerConnection)
+                accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init), auth: auth, clientName: clientName,
+                caPEM: try caFile.map { try String(contentsOfFile: $0, encoding: .utf8) },
+                acceptUnverified: acceptUnverified, pipelining: noPipelining ? false : nil,
+                chunking: noChunking ? false : nil, maxMessagesPerConnection: maxMessagesPerConnection)
         }
     }
 
@@ -88,9 +82,9 @@ struct CredentialsCommand: ParsableCommand {
         @OptionGroup var secret: SecretOptions
 
         func run() throws {
-            let metadata = try store.store().add(
-                workspace: workspace, label: label, secret: try secret.secret(), id: id, now: Date())
-            print("stored \(metadata.id) for workspace \(metadata.workspace) (\(metadata.host))")
+            let stored = try store.store().add(
+                workspace: workspace, label: label, fields: try secret.fields(), id: id, now: Date())
+            print("stored \(stored.id) for workspace \(stored.workspace) (\(stored.host))")
         }
     }
 
@@ -127,7 +121,7 @@ struct CredentialsCommand: ParsableCommand {
         @OptionGroup var secret: SecretOptions
 
         func run() throws {
-            _ = try store.store().rotate(id: id, workspace: workspace, secret: try secret.secret(), now: Date())
+            try store.store().rotate(id: id, workspace: workspace, fields: try secret.fields(), now: Date())
             print("rotated \(id)")
         }
     }
@@ -138,7 +132,7 @@ struct CredentialsCommand: ParsableCommand {
         @Argument(help: "Where to write the key.") var path: String
 
         func run() throws {
-            let key = try CredentialKey.generateKeyFile(at: path)
+            let key = try CredentialAdministration.generateKeyFile(at: path)
             print("wrote \(path) (\(key))")
         }
     }
