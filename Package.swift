@@ -144,8 +144,7 @@ let package = Package(
         .executableTarget(
             name: "smtp-sidecar",
             dependencies: [
-                "SidecarServer", "SidecarMail", "SidecarSMTP", "SidecarPool", "SidecarEgress", "SidecarState",
-                "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarMessage", "SidecarCore",
+                "SidecarServer", "SidecarMail", "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
