@@ -5,8 +5,9 @@
 //
 // Targets are layered by dependency (lowest first; ARCHITECTURE.md draws the arrows, and
 // scripts/check-imports.py checks that they match the imports):
-//   SidecarCore      errors with codes, the redacting Secret type, SMTPReply. FoundationEssentials
-//                    only: no module the daemon links imports full Foundation (ICU, about 6 MB RSS).
+//   SidecarCore      errors with codes, the redacting Secret type, SMTPReply, how configuration
+//                    values are read. FoundationEssentials only: no module the daemon links
+//                    imports full Foundation (ICU, about 6 MB RSS).
 //   SidecarMessage   RFC 5322 / MIME composition. No NIO.
 //   CSystemd         libsystemd (pkg-config) for the systemd integration.
 //   SidecarSystemd   listen fds, sd_notify, the journald LogHandler. No NIO.
@@ -24,9 +25,11 @@
 //   SidecarServer    the protocol server: listener, connections, admission, hello/ping/stats;
 //                    send and verify leave through MailRoutes. Knows no SMTP.
 //   SidecarMail      the mail engine beside the server: `send` and `verify`, request → draft →
-//                    SMTP → result; adapts SMTP, Pool, Egress and State to each other.
-//   smtp-sidecar     the executable and composition root: configuration (read once), wiring,
-//                    `serve`, `send`, `verify`, `ping`, `stats`, `credentials`.
+//                    SMTP → result; adapts SMTP, Pool, Egress and State to each other, owns their
+//                    configuration keys, and builds them (MailEngine, CredentialAdministration).
+//   smtp-sidecar     the executable and composition root, over Server, Mail, Systemd and Client only:
+//                    configuration (read once), wiring, `serve`, `send`, `verify`, `ping`, `stats`,
+//                    `credentials`.
 //   journald-probe, sidecar-message-bench: a test helper and a benchmark program.
 //   SidecarFuzz      the libFuzzer targets: frame and request decoders, SMTP reply decoder,
 //                    address parser (scripts/fuzz.sh).
@@ -144,8 +147,7 @@ let package = Package(
         .executableTarget(
             name: "smtp-sidecar",
             dependencies: [
-                "SidecarServer", "SidecarMail", "SidecarSMTP", "SidecarPool", "SidecarEgress", "SidecarState",
-                "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarMessage", "SidecarCore",
+                "SidecarServer", "SidecarMail", "SidecarClient", "SidecarSystemd", "SidecarProtocol", "SidecarCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

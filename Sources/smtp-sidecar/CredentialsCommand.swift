@@ -3,8 +3,6 @@ import FoundationEssentials
 import SidecarCore
 import SidecarMail
 import SidecarProtocol
-import SidecarServer
-import SidecarState
 
 /// `smtp-sidecar credentials …`: the daemon's encrypted credential store, edited in place
 /// (run as the daemon's user, with its configuration and key).
@@ -20,16 +18,6 @@ struct CredentialsCommand: ParsableCommand {
             """,
         subcommands: [Add.self, List.self, Remove.self, Rotate.self, GenerateKey.self])
 
-    /// Runs `body`, throwing the store's errors as the wire words them (as this command has
-    /// always printed them); any other error as it is.
-    static func worded<Result>(_ body: () throws -> Result) throws -> Result {
-        do {
-            return try body()
-        } catch {
-            throw SidecarError(state: error) ?? error
-        }
-    }
-
     /// The configuration and key options shared by the subcommands.
     struct StoreOptions: ParsableArguments {
         @Option(name: .shortAndLong, help: "Configuration file (default \(ServeCommand.defaultConfigPath), if it exists).")
@@ -41,15 +29,15 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "Key file (overrides credential_key_file).")
         var keyFile: String?
 
-        func store() throws -> CredentialStore {
+        func store() throws -> CredentialAdministration {
             var serve = try ServeCommand.parse(config.map { ["--config", $0] } ?? [])
             if let stateDirectory { serve.settings.append("state_directory=\(stateDirectory)") }
             if let keyFile { serve.settings.append("credential_key_file=\(keyFile)") }
             let configuration = try serve.configurationOrFailure().mail
-            guard let key = try PolicySetup.credentialKey(configuration) else {
+            guard let store = try CredentialAdministration(configuration: configuration) else {
                 throw CLIFailure("No credential key: set credential_key_file, pass --key-file, or run with the systemd credential.")
             }
-            return CredentialStore(database: try PolicySetup.database(configuration), key: key)
+            return store
         }
     }
 
@@ -102,9 +90,8 @@ struct CredentialsCommand: ParsableCommand {
         @OptionGroup var secret: SecretOptions
 
         func run() throws {
-            let metadata = try CredentialsCommand.worded {
-                try store.store().add(workspace: workspace, label: label, credential: try secret.secret(), id: id, now: Date())
-            }
+            let metadata = try store.store().add(
+                workspace: workspace, label: label, credential: try secret.secret(), id: id, now: Date())
             print("stored \(metadata.id) for workspace \(metadata.workspace) (\(metadata.host))")
         }
     }
@@ -115,7 +102,7 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "Only this workspace.") var workspace: String?
 
         func run() throws {
-            for entry in try CredentialsCommand.worded({ try store.store().list(workspace: workspace) }) {
+            for entry in try store.store().list(workspace: workspace) {
                 print([entry.workspace, entry.id, entry.label, "\(entry.host):\(entry.port.map(String.init) ?? "-")",
                        entry.username ?? "-"].joined(separator: "\t"))
             }
@@ -129,7 +116,7 @@ struct CredentialsCommand: ParsableCommand {
         @Option var id: String
 
         func run() throws {
-            try CredentialsCommand.worded { try store.store().remove(id: id, workspace: workspace) }
+            try store.store().remove(id: id, workspace: workspace)
             print("removed \(id)")
         }
     }
@@ -142,9 +129,7 @@ struct CredentialsCommand: ParsableCommand {
         @OptionGroup var secret: SecretOptions
 
         func run() throws {
-            _ = try CredentialsCommand.worded {
-                try store.store().rotate(id: id, workspace: workspace, credential: try secret.secret(), now: Date())
-            }
+            try store.store().rotate(id: id, workspace: workspace, credential: try secret.secret(), now: Date())
             print("rotated \(id)")
         }
     }
@@ -155,7 +140,7 @@ struct CredentialsCommand: ParsableCommand {
         @Argument(help: "Where to write the key.") var path: String
 
         func run() throws {
-            let key = try CredentialsCommand.worded { try CredentialKey.generateKeyFile(at: path) }
+            let key = try CredentialAdministration.generateKeyFile(at: path)
             print("wrote \(path) (\(key))")
         }
     }

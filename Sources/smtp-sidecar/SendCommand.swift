@@ -2,7 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import SidecarClient
 import SidecarCore
-import SidecarMessage
+import SidecarMail
 import SidecarProtocol
 
 struct SendCommand: AsyncParsableCommand {
@@ -55,10 +55,10 @@ struct SendCommand: AsyncParsableCommand {
         if let timeout = credential.timeoutMs { params.timeoutMs = timeout }
         if !header.isEmpty {
             let fields = try header.map { entry -> HeaderList.Field in
-                guard let colon = entry.firstIndex(of: ":") else { throw ValidationError("--header expects Name:Value") }
-                return HeaderList.Field(
-                    name: String(entry[..<colon]),
-                    value: String(entry[entry.index(after: colon)...]).trimmingWhitespace())
+                guard let field = HeaderList.Field(nameColonValue: entry) else {
+                    throw ValidationError("--header expects Name:Value")
+                }
+                return field
             }
             params.headers = HeaderList((params.headers?.fields ?? []) + fields)
         }

@@ -6,10 +6,7 @@ import SidecarCore
 import SidecarProtocol
 import NIOPosix
 import SidecarMail
-import SidecarPool
-import SidecarSMTP
 import SidecarServer
-import SidecarState
 import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
@@ -84,29 +81,14 @@ struct ServeCommand: AsyncParsableCommand {
         // event loop, on the threads that compose streamed message bodies.
         let settings = SidecarServer.Settings(
             configuration: configuration.server, listener: listener, peerPolicy: policy,
-            largeRequestExecutor: BodyTaskExecutor.shared)
-        let pooled: PooledTransport? =
-            configuration.mail.poolEnabled
-            ? PooledTransport(
-                configuration: configuration.mail.pool, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-                maxConnectionsPerWorkspace: configuration.mail.poolMaxConnectionsPerWorkspace,
-                maxConnectionsPerServer: configuration.mail.poolMaxConnectionsPerServer, logger: logger)
-            : nil
-        let transport: any MailTransport = pooled ?? DirectTransport(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
-        let mailPolicy: MailPolicy
-        switch Result(catching: { () throws(SidecarError) in try PolicySetup.policy(configuration.mail, logger: logger) }) {
-        case .success(let built):
-            mailPolicy = built
-        case .failure(let error):
+            largeRequestExecutor: MailEngine.largeRequestExecutor)
+        let mail: MailEngine
+        do {
+            mail = try MailEngine(
+                configuration: configuration.mail, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        } catch {
             logger.critical("\(error.message)")
             throw CLIFailure(error.message)
-        }
-        let mail = MailOperations(
-            settings: MailSettings(clientName: configuration.mail.smtpClientName ?? Self.defaultClientName()),
-            transport: transport, policy: mailPolicy)
-        var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
-        if let pooled {
-            poolStatistics = { pooled.statistics() }
         }
         let router = OperationRouter(
             limits: .init(
@@ -114,24 +96,18 @@ struct ServeCommand: AsyncParsableCommand {
                 idleTimeoutMs: configuration.server.idleTimeoutSeconds * 1000),
             serverVersion: SMTPSidecarCommand.version, stats: stats,
             mail: MailRoutes(
-                send: { params, context in await mail.send(params, logger: context.logger) },
-                verify: { params, context in await mail.verify(params, logger: context.logger) }),
-            poolStatistics: poolStatistics)
+                send: { params, context in await mail.operations.send(params, logger: context.logger) },
+                verify: { params, context in await mail.operations.verify(params, logger: context.logger) }),
+            poolStatistics: mail.poolStatistics)
         let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)
         let reporter = StatusReporter(
             notifier: notifier, stats: stats, interval: .seconds(configuration.server.statusIntervalSeconds))
 
-        let purger = StatePurger(
-            dedup: mailPolicy.dedup, rateLimiter: mailPolicy.rateLimiter,
-            interval: .seconds(configuration.mail.statePurgeIntervalSeconds))
-
         // Shut down in reverse: the server drains the sends in flight, then the pools QUIT
         // their idle connections, then the purge and the reporter stop.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: reporter), .init(service: StatePurgeService(purger: purger, logger: logger)),
-        ]
-        if let pooled { services.append(.init(service: PoolService(transport: pooled))) }
-        services.append(.init(service: server))
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] =
+            [.init(service: reporter)] + mail.tasks.map { .init(service: MailEngineService(task: $0)) }
+            + [.init(service: server)]
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -158,16 +134,8 @@ struct ServeCommand: AsyncParsableCommand {
             ])
         }
         // Outcomes of the last sends are committed without being awaited: let them land.
-        await mailPolicy.dedup?.flush()
+        await mail.flush()
         logger.info("Stopped")
-    }
-
-    /// This machine's host name if it is fully qualified (what EHLO wants), else the
-    /// address literal `[127.0.0.1]`, which every server accepts syntactically.
-    static func defaultClientName() -> String {
-        let name = ProcessInfo.processInfo.hostName
-        return name.contains(".") && name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" })
-            ? name : SMTPConfiguration.defaultClientName
     }
 
     func loadConfiguration() throws(SidecarError) -> DaemonConfiguration {

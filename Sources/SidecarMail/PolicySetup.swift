@@ -1,11 +1,7 @@
 import FoundationEssentials
 import Logging
-import NIOCore
-import NIOPosix
 import SidecarCore
 import SidecarEgress
-import SidecarMail
-import SidecarServer
 import SidecarState
 
 /// Builds the send policy's services from the configuration, failing start-up with a

@@ -1,0 +1,74 @@
+import FoundationEssentials
+import Logging
+import NIOCore
+import SidecarCore
+import SidecarProtocol
+import SidecarSMTP
+import SidecarState
+
+/// The mail engine as the daemon runs it, built from its ``MailConfiguration``: the
+/// transport (warm pooled connections, or a new connection for every send), the send
+/// policy's services over the state database, the ``MailOperations`` that the server's
+/// routes call, and the long-lived services that go with them. The executable composes it
+/// with the server and never sees the SMTP client, the pool, the egress guard or the state
+/// store behind it.
+public struct MailEngine: Sendable {
+    /// `send` and `verify`.
+    public let operations: MailOperations
+    /// The engine's long-lived parts, to run in the daemon's service group in this order
+    /// (and shut down in reverse): the state purge, then the pools when pooling is on.
+    public let tasks: [MailEngineTask]
+    /// The pools' counters for `stats`; nil when pooling is off.
+    public let poolStatistics: (@Sendable () -> [StatsResult.Pool])?
+    let dedup: DedupStore?
+
+    /// Builds the engine. Nothing runs until ``tasks`` do.
+    ///
+    /// - Throws: `invalid_configuration` when the configuration cannot be put to work (an
+    ///   `egress_allowed_cidrs` entry that is no CIDR, a state directory or a credential key
+    ///   that cannot be opened), with a message that says which.
+    public init(configuration: MailConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) throws(SidecarError) {
+        let pooled: PooledTransport? =
+            configuration.poolEnabled
+            ? PooledTransport(
+                configuration: configuration.pool, eventLoopGroup: eventLoopGroup,
+                maxConnectionsPerWorkspace: configuration.poolMaxConnectionsPerWorkspace,
+                maxConnectionsPerServer: configuration.poolMaxConnectionsPerServer, logger: logger)
+            : nil
+        let transport: any MailTransport = pooled ?? DirectTransport(eventLoopGroup: eventLoopGroup)
+        let policy = try PolicySetup.policy(configuration, logger: logger)
+        operations = MailOperations(
+            settings: MailSettings(clientName: configuration.smtpClientName ?? Self.defaultClientName()),
+            transport: transport, policy: policy)
+        dedup = policy.dedup
+        let purger = StatePurger(
+            dedup: policy.dedup, rateLimiter: policy.rateLimiter,
+            interval: .seconds(configuration.statePurgeIntervalSeconds))
+        var tasks: [MailEngineTask] = [.statePurge(purger, logger: logger)]
+        if let pooled {
+            tasks.append(.pools(pooled))
+            poolStatistics = { pooled.statistics() }
+        } else {
+            poolStatistics = nil
+        }
+        self.tasks = tasks
+    }
+
+    /// Where the server parses large requests (a big attachment in the frame) off the event
+    /// loops: the threads that compose streamed message bodies.
+    public static var largeRequestExecutor: any TaskExecutor { BodyTaskExecutor.shared }
+
+    /// Lets the outcomes of the last sends land: they are committed to the state database
+    /// without being awaited. The daemon calls it once its services have stopped.
+    public func flush() async {
+        await dedup?.flush()
+    }
+
+    /// This machine's host name if it is fully qualified (what EHLO wants), else the
+    /// address literal `[127.0.0.1]`, which every server accepts syntactically.
+    static func defaultClientName() -> String {
+        let name = ProcessInfo.processInfo.hostName
+        return name.contains(".") && name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" })
+            ? name : SMTPConfiguration.defaultClientName
+    }
+}
