@@ -29,17 +29,11 @@ public struct AttachmentFetcher: Sendable {
         threadPool: NIOThreadPool = .singleton,
         logger: Logger = Logger(label: "smtp-sidecar.egress")
     ) throws {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        tls.certificateVerification = .fullVerification
-        if let pem = configuration.additionalCAPEM {
-            tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))]
-        }
         self.configuration = configuration
         self.destinations = destinations
         self.eventLoopGroup = eventLoopGroup
         self.threadPool = threadPool
-        self.tlsContext = try NIOSSLContext(configuration: tls)
+        self.tlsContext = try EgressTLS.clientContext(additionalCAPEM: configuration.additionalCAPEM)
         self.logger = logger
     }
 

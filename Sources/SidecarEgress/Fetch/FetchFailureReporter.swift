@@ -71,12 +71,11 @@ struct FetchFailureReporter: Sendable {
             return timedOut(url, overall: false)
         case FetchTimeout.overall:
             return timedOut(url, overall: true)
-        case let extra as NIOSSLExtraError where extra == .failedToValidateHostname:
+        case let tls where EgressTLS.failure(tls) == .wrongName:
             return error("the TLS certificate of \(url.hostHeader) is not valid for that name", retryable: false)
-        case let ssl as NIOSSLError:
-            if case .handshakeFailed = ssl, "\(ssl)".contains("CERTIFICATE_VERIFY_FAILED") {
-                return error("the TLS certificate of \(url.hostHeader) is not trusted", retryable: false)
-            }
+        case let tls where EgressTLS.failure(tls) == .untrusted:
+            return error("the TLS certificate of \(url.hostHeader) is not trusted", retryable: false)
+        case let tls where EgressTLS.failure(tls) == .handshake:
             return error("the TLS connection to \(url.hostHeader) failed", retryable: true)
         case is HTTPParserError:
             return error("the server at \(url.hostHeader) sent a malformed HTTP response", retryable: false)

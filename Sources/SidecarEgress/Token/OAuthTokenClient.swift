@@ -25,18 +25,12 @@ public struct OAuthTokenClient: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "smtp-sidecar.oauth")
     ) throws {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        tls.certificateVerification = .fullVerification
-        if let pem = configuration.additionalCAPEM {
-            tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))]
-        }
         self.configuration = configuration
         self.destinations = destinations
         self.connector = EgressConnector(
             eventLoopGroup: eventLoopGroup, connectTimeout: configuration.connectTimeout,
             idleReadTimeout: configuration.idleReadTimeout, logger: logger)
-        self.tlsContext = try NIOSSLContext(configuration: tls)
+        self.tlsContext = try EgressTLS.clientContext(additionalCAPEM: configuration.additionalCAPEM)
         self.logger = logger
     }
 
@@ -137,15 +131,17 @@ public struct OAuthTokenClient: Sendable {
             throw OAuthTokenError(.timedOut, "\(endpoint) did not answer in time", retryable: true)
         } catch FetchTimeout.idle {
             throw OAuthTokenError(.timedOut, "\(endpoint) stopped answering (read timed out)", retryable: true)
-        } catch let error as NIOSSLExtraError where error == .failedToValidateHostname {
-            throw OAuthTokenError(.unavailable, "the TLS certificate of \(endpoint) is not valid for its name", retryable: false)
-        } catch let error as NIOSSLError {
-            if case .handshakeFailed = error, "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
-                throw OAuthTokenError(.unavailable, "the TLS certificate of \(endpoint) is not trusted", retryable: false)
-            }
-            throw OAuthTokenError(.unavailable, "the TLS connection to \(endpoint) failed", retryable: true)
         } catch {
-            throw OAuthTokenError(.unavailable, "the connection to \(endpoint) failed", retryable: true)
+            switch EgressTLS.failure(error) {
+            case .wrongName?:
+                throw OAuthTokenError(.unavailable, "the TLS certificate of \(endpoint) is not valid for its name", retryable: false)
+            case .untrusted?:
+                throw OAuthTokenError(.unavailable, "the TLS certificate of \(endpoint) is not trusted", retryable: false)
+            case .handshake?:
+                throw OAuthTokenError(.unavailable, "the TLS connection to \(endpoint) failed", retryable: true)
+            case nil:
+                throw OAuthTokenError(.unavailable, "the connection to \(endpoint) failed", retryable: true)
+            }
         }
     }
 }
