@@ -26,9 +26,18 @@ extension ErrorCode {
     public static let outcomeUnknown = ErrorCode("outcome_unknown")
     /// The server replied in a way the protocol does not allow.
     public static let protocolViolation = ErrorCode("smtp_protocol_error")
+    /// A stored OAuth credential's refresh token was refused by its token endpoint
+    /// (`invalid_grant`: revoked, expired, password changed): the user must consent again.
+    /// Not retryable.
+    public static let oauthReauthorizationRequired = ErrorCode("oauth_reauthorization_required")
+    /// No access token could be obtained for a stored OAuth credential: the token endpoint
+    /// was unreachable, slow, answered 5xx or nonsense (retryable), or refused the client
+    /// id or secret (not retryable). Nothing was sent.
+    public static let oauthTokenFailed = ErrorCode("oauth_token_failed")
 
     public static let transportCodes: [ErrorCode] = [
         .authFailed, .connectionFailed, .timeout, .tlsFailed, .certificateInvalid, .starttlsUnavailable,
         .smtputf8Unsupported, .senderRejected, .recipientsRejected, .messageRejected, .outcomeUnknown, .protocolViolation,
+        .oauthReauthorizationRequired, .oauthTokenFailed,
     ]
 }
