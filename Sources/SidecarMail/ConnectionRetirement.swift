@@ -15,6 +15,8 @@ import SidecarSMTP
 ///   Exim's default `smtp_accept_queue_per_connection` (10) queues every later message of
 ///   a session instead of delivering it at once, until its next queue run (30 minutes on
 ///   Debian). A credential's own limit replaces this guess, higher or lower.
+/// - Credentials that expired (a stored OAuth credential's access token): retire. The
+///   connection authenticated with a token the provider no longer honours.
 /// - Otherwise: reuse (the pool's own `pool_max_messages_per_connection` still applies).
 struct ConnectionRetirement: Sendable, Hashable {
     var isUsable: Bool
@@ -25,13 +27,16 @@ struct ConnectionRetirement: Sendable, Hashable {
     var messageLimit: Int?
     /// The first line of the server's 220 greeting.
     var greeting: String
+    /// Whether the credentials it authenticated with have expired.
+    var credentialsExpired: Bool
 
     static let eximMessagesPerConnection = 10
 
     init(
         isUsable: Bool, errorReplies: Int, usedSMTPUTF8: Bool, transactionsStarted: Int, messageLimit: Int? = nil,
-        greeting: String
+        greeting: String, credentialsExpired: Bool = false
     ) {
+        self.credentialsExpired = credentialsExpired
         self.isUsable = isUsable
         self.errorReplies = errorReplies
         self.usedSMTPUTF8 = usedSMTPUTF8
@@ -44,12 +49,13 @@ struct ConnectionRetirement: Sendable, Hashable {
         self.init(
             isUsable: connection.isUsable, errorReplies: connection.errorReplies,
             usedSMTPUTF8: connection.usedSMTPUTF8, transactionsStarted: connection.transactionsStarted,
-            messageLimit: connection.configuration.maximumMessagesPerSession, greeting: connection.greeting)
+            messageLimit: connection.configuration.maximumMessagesPerSession, greeting: connection.greeting,
+            credentialsExpired: connection.configuration.credentialsValidUntil.map { $0 <= .now } ?? false)
     }
 
     var disposition: ReleaseDisposition {
         guard isUsable else { return .discard }
-        if errorReplies > 0 || usedSMTPUTF8 { return .retire }
+        if errorReplies > 0 || usedSMTPUTF8 || credentialsExpired { return .retire }
         if let messageLimit {
             return transactionsStarted >= messageLimit ? .retire : .reuse
         }

@@ -11,9 +11,12 @@ extension CredentialParams {
     ///
     /// This is the form earlier builds stored (their `CredentialSecret`, written with
     /// `JSONEncoder`): records they stored open here, and records stored here open there.
-    func storedPayload() throws(CredentialStoreError) -> CredentialPayload {
+    ///
+    /// A credential that gets its tokens itself keeps its ``OAuthSettings`` under `oauth`
+    /// (builds before OAuth ignore the member, and cannot use such a record).
+    func storedPayload(oauth: OAuthSettings? = nil) throws(CredentialStoreError) -> CredentialPayload {
         do {
-            var json = try JSONEncoder().encode(StoredCredentialFields(self))
+            var json = try JSONEncoder().encode(StoredCredentialFields(self, oauth: oauth))
             defer { json.resetBytes(in: 0..<json.count) }
             return CredentialPayload(Array(json))
         } catch {
@@ -25,13 +28,22 @@ extension CredentialParams {
     /// or `min_version` this build does not know reads as absent, as it always has (the
     /// `credentials` command stored whatever string it was given).
     init(storedPayload payload: CredentialPayload, id: String) throws(CredentialStoreError) {
+        self = try Self.stored(payload, id: id).params
+    }
+
+    /// The credential a stored record sealed, with its OAuth settings if it has them.
+    static func stored(_ payload: CredentialPayload, id: String) throws(CredentialStoreError)
+        -> (params: CredentialParams, oauth: OAuthSettings?)
+    {
         do {
-            self = try JSONDecoder().decode(StoredCredentialFields.self, from: Data(payload.bytes)).params
+            let fields = try JSONDecoder().decode(StoredCredentialFields.self, from: Data(payload.bytes))
+            var params = fields.params
+            params.id = id
+            return (params, fields.oauth)
         } catch {
             // Not the decoder's error: its text may quote the plaintext.
             throw CredentialStoreError(.openFailed)
         }
-        self.id = id
     }
 }
 
@@ -39,13 +51,15 @@ extension CredentialParams {
 /// read member by member so that the form does not follow the protocol's `Codable`.
 private struct StoredCredentialFields: Codable {
     var params: CredentialParams
+    var oauth: OAuthSettings?
 
-    init(_ params: CredentialParams) {
+    init(_ params: CredentialParams, oauth: OAuthSettings?) {
         self.params = params
+        self.oauth = oauth
     }
 
     enum Key: String, CodingKey {
-        case host, port, security, username, password, auth, tls, pipelining, chunking
+        case host, port, security, username, password, auth, tls, pipelining, chunking, oauth
         case accessToken = "access_token"
         case clientName = "client_name"
         case maxMessagesPerConnection = "max_messages_per_connection"
@@ -58,8 +72,31 @@ private struct StoredCredentialFields: Codable {
         case serverName = "server_name"
     }
 
+    enum OAuthKey: String, CodingKey {
+        case provider, flow, scope, tenant
+        case tokenURL = "token_url"
+        case clientID = "client_id"
+        case clientSecret = "client_secret"
+        case refreshToken = "refresh_token"
+    }
+
     init(from decoder: any Decoder) throws {
         let fields = try decoder.container(keyedBy: Key.self)
+        if fields.contains(.oauth), try !fields.decodeNil(forKey: .oauth) {
+            let settings = try fields.nestedContainer(keyedBy: OAuthKey.self, forKey: .oauth)
+            guard let provider = OAuthSettings.Provider(rawValue: try settings.decode(String.self, forKey: .provider)),
+                let flow = OAuthSettings.Flow(rawValue: try settings.decode(String.self, forKey: .flow))
+            else {
+                throw DecodingError.dataCorruptedError(forKey: .oauth, in: fields, debugDescription: "unknown provider or flow")
+            }
+            oauth = OAuthSettings(
+                provider: provider, flow: flow, tokenURL: try settings.decode(String.self, forKey: .tokenURL),
+                clientID: try settings.decode(String.self, forKey: .clientID),
+                clientSecret: try settings.decodeIfPresent(String.self, forKey: .clientSecret).map(Secret.init),
+                refreshToken: try settings.decodeIfPresent(String.self, forKey: .refreshToken).map(Secret.init),
+                scope: try settings.decode(String.self, forKey: .scope),
+                tenant: try settings.decodeIfPresent(String.self, forKey: .tenant))
+        }
         var tls: CredentialParams.TLSOptions?
         if fields.contains(.tls), try !fields.decodeNil(forKey: .tls) {
             let options = try fields.nestedContainer(keyedBy: TLSKey.self, forKey: .tls)
@@ -105,5 +142,16 @@ private struct StoredCredentialFields: Codable {
         try fields.encodeIfPresent(params.pipelining, forKey: .pipelining)
         try fields.encodeIfPresent(params.chunking, forKey: .chunking)
         try fields.encodeIfPresent(params.maxMessagesPerConnection, forKey: .maxMessagesPerConnection)
+        if let oauth {
+            var settings = fields.nestedContainer(keyedBy: OAuthKey.self, forKey: .oauth)
+            try settings.encode(oauth.provider.rawValue, forKey: .provider)
+            try settings.encode(oauth.flow.rawValue, forKey: .flow)
+            try settings.encode(oauth.tokenURL, forKey: .tokenURL)
+            try settings.encode(oauth.clientID, forKey: .clientID)
+            try settings.encodeIfPresent(oauth.clientSecret?.revealedValue, forKey: .clientSecret)
+            try settings.encodeIfPresent(oauth.refreshToken?.revealedValue, forKey: .refreshToken)
+            try settings.encode(oauth.scope, forKey: .scope)
+            try settings.encodeIfPresent(oauth.tenant, forKey: .tenant)
+        }
     }
 }

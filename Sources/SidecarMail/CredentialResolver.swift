@@ -9,10 +9,14 @@ import SidecarSMTP
 struct CredentialResolver: Sendable {
     var settings: MailSettings
 
-    /// - Parameter prefix: the JSON path of the credential in the request (`params.credential`).
-    func configuration(for credential: CredentialParams, prefix: String = "params.credential") throws(SidecarError)
-        -> SMTPConfiguration
-    {
+    /// - Parameters:
+    ///   - prefix: the JSON path of the credential in the request (`params.credential`).
+    ///   - tokensFromEndpoint: a stored OAuth credential: its connections authenticate with
+    ///     tokens from its token endpoint, so the configuration has no credentials of its own
+    ///     (it needs the mailbox's username).
+    func configuration(
+        for credential: CredentialParams, prefix: String = "params.credential", tokensFromEndpoint: Bool = false
+    ) throws(SidecarError) -> SMTPConfiguration {
         let host = credential.host.trimmingWhitespace()
         guard !host.isEmpty, !host.contains(where: { $0 == "\r" || $0 == "\n" || $0 == " " }) else {
             throw invalid("The SMTP host is empty or contains spaces or line breaks.", "\(prefix).host")
@@ -38,7 +42,7 @@ struct CredentialResolver: Sendable {
         let security = SMTPSecurityMode.resolved(requestedSecurity, port: port)
         return SMTPConfiguration(
             host: host, port: port, security: security, tls: tls,
-            credentials: try credentials(credential, prefix: prefix),
+            credentials: tokensFromEndpoint ? try tokenUser(credential, prefix: prefix) : try credentials(credential, prefix: prefix),
             clientName: credential.clientName ?? settings.clientName, timeouts: settings.timeouts,
             // `security: none` is an explicit choice for a legacy relay: AUTH without TLS is
             // then what the user asked for. Otherwise a password never travels in plaintext.
@@ -80,6 +84,14 @@ struct CredentialResolver: Sendable {
             throw invalid("\(mechanism.rawValue.uppercased()) needs an access_token, not a password.", "\(prefix).access_token")
         case .none: return nil
         }
+    }
+
+    /// A stored OAuth credential must name its mailbox; its credentials come per connection.
+    private func tokenUser(_ credential: CredentialParams, prefix: String) throws(SidecarError) -> SMTPCredentials? {
+        guard let username = credential.username, !username.isEmpty else {
+            throw invalid("An OAuth credential needs the mailbox's address as the username.", "\(prefix).username")
+        }
+        return nil
     }
 
     static func mode(_ security: CredentialParams.Security) -> SMTPSecurityMode {

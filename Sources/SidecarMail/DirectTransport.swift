@@ -47,9 +47,8 @@ public struct DirectTransport: MailTransport {
         let started = clock.now
         let connection: SMTPConnection
         do {
-            connection = try await SMTPConnection.open(
-                configuration: destination.configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
-                tlsContextCache: tlsContextCache)
+            connection = try await SMTPConnectionFactory.open(
+                destination, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline, tlsContextCache: tlsContextCache)
         } catch {
             return TransportOutcome(
                 result: .notSent(SMTPSendFailure(error: error.error, phase: error.phase)),
@@ -68,8 +67,14 @@ public struct DirectTransport: MailTransport {
     public func verify(destination: SMTPDestination, deadline: NIODeadline?, logger: Logger) async throws(SMTPFailure)
         -> SMTPCapabilities
     {
-        try await SMTPClient.verify(
-            configuration: destination.configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
-            tlsContextCache: tlsContextCache)
+        let (configuration, token) = try await destination.authenticatedConfiguration(deadline: deadline)
+        do {
+            return try await SMTPClient.verify(
+                configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
+                tlsContextCache: tlsContextCache)
+        } catch {
+            destination.report(error, token: token)
+            throw error
+        }
     }
 }

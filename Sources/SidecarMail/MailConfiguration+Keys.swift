@@ -1,3 +1,4 @@
+import FoundationEssentials
 import NIOCore
 import SidecarCore
 import SidecarEgress
@@ -60,6 +61,15 @@ extension MailConfiguration {
             attachments.maxBytes = try ConfigurationValue.positive(value, key, source)
         case "attachment_timeout_seconds":
             attachments.idleReadTimeout = .seconds(Int64(try ConfigurationValue.positive(value, key, source)))
+        case "oauth_token_ca_file":
+            if value.isEmpty {
+                oauthTokens.additionalCAPEM = nil
+            } else {
+                guard let pem = try? String(contentsOfFile: value, encoding: .utf8), pem.contains("-----BEGIN CERTIFICATE-----") else {
+                    throw ConfigurationValue.invalid("\(source): oauth_token_ca_file \(value) is not a readable PEM certificate file")
+                }
+                oauthTokens.additionalCAPEM = pem
+            }
         case "state_directory":
             guard value.hasPrefix("/") else { throw ConfigurationValue.invalid("\(source): state_directory must be absolute") }
             stateDirectory = value

@@ -28,6 +28,9 @@ public struct MailConfiguration: Sendable, Equatable {
     public var egressAllowedCIDRs: [String] = []
     /// URL attachment fetches (`attachment_max_bytes`, `attachment_timeout_seconds`).
     public var attachments = AttachmentFetchConfiguration()
+    /// Requests to OAuth token endpoints for stored OAuth credentials. `oauth_token_ca_file`
+    /// adds a trusted CA (PEM file) for a private identity provider.
+    public var oauthTokens = OAuthTokenClientConfiguration()
     /// Default duplicate-suppression window (`dedup_window_seconds`); 0 turns it off.
     public var dedupWindowSeconds: Int = 3600
     /// How often expired dedup records and rate counters are deleted from the state

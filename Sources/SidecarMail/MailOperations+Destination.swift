@@ -9,9 +9,11 @@ extension MailOperations {
     /// pins the connection to what it vetted. Port 25 was already refused with the
     /// configuration (``CredentialResolver``).
     func destination(
-        for configuration: SMTPConfiguration, field: String = "params.credential.host"
+        for configuration: SMTPConfiguration, oauth: OAuthTokenSource? = nil, field: String = "params.credential.host"
     ) async throws(SidecarError) -> SMTPDestination {
         let vetted = try await policy.destinations.vet(host: configuration.host, port: configuration.port, field: field)
-        return SMTPDestination(configuration, pinnedTo: vetted)
+        var destination = SMTPDestination(configuration, pinnedTo: vetted)
+        destination.oauth = oauth
+        return destination
     }
 }

@@ -27,11 +27,13 @@ extension MailOperations {
 
         let credential: CredentialParams
         let configuration: SMTPConfiguration
+        let oauth: OAuthTokenSource?
         let limits: RateLimits?
         do {
-            credential = try self.credential(
+            let requested = try self.credential(
                 inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
-            configuration = try credentials.configuration(for: credential)
+            credential = requested.params
+            (configuration, oauth) = try self.configuration(for: requested, workspace: params.workspaceID)
             metadata["smtp_host"] = "\(configuration.host)"
             metadata["smtp_port"] = "\(configuration.port)"
             metadata["smtp_security"] = "\(configuration.resolvedSecurity.rawValue)"
@@ -77,7 +79,7 @@ extension MailOperations {
         }
 
         let outcome = await sendChecked(
-            params, credential: credential, limits: limits, configuration: configuration, deadline: deadline,
+            params, credential: credential, limits: limits, configuration: configuration, oauth: oauth, deadline: deadline,
             started: started,
             beforeTransaction: ticket.flatMap { Self.markPending($0, dedup: policy.dedup, logger: logger) },
             logger: logger)
@@ -144,7 +146,7 @@ extension MailOperations {
     /// The send after the request-level checks: rate limit, guard, fetch, compose, SMTP.
     private func sendChecked(
         _ params: SendParams, credential: CredentialParams, limits: RateLimits?,
-        configuration: SMTPConfiguration, deadline: NIODeadline?, started: ContinuousClock.Instant,
+        configuration: SMTPConfiguration, oauth: OAuthTokenSource?, deadline: NIODeadline?, started: ContinuousClock.Instant,
         beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> (result: SendResult, error: SidecarError?) {
         let clock = ContinuousClock()
@@ -168,7 +170,7 @@ extension MailOperations {
                     throw SidecarError(rateLimitedFor: retryAfter, reason: reason)
                 }
             }
-            destination = try await self.destination(for: configuration)
+            destination = try await self.destination(for: configuration, oauth: oauth)
             var draft = params.draft
             for (index, attachment) in (params.attachments ?? []).enumerated() {
                 guard let url = attachment.url else { continue }

@@ -17,12 +17,13 @@ extension MailOperations {
         let destination: SMTPDestination
         do throws(SidecarError) {
             let credential = try credential(inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
-            configuration = try credentials.configuration(for: credential)
+            let oauth: OAuthTokenSource?
+            (configuration, oauth) = try self.configuration(for: credential, workspace: params.workspaceID)
             logger[metadataKey: "smtp_host"] = "\(configuration.host)"
             logger[metadataKey: "smtp_port"] = "\(configuration.port)"
             // The same SSRF guard as `send`: a verify connects (and hands over a password)
             // only where a send could.
-            destination = try await self.destination(for: configuration)
+            destination = try await self.destination(for: configuration, oauth: oauth)
             if let deadline, deadline <= .now() { throw Self.deadlinePassed(before: "connecting to the server") }
         } catch {
             logger.warning("Verify refused", metadata: [

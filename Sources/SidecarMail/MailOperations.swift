@@ -2,6 +2,7 @@ import Logging
 import SidecarCore
 import SidecarMessage
 import SidecarProtocol
+import SidecarSMTP
 import SidecarState
 
 /// The `send` and `verify` operations: request → credential and draft → composed message
@@ -13,6 +14,8 @@ public struct MailOperations: Sendable {
     let composer: MessageComposer
     let credentials: CredentialResolver
     let policy: MailPolicy
+    /// Keys the OAuth token cache's fingerprints (of client secrets) for this process.
+    let fingerprintKey = SecretFingerprint.Key.random()
 
     public init(
         settings: MailSettings, transport: any MailTransport, policy: MailPolicy = MailPolicy(),
@@ -26,9 +29,9 @@ public struct MailOperations: Sendable {
     }
 
     /// The inline credential of a request, or the stored one it names, which must belong to
-    /// the request's workspace.
+    /// the request's workspace (with its OAuth settings, if it gets its tokens itself).
     func credential(inline: CredentialParams?, storedID: String?, workspace: String) throws(SidecarError)
-        -> CredentialParams
+        -> (params: CredentialParams, oauth: OAuthSettings?)
     {
         if let inline {
             guard storedID == nil else {
@@ -36,7 +39,7 @@ public struct MailOperations: Sendable {
                     code: .invalidParams, message: "Give either \"credential\" or \"credential_id\", not both.",
                     field: "params.credential_id")
             }
-            return inline
+            return (inline, nil)
         }
         if let storedID {
             guard let store = policy.credentials else {
@@ -46,7 +49,7 @@ public struct MailOperations: Sendable {
                     field: "params.credential_id")
             }
             do {
-                return try store.credential(id: storedID, workspace: workspace)
+                return try store.storedCredential(id: storedID, workspace: workspace)
             } catch let error as CredentialStoreError where error.code == .notFound {
                 throw SidecarError(
                     code: .credentialNotFound,
@@ -60,5 +63,29 @@ public struct MailOperations: Sendable {
         throw SidecarError(
             code: .invalidParams, message: "The request needs a \"credential\" (or a \"credential_id\").",
             field: "params.credential")
+    }
+
+    /// The SMTP configuration of `credential` and, for a stored OAuth credential, where its
+    /// connections get their tokens.
+    func configuration(for credential: (params: CredentialParams, oauth: OAuthSettings?), workspace: String)
+        throws(SidecarError) -> (SMTPConfiguration, OAuthTokenSource?)
+    {
+        guard let oauth = credential.oauth else { return (try credentials.configuration(for: credential.params), nil) }
+        guard let broker = policy.oauth else {
+            throw SidecarError(
+                code: .internalError, message: "This sidecar cannot obtain OAuth tokens for the stored credential.")
+        }
+        let configuration = try credentials.configuration(for: credential.params, tokensFromEndpoint: true)
+        let mechanism: SMTPAuthMechanism? =
+            switch credential.params.auth {
+            case .xoauth2?: .xoauth2
+            case .oauthbearer?: .oauthbearer
+            case .auto?, .plain?, .login?, .none?, nil: nil
+            }
+        let source = OAuthTokenSource(
+            key: oauth.cacheKey(
+                workspace: workspace, credentialID: credential.params.id ?? "", fingerprintKey: fingerprintKey),
+            request: oauth.tokenRequest, username: credential.params.username ?? "", mechanism: mechanism, broker: broker)
+        return (configuration, source)
     }
 }

@@ -17,11 +17,16 @@ public struct MailPolicy: Sendable {
     public var rateLimiter: RateLimiter?
     /// Stored credentials, encrypted at rest.
     public var credentials: CredentialStore?
+    /// Access tokens of stored OAuth credentials, from their token endpoints through the
+    /// same guard. Without it, a stored OAuth credential is refused.
+    public var oauth: OAuthTokenBroker?
 
     public init(
         destinations: DestinationResolver = DestinationResolver(), fetcher: AttachmentFetcher? = nil, dedup: DedupStore? = nil,
-        defaultDedupWindow: Duration = .seconds(3600), rateLimiter: RateLimiter? = nil, credentials: CredentialStore? = nil
+        defaultDedupWindow: Duration = .seconds(3600), rateLimiter: RateLimiter? = nil, credentials: CredentialStore? = nil,
+        oauth: OAuthTokenBroker? = nil
     ) {
+        self.oauth = oauth
         self.destinations = destinations
         self.fetcher = fetcher
         self.dedup = dedup

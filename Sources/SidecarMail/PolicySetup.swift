@@ -63,9 +63,39 @@ enum PolicySetup {
         }
         let database = try database(configuration)
         let credentials = try credentialKey(configuration).map { CredentialStore(database: database, key: $0) }
+        let oauth = try credentials.map { store throws(SidecarError) in
+            try tokenBroker(configuration, destinations: destinations, store: store, logger: logger)
+        }
         return MailPolicy(
             destinations: destinations, fetcher: fetcher, dedup: DedupStore(database: database),
             defaultDedupWindow: .seconds(configuration.dedupWindowSeconds), rateLimiter: RateLimiter(database: database),
-            credentials: credentials)
+            credentials: credentials, oauth: oauth)
+    }
+
+    /// The token broker of stored OAuth credentials: its token client goes through the same
+    /// guard as everything else, and a refresh token the endpoint rotates is stored.
+    static func tokenBroker(
+        _ configuration: MailConfiguration, destinations: DestinationResolver, store: CredentialStore, logger: Logger
+    ) throws(SidecarError) -> OAuthTokenBroker {
+        let client: OAuthTokenClient
+        do {
+            client = try OAuthTokenClient(configuration: configuration.oauthTokens, destinations: destinations, logger: logger)
+        } catch {
+            throw SidecarError(code: .invalidConfiguration, message: "Cannot set up OAuth token requests: \(error)")
+        }
+        return OAuthTokenBroker(
+            fetch: { request throws(OAuthTokenError) in try await client.requestToken(request) },
+            onRotation: { key, used, renewed in
+                do {
+                    try store.replaceRefreshToken(
+                        id: key.credentialID, workspace: key.workspace, previous: used, with: renewed, now: Date())
+                } catch {
+                    logger.error("Storing a rotated refresh token failed; the next refresh uses it from memory", metadata: [
+                        "credential_id": "\(key.credentialID)", "workspace_id": "\(key.workspace)",
+                        "error": "\(SidecarError(state: error).map { "\($0.message)" } ?? "the credential store failed")",
+                    ])
+                }
+            },
+            logger: logger)
     }
 }

@@ -97,7 +97,8 @@ public final class PooledTransport: MailTransport {
         _ message: ComposedMessage, options: SMTPSendOptions, destination: SMTPDestination, route: TransportRoute,
         deadline: NIODeadline?, beforeTransaction: BeforeTransaction?, logger: Logger
     ) async -> TransportOutcome {
-        let key = SMTPPoolKey(configuration: destination.configuration, route: route, fingerprintKey: fingerprintKey)
+        let key = SMTPPoolKey(
+            configuration: destination.configuration, route: route, fingerprintKey: fingerprintKey, oauth: destination.oauth)
         var logger = logger
         logger[metadataKey: "smtp_pool"] = "\(key.label)"
 
@@ -108,6 +109,17 @@ public final class PooledTransport: MailTransport {
             !SMTPRefusalRetry.closedAfterRefusals(outcome.result)
         {
             logger.debug("A reused connection failed before any recipient was accepted; retrying on a fresh one")
+            let first = outcome
+            outcome = await attempt(
+                message, recipients: nil, options: options, key: key, destination: destination, deadline: deadline,
+                fresh: true, beforeTransaction: beforeTransaction, logger: logger)
+            outcome.connect += first.connect + first.transaction
+            outcome.retried = true
+        }
+        if destination.oauth != nil, !outcome.retried, Self.isRefusedToken(outcome.result) {
+            // The server refused the token (revoked early, or a clock off): the broker has
+            // dropped it; once more on a fresh connection, with a new one.
+            logger.debug("The server refused the access token; retrying once with a new one")
             let first = outcome
             outcome = await attempt(
                 message, recipients: nil, options: options, key: key, destination: destination, deadline: deadline,
@@ -181,6 +193,19 @@ public final class PooledTransport: MailTransport {
                         )
                     }
                 }
+                if lease.isReused, connection.retirement.credentialsExpired {
+                    // Authenticated with an access token that has expired since: retired,
+                    // and the send goes on a fresh connection with a current token.
+                    let failure = SMTPSendFailure(
+                        error: SidecarError(
+                            code: .connectionFailed, message: "The pooled connection's access token expired.", retryable: true),
+                        phase: .reset)
+                    return (
+                        TransportOutcome(
+                            result: .notSent(failure), connect: clock.now - started, transaction: .zero, reusedConnection: true),
+                        .retire
+                    )
+                }
                 let step = beforeTransaction.map(ConcurrentStep.init)
                 let leased = clock.now
                 let result = await connection.send(
@@ -218,9 +243,15 @@ public final class PooledTransport: MailTransport {
         -> SMTPCapabilities
     {
         // A verification must prove the credential works now: always a fresh connection.
-        try await SMTPClient.verify(
-            configuration: destination.configuration, eventLoopGroup: factory.eventLoopGroup, logger: logger, deadline: deadline,
-            tlsContextCache: factory.tlsContextCache)
+        let (configuration, token) = try await destination.authenticatedConfiguration(deadline: deadline)
+        do {
+            return try await SMTPClient.verify(
+                configuration: configuration, eventLoopGroup: factory.eventLoopGroup, logger: logger, deadline: deadline,
+                tlsContextCache: factory.tlsContextCache)
+        } catch {
+            destination.report(error, token: token)
+            throw error
+        }
     }
 
     /// Per-pool counters for `stats`.
@@ -256,6 +287,12 @@ public final class PooledTransport: MailTransport {
         case .connect, .greeting, .tls, .ehlo, .auth, .data, .quit:
             return false
         }
+    }
+
+    /// The server refused the credentials while the connection was set up (AUTH).
+    static func isRefusedToken(_ result: SMTPSendResult) -> Bool {
+        guard case .notSent(let failure) = result else { return false }
+        return failure.phase == .auth && failure.error.code == .authFailed
     }
 
     /// 421, 454 and 4.7.x: the provider wants fewer connections or a pause.

@@ -41,9 +41,9 @@ final class SMTPConnectionFactory: PoolConnectionFactory {
         let token = progress.begin(key: key)
         let connection: SMTPConnection
         do {
-            connection = try await SMTPConnection.open(
-                configuration: destination.configuration, eventLoopGroup: eventLoopGroup, logger: logger,
-                tlsContextCache: tlsContextCache, onSetupPhase: { progress.advance(token, to: $0) })
+            connection = try await Self.open(
+                destination, eventLoopGroup: eventLoopGroup, logger: logger, tlsContextCache: tlsContextCache,
+                onSetupPhase: { progress.advance(token, to: $0) })
         } catch {
             progress.end(token, connected: false)
             throw error
@@ -53,6 +53,24 @@ final class SMTPConnectionFactory: PoolConnectionFactory {
             handshakes.withLock { $0[key.label, default: 0] += 1 }
         }
         return connection
+    }
+
+    /// Opens a connection to `destination`; for a stored OAuth credential, with a current
+    /// access token (``SMTPDestination/authenticatedConfiguration(deadline:)``).
+    static func open(
+        _ destination: SMTPDestination, eventLoopGroup: any EventLoopGroup, logger: Logger, deadline: NIODeadline? = nil,
+        tlsContextCache: TLSContextCache, onSetupPhase: (@Sendable (SMTPPhase) -> Void)? = nil
+    ) async throws(SMTPFailure) -> SMTPConnection {
+        if destination.oauth != nil { onSetupPhase?(.auth) }
+        let (configuration, token) = try await destination.authenticatedConfiguration(deadline: deadline)
+        do {
+            return try await SMTPConnection.open(
+                configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, deadline: deadline,
+                tlsContextCache: tlsContextCache, onSetupPhase: onSetupPhase)
+        } catch {
+            destination.report(error, token: token)
+            throw error
+        }
     }
 
     func close(_ connection: SMTPConnection, gracefully: Bool) async {

@@ -11,6 +11,9 @@ public struct SMTPDestination: Sendable {
     /// The configuration to connect with: its host and port are the vetted ones and its
     /// `addresses` are the vetted addresses, so the SMTP client never resolves a name.
     public let configuration: SMTPConfiguration
+    /// For a stored OAuth credential: where each new connection gets its token (the
+    /// configuration then has no credentials of its own).
+    public internal(set) var oauth: OAuthTokenSource?
 
     /// Pins `configuration` to `vetted`: the host, port and addresses come from `vetted`.
     public init(_ configuration: SMTPConfiguration, pinnedTo vetted: VettedDestination) {

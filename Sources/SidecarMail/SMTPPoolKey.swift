@@ -17,6 +17,9 @@ struct SMTPPoolKey: Hashable, Sendable {
     var username: String?
     var mechanism: SMTPAuthMechanism?
     var secret: SecretFingerprint?
+    /// A stored OAuth credential's identity, not its token: a refreshed token does not
+    /// make a new pool.
+    var oauth: OAuthCredentialKey?
     /// A connection's state machine is set up with these; sends asking otherwise need
     /// their own connections.
     var extensions: SMTPExtensionUse
@@ -24,7 +27,10 @@ struct SMTPPoolKey: Hashable, Sendable {
     var maximumMessagesPerSession: Int?
     private var precomputedHash = 0
 
-    init(configuration: SMTPConfiguration, route: TransportRoute, fingerprintKey: SecretFingerprint.Key) {
+    init(
+        configuration: SMTPConfiguration, route: TransportRoute, fingerprintKey: SecretFingerprint.Key,
+        oauth source: OAuthTokenSource? = nil
+    ) {
         self.route = route
         host = configuration.host.lowercased()
         port = configuration.port
@@ -41,6 +47,11 @@ struct SMTPPoolKey: Hashable, Sendable {
         case nil:
             self.secret = nil
         }
+        if let source {
+            username = source.username
+            mechanism = source.mechanism
+            oauth = source.key
+        }
         var hasher = Hasher()
         hasher.combine(route)
         hasher.combine(host)
@@ -51,6 +62,7 @@ struct SMTPPoolKey: Hashable, Sendable {
         hasher.combine(username)
         hasher.combine(mechanism)
         hasher.combine(secret)
+        hasher.combine(oauth)
         hasher.combine(extensions)
         hasher.combine(maximumMessagesPerSession)
         precomputedHash = hasher.finalize()

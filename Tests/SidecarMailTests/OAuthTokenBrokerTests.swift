@@ -54,7 +54,7 @@ import Testing
     static func broker(_ endpoint: FakeEndpoint, rotations: Rotations = Rotations()) -> OAuthTokenBroker {
         OAuthTokenBroker(
             fetch: { request throws(OAuthTokenError) in try await endpoint.fetch(request) },
-            onRotation: { _, token in rotations.tokens.withLock { $0.append(token) } },
+            onRotation: { _, _, token in rotations.tokens.withLock { $0.append(token) } },
             logger: Logger(label: "test"))
     }
 

@@ -83,7 +83,7 @@ import Testing
         let operations = MailOperations(
             settings: MailSettings(), transport: FakeMailTransport(),
             policy: MailPolicy(destinations: SendFixtures.loopback, credentials: store))
-        #expect(try operations.credential(inline: nil, storedID: "c1", workspace: "w1").password == Secret(password))
+        #expect(try operations.credential(inline: nil, storedID: "c1", workspace: "w1").params.password == Secret(password))
         #expect(throws: SidecarError(
             code: .credentialNotFound, message: "No stored credential \"c1\" in this workspace.", field: "params.credential_id"
         )) {

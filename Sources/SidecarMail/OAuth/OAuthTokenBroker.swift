@@ -15,8 +15,8 @@ public final class OAuthTokenBroker: Sendable {
     typealias Machine = OAuthTokenStateMachine<Int, OAuthTokenError, ContinuousClock.Instant>
     /// Asks the token endpoint (``OAuthTokenClient/requestToken(_:deadline:)``; tests: a fake).
     public typealias Fetch = @Sendable (OAuthTokenRequest) async throws(OAuthTokenError) -> OAuthTokenGrant
-    /// Stores a rotated refresh token for a credential.
-    public typealias Rotation = @Sendable (OAuthCredentialKey, Secret) async -> Void
+    /// Stores a rotated refresh token for a credential: the one used, and its replacement.
+    public typealias Rotation = @Sendable (OAuthCredentialKey, _ used: Secret, _ renewed: Secret) async -> Void
 
     private struct Rotated {
         var replaced: Secret
@@ -162,7 +162,7 @@ public final class OAuthTokenBroker: Sendable {
             do throws(OAuthTokenError) {
                 let grant = try await fetch(request)
                 if let renewed = grant.refreshToken, case .refreshToken(let used) = request.grant, renewed != used {
-                    await onRotation(key, renewed)
+                    await onRotation(key, used, renewed)
                     state.withLock { $0.rotated[key] = Rotated(replaced: used, by: renewed) }
                     logger.info("The token endpoint rotated the credential's refresh token; stored", metadata: [
                         "credential_id": "\(key.credentialID)", "workspace_id": "\(key.workspace)",

@@ -34,6 +34,10 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     /// pool lending the connection retires it once ``SMTPConnection/transactionsStarted``
     /// reaches it. nil: no limit of the credential's own.
     public var maximumMessagesPerSession: Int?
+    /// When the credentials stop being valid (an OAuth access token's expiry). Like
+    /// ``maximumMessagesPerSession``, not the client's concern: the pool lending the
+    /// connection retires it then. nil: they do not expire.
+    public var credentialsValidUntil: ContinuousClock.Instant?
     /// Limits against hostile servers.
     public var maximumReplyLineLength: Int
     public var maximumReplyLines: Int
