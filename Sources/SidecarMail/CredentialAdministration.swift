@@ -24,9 +24,12 @@ public struct CredentialAdministration: Sendable {
     /// Stores a new credential for `workspace`; `id` defaults to a random UUID.
     @discardableResult
     public func add(
-        workspace: String, label: String, credential: CredentialParams, id: String? = nil, now: Date = Date()
+        workspace: String, label: String, credential: CredentialParams, oauth: OAuthSettings? = nil, id: String? = nil,
+        now: Date = Date()
     ) throws -> CredentialSummary {
-        try Self.worded { CredentialSummary(try store.add(workspace: workspace, label: label, credential: credential, id: id, now: now)) }
+        try Self.worded {
+            CredentialSummary(try store.add(workspace: workspace, label: label, credential: credential, oauth: oauth, id: id, now: now))
+        }
     }
 
     /// The stored credentials, of one workspace or of all.
@@ -40,10 +43,12 @@ public struct CredentialAdministration: Sendable {
 
     /// Replaces a stored credential's fields and secret.
     @discardableResult
-    public func rotate(id: String, workspace: String, credential: CredentialParams, now: Date = Date()) throws
-        -> CredentialSummary
-    {
-        try Self.worded { CredentialSummary(try store.rotate(id: id, workspace: workspace, credential: credential, now: now)) }
+    public func rotate(
+        id: String, workspace: String, credential: CredentialParams, oauth: OAuthSettings? = nil, now: Date = Date()
+    ) throws -> CredentialSummary {
+        try Self.worded {
+            CredentialSummary(try store.rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: now))
+        }
     }
 
     /// Writes a new random 256-bit key file at `path` (mode 0600; never overwrites one).

@@ -43,7 +43,7 @@ struct CredentialsCommand: ParsableCommand {
 
     /// The credential's fields.
     struct SecretOptions: ParsableArguments {
-        @Option(help: "SMTP host.") var host: String
+        @Option(help: "SMTP host (with --oauth google or microsoft: smtp.gmail.com or smtp.office365.com).") var host: String?
         @Option(help: "SMTP port.") var port: Int?
         @Option(help: "tls, starttls or none.") var security: String?
         @Option(help: "Username.") var username: String?
@@ -57,8 +57,52 @@ struct CredentialsCommand: ParsableCommand {
         @Flag(help: "Never use CHUNKING (BDAT) with this server, even when offered.") var noChunking = false
         @Option(help: "Close a pooled connection after this many messages (1-10000; default: the daemon's, 10 for Exim).")
         var maxMessagesPerConnection: Int?
+        @Option(help: "Get access tokens from this provider's token endpoint: google, microsoft or custom.")
+        var oauth: String?
+        @Option(help: "OAuth: the app's client id.") var clientID: String?
+        @Option(help: "OAuth: environment variable holding the app's client secret.") var clientSecretEnv: String?
+        @Option(help: "OAuth: environment variable holding the user's refresh token (delegated flow).")
+        var refreshTokenEnv: String?
+        @Option(help: "OAuth, microsoft: the tenant (domain or id) the app is registered in.") var tenant: String?
+        @Flag(help: "OAuth, microsoft: app-only access (client credentials), sending as --username.")
+        var clientCredentials = false
+        @Option(help: "OAuth: the token endpoint (required for custom; replaces the provider's).") var tokenURL: String?
+        @Option(help: "OAuth: the scopes, space-separated (default: the provider's for SMTP).") var scope: String?
 
-        func secret() throws -> CredentialParams {
+        /// The credential, and its OAuth settings when it gets its tokens itself.
+        func credential() throws -> (CredentialParams, OAuthSettings?) {
+            guard let oauth else {
+                guard host != nil else { throw CLIFailure("--host is required (or --oauth google|microsoft).") }
+                return (try self.secret(), nil)
+            }
+            guard let provider = OAuthSettings.Provider(rawValue: oauth) else {
+                throw CLIFailure("--oauth must be google, microsoft or custom.")
+            }
+            guard tokenEnv == nil else {
+                throw CLIFailure("An OAuth credential gets its own tokens: give no --token-env.")
+            }
+            let environment = ProcessInfo.processInfo.environment
+            func fromEnvironment(_ variable: String?, _ option: String) throws -> Secret? {
+                guard let variable else { return nil }
+                guard let value = environment[variable], !value.isEmpty else {
+                    throw CLIFailure("\(option): the environment variable \(variable) is not set.")
+                }
+                return Secret(value)
+            }
+            let settings = try OAuthSettings(
+                provider: provider, clientID: clientID ?? "", clientSecret: try fromEnvironment(clientSecretEnv, "--client-secret-env"),
+                refreshToken: try fromEnvironment(refreshTokenEnv, "--refresh-token-env"), clientCredentials: clientCredentials,
+                tenant: tenant, tokenURL: tokenURL, scope: scope)
+            guard let host = host ?? settings.defaultHost else { throw CLIFailure("--host is required with --oauth custom.") }
+            guard username?.isEmpty == false else {
+                throw CLIFailure("--username is required: the mailbox the tokens are for (or, app-only, that the app sends as).")
+            }
+            var params = try self.secret(host: host, password: false)
+            params.auth = params.auth ?? .auto
+            return (params, settings)
+        }
+
+        func secret(host: String? = nil, password readPassword: Bool = true) throws -> CredentialParams {
             if let maxMessagesPerConnection, !RequestBounds.messagesPerConnection.contains(maxMessagesPerConnection) {
                 throw CLIFailure("--max-messages-per-connection must be between 1 and 10000.")
             }
@@ -72,8 +116,8 @@ struct CredentialsCommand: ParsableCommand {
             // A value the daemon does not know is stored as absent, which is what the daemon
             // made of it when it was stored as given.
             return CredentialParams(
-                host: host, port: port, security: security.flatMap(CredentialParams.Security.init(rawValue:)),
-                username: username, password: environment[passwordEnv].map(Secret.init),
+                host: host ?? self.host ?? "", port: port, security: security.flatMap(CredentialParams.Security.init(rawValue:)),
+                username: username, password: readPassword ? environment[passwordEnv].map(Secret.init) : nil,
                 accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init),
                 auth: auth.flatMap(CredentialParams.AuthMechanism.init(rawValue:)), tls: tls,
                 clientName: clientName, pipelining: noPipelining ? false : nil, chunking: noChunking ? false : nil,
@@ -90,8 +134,9 @@ struct CredentialsCommand: ParsableCommand {
         @OptionGroup var secret: SecretOptions
 
         func run() throws {
+            let (credential, oauth) = try secret.credential()
             let metadata = try store.store().add(
-                workspace: workspace, label: label, credential: try secret.secret(), id: id, now: Date())
+                workspace: workspace, label: label, credential: credential, oauth: oauth, id: id, now: Date())
             print("stored \(metadata.id) for workspace \(metadata.workspace) (\(metadata.host))")
         }
     }
@@ -129,7 +174,8 @@ struct CredentialsCommand: ParsableCommand {
         @OptionGroup var secret: SecretOptions
 
         func run() throws {
-            try store.store().rotate(id: id, workspace: workspace, credential: try secret.secret(), now: Date())
+            let (credential, oauth) = try secret.credential()
+            try store.store().rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: Date())
             print("rotated \(id)")
         }
     }
