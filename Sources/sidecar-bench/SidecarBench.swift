@@ -4,7 +4,7 @@
 //
 //   sidecar-bench --socket PATH --request FILE [--clients N] [--messages M] [--warmup W]
 //                 [--size BYTES] [--daemon-pid PID] [--label TEXT] [--dedup-window SECONDS|default]
-//                 [--ping-probe] [--attachment-bytes BYTES]
+//                 [--ping-probe] [--attachment-bytes BYTES] [--duration SECONDS]
 //
 // FILE holds `send` params (JSON, as in proto-spec/); each message gets a unique
 // idempotency key and, with --size, a text body of that many bytes. Duplicate
@@ -13,7 +13,9 @@
 // --ping-probe: one more client pings every 5 ms while the sends run, and the line ends
 // with the pings' latency (what other clients wait while these sends are in progress,
 // e.g. during one 8 MB message). --attachment-bytes adds a binary attachment of that size
-// (content_base64 in the request, base64 again in the message).
+// (content_base64 in the request, base64 again in the message). --duration spreads each
+// client's messages evenly over that many seconds instead of sending as fast as answers
+// come (a workload over time, e.g. across several OAuth token lifetimes).
 import Foundation
 import SidecarClient
 import SidecarCore
@@ -33,6 +35,8 @@ struct Options {
     var dedupWindow: Int? = 0
     var pingProbe = false
     var attachmentBytes = 0
+    /// Spread the messages over this long; nil: as fast as possible.
+    var duration: Double?
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -52,6 +56,7 @@ struct Options {
             case "--daemon-pid": daemonPID = Int32(value)
             case "--label": label = value
             case "--attachment-bytes": attachmentBytes = Int(value) ?? 0
+            case "--duration": duration = Double(value)
             case "--dedup-window": dedupWindow = value == "default" ? nil : (Int(value) ?? 0)
             default:
                 FileHandle.standardError.write(Data("unknown option \(flag)\n".utf8))
@@ -130,7 +135,11 @@ enum SidecarBench {
                         try await SidecarConnection.withConnection(socketPath: options.socket) { sidecar in
                             var local: [Double] = []
                             var failed = 0
+                            let interval = options.duration.map { Duration.seconds($0 / Double(max(1, perClient))) }
                             for index in 0..<(perClient + options.warmup) {
+                                if let interval, index >= options.warmup {
+                                    try await Task.sleep(until: started + interval * (index - options.warmup), clock: clock)
+                                }
                                 var params = request
                                 params.context = .init(idempotencyKey: "bench-\(client)-\(index)-\(UUID().uuidString)")
                                 let sent = clock.now
