@@ -116,7 +116,7 @@ public final class PooledTransport: MailTransport {
             outcome.connect += first.connect + first.transaction
             outcome.retried = true
         }
-        if destination.oauth != nil, !outcome.retried, Self.isRefusedToken(outcome.result) {
+        if destination.oauth != nil, Self.isRefusedToken(outcome.result) {
             // The server refused the token (revoked early, or a clock off): the broker has
             // dropped it; once more on a fresh connection, with a new one.
             logger.debug("The server refused the access token; retrying once with a new one")

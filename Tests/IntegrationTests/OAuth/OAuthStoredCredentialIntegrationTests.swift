@@ -250,4 +250,24 @@ struct OAuthStoredCredentialIntegrationTests {
             _ = try await restarted.stop()
         }
     }
+
+    /// The provider stops honouring a token early (revoked, or its clock ahead of ours) and
+    /// ends the sessions that used it: the pooled connection's 421 sends the message on a
+    /// fresh connection, whose AUTH the server refuses; the token is dropped and the send
+    /// goes once more with a new one. Delivered once, nothing reported to the caller.
+    @Test func aTokenTheServerRefusesIsReplacedAndTheSendGoesOnce() async throws {
+        try await Self.withSetup { setup in
+            let (first, firstJSON) = try await Self.send(Self.message(Self.marker()), setup.daemon)
+            #expect(first.error == nil, "\(firstJSON)")
+            _ = try await setup.harness.control("/config?close_expired_sessions=1")
+            _ = try await setup.harness.control("/expire")
+            let marker = Self.marker()
+            let (response, json) = try await Self.send(Self.message(marker), setup.daemon)
+            #expect(response.error == nil, "\(json)")
+            #expect(try setup.harness.maildir.deliveries(token: marker).count == 1)
+            #expect(try await Self.tokenRequests(setup.harness) == 2)
+            let counters = try await setup.harness.auth("OAUTHBEARER")
+            #expect(counters.failures == 1, "the refused token was tried once: \(counters)")
+        }
+    }
 }
