@@ -1,3 +1,4 @@
+import FoundationEssentials
 import SidecarState
 
 /// What ``CredentialAdministration`` tells of a stored credential: never its secrets.
@@ -9,6 +10,10 @@ public struct CredentialSummary: Sendable, Hashable {
     public var host: String
     public var port: Int?
     public var username: String?
+    /// An OAuth credential's current access token expiry, as the daemon last recorded it.
+    public var tokenExpires: Date?
+    /// Why its last token refresh failed, if it did (cleared by a success).
+    public var lastRefreshError: String?
 
     init(_ metadata: CredentialMetadata) {
         id = metadata.id
@@ -17,5 +22,7 @@ public struct CredentialSummary: Sendable, Hashable {
         host = metadata.host
         port = metadata.port
         username = metadata.username
+        tokenExpires = metadata.token?.expires
+        lastRefreshError = metadata.token?.lastError
     }
 }

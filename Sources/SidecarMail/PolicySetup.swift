@@ -96,6 +96,23 @@ enum PolicySetup {
                     ])
                 }
             },
+            onRefresh: { key, outcome in
+                let now = Date()
+                var expires: Date?
+                var failure: String?
+                switch outcome {
+                case .success(let lifetime): expires = now.addingTimeInterval(Double(lifetime.components.seconds))
+                case .failure(let error): failure = SidecarError(error).message
+                }
+                do {
+                    try store.recordTokenRefresh(
+                        id: key.credentialID, workspace: key.workspace, expires: expires, failure: failure, now: now)
+                } catch {
+                    logger.warning("Recording a token refresh for credentials list failed", metadata: [
+                        "credential_id": "\(key.credentialID)", "workspace_id": "\(key.workspace)",
+                    ])
+                }
+            },
             logger: logger)
     }
 }

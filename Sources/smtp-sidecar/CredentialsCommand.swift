@@ -148,8 +148,14 @@ struct CredentialsCommand: ParsableCommand {
 
         func run() throws {
             for entry in try store.store().list(workspace: workspace) {
+                var token = "-"
+                if let error = entry.lastRefreshError {
+                    token = "token refresh failed: \(error)"
+                } else if let expires = entry.tokenExpires {
+                    token = "token expires \(expires.formatted(.iso8601))"
+                }
                 print([entry.workspace, entry.id, entry.label, "\(entry.host):\(entry.port.map(String.init) ?? "-")",
-                       entry.username ?? "-"].joined(separator: "\t"))
+                       entry.username ?? "-", token].joined(separator: "\t"))
             }
         }
     }

@@ -34,6 +34,28 @@ struct CredentialStoreTests {
         #expect(!dumped.contains(password))
     }
 
+    @Test("a token refresh's outcome is listed, never a token, and goes with its credential")
+    func tokenStatus() throws {
+        let directory = try TemporaryStateDirectory()
+        let store = CredentialStore(database: try directory.open(), key: .generate())
+        try store.add(workspace: "w1", label: "Gmail", secret: secret, id: "c1", now: t0)
+        try store.add(workspace: "w1", label: "Other", secret: secret, id: "c2", now: t0)
+        #expect(try store.list(workspace: "w1").map(\.token) == [nil, nil])
+        let expires = t0.addingTimeInterval(3600)
+        try store.recordTokenRefresh(id: "c1", workspace: "w1", expires: expires, failure: nil, now: t0)
+        #expect(try store.list(workspace: "w1").first?.token == CredentialTokenStatus(expires: expires, refreshed: t0))
+        let later = t0.addingTimeInterval(60)
+        try store.recordTokenRefresh(id: "c1", workspace: "w1", expires: nil, failure: "invalid_grant", now: later)
+        #expect(try store.list(workspace: "w1").first?.token
+            == CredentialTokenStatus(expires: expires, refreshed: t0, failed: later, lastError: "invalid_grant"))
+        let again = t0.addingTimeInterval(120)
+        try store.recordTokenRefresh(id: "c1", workspace: "w1", expires: again, failure: nil, now: later)
+        #expect(try store.list(workspace: "w1").first?.token == CredentialTokenStatus(expires: again, refreshed: later))
+        try store.remove(id: "c1", workspace: "w1")
+        try store.add(workspace: "w1", label: "Gmail", secret: secret, id: "c1", now: t0)
+        #expect(try store.list(workspace: "w1").first?.token == nil, "a removed credential's token status went with it")
+    }
+
     @Test("another workspace gets exactly the missing-credential error")
     func otherWorkspace() throws {
         let directory = try TemporaryStateDirectory()

@@ -17,6 +17,9 @@ public final class OAuthTokenBroker: Sendable {
     public typealias Fetch = @Sendable (OAuthTokenRequest) async throws(OAuthTokenError) -> OAuthTokenGrant
     /// Stores a rotated refresh token for a credential: the one used, and its replacement.
     public typealias Rotation = @Sendable (OAuthCredentialKey, _ used: Secret, _ renewed: Secret) async -> Void
+    /// Records how a refresh went: the new token's lifetime, or the failure (for
+    /// `credentials list`; never the token).
+    public typealias Refreshed = @Sendable (OAuthCredentialKey, Result<Duration, OAuthTokenError>) async -> Void
 
     private struct Rotated {
         var replaced: Secret
@@ -37,6 +40,7 @@ public final class OAuthTokenBroker: Sendable {
     private let state = Mutex(State())
     private let fetch: Fetch
     private let onRotation: Rotation
+    private let onRefresh: Refreshed
     /// How long a failed refresh is the answer before the next request tries again; an
     /// `invalid_grant`, for `reauthorizationRetryDelay` (a new refresh token arrives by
     /// `credentials rotate`, read at the next request after it).
@@ -45,11 +49,12 @@ public final class OAuthTokenBroker: Sendable {
     let logger: Logger
 
     public init(
-        fetch: @escaping Fetch, onRotation: @escaping Rotation, failureRetryDelay: Duration = .seconds(2),
-        reauthorizationRetryDelay: Duration = .seconds(30), logger: Logger
+        fetch: @escaping Fetch, onRotation: @escaping Rotation, onRefresh: @escaping Refreshed = { _, _ in },
+        failureRetryDelay: Duration = .seconds(2), reauthorizationRetryDelay: Duration = .seconds(30), logger: Logger
     ) {
         self.fetch = fetch
         self.onRotation = onRotation
+        self.onRefresh = onRefresh
         self.failureRetryDelay = failureRetryDelay
         self.reauthorizationRetryDelay = reauthorizationRetryDelay
         self.logger = logger
@@ -169,11 +174,13 @@ public final class OAuthTokenBroker: Sendable {
                     ])
                 }
                 outcome = .success(Token(value: grant.accessToken, grantedAt: grantedAt, lifetime: grant.lifetime))
+                await onRefresh(key, .success(grant.lifetime))
             } catch {
                 logger.warning("An access token could not be obtained", metadata: [
                     "credential_id": "\(key.credentialID)", "workspace_id": "\(key.workspace)", "error": "\(error.reason)",
                 ])
                 outcome = .failure(error)
+                await onRefresh(key, .failure(error))
             }
             let now = ContinuousClock.now
             let ready = state.withLock { state in

@@ -11,6 +11,8 @@ public struct CredentialMetadata: Sendable, Hashable, Codable {
     public var created: Date
     /// When the secret was last replaced, if ever.
     public var rotated: Date?
+    /// For an OAuth credential the daemon has refreshed: how that went.
+    public var token: CredentialTokenStatus?
 
     public init(
         id: String, workspace: String, label: String, host: String, port: Int?, username: String?, created: Date, rotated: Date?

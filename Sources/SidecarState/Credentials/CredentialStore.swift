@@ -86,20 +86,31 @@ public final class CredentialStore: Sendable {
     /// Decrypts nothing and returns no secret.
     public func list(workspace: String? = nil) throws -> [CredentialMetadata] {
         try database.withConnection { connection in
-            let select = "SELECT id, workspace, label, host, port, username, created_ms, rotated_ms FROM credential"
+            let select = """
+                SELECT c.id, c.workspace, c.label, c.host, c.port, c.username, c.created_ms, c.rotated_ms,
+                       t.expires_ms, t.refreshed_ms, t.failed_ms, t.last_error, t.id IS NOT NULL
+                FROM credential c LEFT JOIN credential_token t ON t.workspace = c.workspace AND t.id = c.id
+                """
             let rows =
                 if let workspace {
-                    try connection.query("\(select) WHERE workspace = ? ORDER BY label, id", [.text(workspace)])
+                    try connection.query("\(select) WHERE c.workspace = ? ORDER BY c.label, c.id", [.text(workspace)])
                 } else {
-                    try connection.query("\(select) ORDER BY workspace, label, id")
+                    try connection.query("\(select) ORDER BY c.workspace, c.label, c.id")
                 }
+            func date(_ value: Int?) -> Date? { value.map { Date(millisecondsSince1970: Int64($0)) } }
             return try rows.map { row in
-                CredentialMetadata(
+                var metadata = CredentialMetadata(
                     id: try row.text(0), workspace: try row.text(1), label: try row.text(2), host: try row.text(3),
                     port: try row.optionalInt(4), username: try row.optionalText(5),
                     created: Date(millisecondsSince1970: try row.int64(6)),
-                    rotated: try row.optionalInt(7).map { Date(millisecondsSince1970: Int64($0)) }
+                    rotated: date(try row.optionalInt(7))
                 )
+                if try row.int64(12) != 0 {
+                    metadata.token = CredentialTokenStatus(
+                        expires: date(try row.optionalInt(8)), refreshed: date(try row.optionalInt(9)),
+                        failed: date(try row.optionalInt(10)), lastError: try row.optionalText(11))
+                }
+                return metadata
             }
         }
     }
@@ -107,9 +118,34 @@ public final class CredentialStore: Sendable {
     /// Deletes the credential. Throws ``CredentialStoreError/Code/notFound`` as ``get(id:workspace:)`` does.
     public func remove(id: String, workspace: String) throws {
         let deleted = try database.withTransaction { connection in
-            try connection.run("DELETE FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)])
+            try connection.run("DELETE FROM credential_token WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)])
+            return try connection.run("DELETE FROM credential WHERE workspace = ? AND id = ?", [.text(workspace), .text(id)])
         }
         guard deleted == 1 else { throw Self.notFound }
+    }
+
+    /// Records how an access-token refresh of the OAuth credential `id` went: the new
+    /// token's expiry, or the failure's reason (which keeps the previous expiry).
+    public func recordTokenRefresh(id: String, workspace: String, expires: Date?, failure: String?, now: Date) throws {
+        let nowMs = now.millisecondsSince1970
+        try database.withTransaction(synchronous: .normal) { connection in
+            if let failure {
+                try connection.run(
+                    """
+                    INSERT INTO credential_token (workspace, id, failed_ms, last_error) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (workspace, id) DO UPDATE SET failed_ms = excluded.failed_ms, last_error = excluded.last_error
+                    """,
+                    [.text(workspace), .text(id), .integer(nowMs), .text(failure)])
+            } else {
+                try connection.run(
+                    """
+                    INSERT INTO credential_token (workspace, id, expires_ms, refreshed_ms) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (workspace, id) DO UPDATE SET expires_ms = excluded.expires_ms,
+                        refreshed_ms = excluded.refreshed_ms, failed_ms = NULL, last_error = NULL
+                    """,
+                    [.text(workspace), .text(id), .optionalInt(expires.map { Int($0.millisecondsSince1970) }), .integer(nowMs)])
+            }
+        }
     }
 
     /// Replaces the credential's payload (a new password or token; host, port and username

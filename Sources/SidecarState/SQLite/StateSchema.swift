@@ -62,6 +62,19 @@ enum StateSchema {
         ALTER TABLE dedup_v2 RENAME TO dedup;
         CREATE INDEX dedup_expires ON dedup (expires_ms);
         """,
+        // 3: for a stored OAuth credential, what its last token refresh gave (never a token):
+        // for `credentials list`, which runs in another process than the daemon refreshing.
+        """
+        CREATE TABLE credential_token (
+            workspace TEXT NOT NULL,
+            id TEXT NOT NULL,
+            expires_ms INTEGER,
+            refreshed_ms INTEGER,
+            failed_ms INTEGER,
+            last_error TEXT,
+            PRIMARY KEY (workspace, id)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -120,6 +120,14 @@ struct OAuthStoredCredentialIntegrationTests {
 
     static func marker() -> String { String(UUID().uuidString.prefix(12)) }
 
+    /// `credentials list`'s line for the credential (another process than the daemon).
+    static func listed(_ setup: Setup) async throws -> String {
+        let listed = try await ChildProcess.run(
+            try TestEnvironment.sidecarPath(), ["credentials", "list", "--state-directory", setup.state, "--key-file", setup.key])
+        #expect(listed.status == 0, "\(listed.summary)")
+        return listed.stdout
+    }
+
     static func tokenRequests(_ harness: OAuthHarness) async throws -> Int {
         ((try await harness.control()["token_requests"] as? [String: Any])?["total"] as? Int) ?? -1
     }
@@ -154,6 +162,9 @@ struct OAuthStoredCredentialIntegrationTests {
                 try await $0.callRaw("stats", params: NoParams?.none)
             }
             answers.append(String(decoding: stats.json, as: UTF8.self))
+            let list = try await Self.listed(setup)
+            #expect(list.contains("oauth-1") && list.contains("token expires 20"), "\(list)")
+            answers.append(list)
             #expect(try await Self.tokenRequests(setup.harness) == 1)
             let counters = try await setup.harness.auth("OAUTHBEARER")
             #expect(counters.failures == 0)
@@ -187,6 +198,9 @@ struct OAuthStoredCredentialIntegrationTests {
             #expect(try response.result(as: SendResult.self)?.outcome == .notSent)
             #expect(try setup.harness.maildir.deliveries(token: marker).isEmpty)
             #expect(try await setup.harness.control()["smtp_connections"] as? Int == 0)
+            let list = try await Self.listed(setup)
+            #expect(list.contains("token refresh failed: ") && list.contains("invalid_grant"), "\(list)")
+            try await Self.checkNoSecret(in: list + json, harness: setup.harness, state: setup.state)
         }
     }
 
