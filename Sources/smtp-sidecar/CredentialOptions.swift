@@ -10,6 +10,9 @@ struct CredentialOptions: ParsableArguments {
     @Option(help: "Workspace the request runs in.")
     var workspace: String = "cli"
 
+    @Option(help: "A credential stored in the daemon (`credentials add`) instead of the flags below.")
+    var credentialID: String?
+
     @Option(help: "SMTP server host name.")
     var host: String?
 

@@ -40,6 +40,7 @@ struct SendCommand: AsyncParsableCommand {
     func run() async throws {
         var params = try baseParams()
         if let credential = try credential.credential() { params.credential = credential }
+        if let id = credential.credentialID { params.credentialID = id }
         if let from { params.from = from }
         if !to.isEmpty { params.to = AddressList(to) }
         if !cc.isEmpty { params.cc = AddressList(cc) }
@@ -113,9 +114,13 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup var credential: CredentialOptions
 
     func run() async throws {
-        guard let credential = try credential.credential() else { throw ValidationError("--host is required") }
+        let inline = try credential.credential()
+        guard inline != nil || credential.credentialID != nil else {
+            throw ValidationError("--host (or --credential-id) is required")
+        }
         let params = VerifyParams(
-            workspaceID: self.credential.workspace, credential: credential, timeoutMs: self.credential.timeoutMs)
+            workspaceID: self.credential.workspace, credential: inline, credentialID: credential.credentialID,
+            timeoutMs: self.credential.timeoutMs)
         let response = try await SendCommand.call(socket: client.socket, op: "verify", params: params)
         ResponsePrinter.print(response)
         if !response.ok { throw ExitCode.failure }
