@@ -16,10 +16,13 @@ struct OAuthHarness: Sendable {
     /// Whether the harness can run here (it installs aiosmtpd from PyPI into a venv).
     static var isAvailable: Bool { TestEnvironment.which("python3") != nil && TestEnvironment.which("openssl") != nil }
 
-    /// Starts a harness in a new directory under /tmp.
-    static func start() async throws -> OAuthHarness {
+    /// Starts a harness in a new directory under /tmp, its tokens living `tokenLifetime`
+    /// seconds: an hour unless a test is about expiry (a loaded machine can take longer than
+    /// a short lifetime between getting a token and using it).
+    static func start(tokenLifetime: Int = 3600) async throws -> OAuthHarness {
         let directory = try TestEnvironment.temporaryDirectory().path
-        let outcome = try await ChildProcess.run(script, ["start", directory], timeout: .seconds(300))
+        let outcome = try await ChildProcess.run(
+            script, ["start", directory], environment: ["OAUTH_TOKEN_LIFETIME": "\(tokenLifetime)"], timeout: .seconds(300))
         guard outcome.status == 0 else { throw TestEnvironmentError("oauth-harness.sh start failed: \(outcome.summary)") }
         let text = try String(contentsOfFile: "\(directory)/oauth.env", encoding: .utf8)
         var values: [String: String] = [:]
