@@ -102,6 +102,15 @@ public final class PooledTransport: MailTransport {
         var logger = logger
         logger[metadataKey: "smtp_pool"] = "\(key.label)"
 
+        /// Once more, on a fresh connection: the time already spent counts as connecting.
+        func again(after first: TransportOutcome, recipients: [String]? = nil) async -> TransportOutcome {
+            var outcome = await attempt(
+                message, recipients: recipients, options: options, key: key, destination: destination, deadline: deadline,
+                fresh: true, beforeTransaction: beforeTransaction, logger: logger)
+            outcome.connect += first.connect + first.transaction
+            outcome.retried = true
+            return outcome
+        }
         var outcome = await attempt(
             message, recipients: nil, options: options, key: key, destination: destination, deadline: deadline,
             fresh: false, beforeTransaction: beforeTransaction, logger: logger)
@@ -109,23 +118,13 @@ public final class PooledTransport: MailTransport {
             !SMTPRefusalRetry.closedAfterRefusals(outcome.result)
         {
             logger.debug("A reused connection failed before any recipient was accepted; retrying on a fresh one")
-            let first = outcome
-            outcome = await attempt(
-                message, recipients: nil, options: options, key: key, destination: destination, deadline: deadline,
-                fresh: true, beforeTransaction: beforeTransaction, logger: logger)
-            outcome.connect += first.connect + first.transaction
-            outcome.retried = true
+            outcome = await again(after: outcome)
         }
         if destination.oauth != nil, Self.isRefusedToken(outcome.result) {
             // The server refused the token (revoked early, or a clock off): the broker has
             // dropped it; once more on a fresh connection, with a new one.
             logger.debug("The server refused the access token; retrying once with a new one")
-            let first = outcome
-            outcome = await attempt(
-                message, recipients: nil, options: options, key: key, destination: destination, deadline: deadline,
-                fresh: true, beforeTransaction: beforeTransaction, logger: logger)
-            outcome.connect += first.connect + first.transaction
-            outcome.retried = true
+            outcome = await again(after: outcome)
         }
         var refusals = SMTPRefusalRetry(recipients: message.envelope.recipients)
         decided: while true {
@@ -137,12 +136,7 @@ public final class PooledTransport: MailTransport {
                 logger.debug(
                     "The server closed the session after refusing recipients; sending to the others on a fresh connection",
                     metadata: ["smtp_recipients_left": "\(recipients.count)"])
-                let previous = outcome
-                outcome = await attempt(
-                    message, recipients: recipients, options: options, key: key, destination: destination,
-                    deadline: deadline, fresh: true, beforeTransaction: beforeTransaction, logger: logger)
-                outcome.connect += previous.connect + previous.transaction
-                outcome.retried = true
+                outcome = await again(after: outcome, recipients: recipients)
             }
         }
         if let error = outcome.result.error {
