@@ -45,11 +45,11 @@ struct CredentialsCommand: ParsableCommand {
     struct SecretOptions: ParsableArguments {
         @Option(help: "SMTP host (with --oauth google or microsoft: smtp.gmail.com or smtp.office365.com).") var host: String?
         @Option(help: "SMTP port.") var port: Int?
-        @Option(help: "tls, starttls or none.") var security: String?
+        @Option(help: "tls, starttls or none.") var security: CredentialParams.Security?
         @Option(help: "Username.") var username: String?
         @Option(help: "Environment variable holding the password.") var passwordEnv: String = "SMTP_PASSWORD"
         @Option(help: "Environment variable holding an OAuth 2 token instead.") var tokenEnv: String?
-        @Option(help: "auto, plain, login, xoauth2, oauthbearer or none.") var auth: String?
+        @Option(help: "auto, plain, login, xoauth2, oauthbearer or none.") var auth: CredentialParams.AuthMechanism?
         @Option(help: "EHLO name.") var clientName: String?
         @Option(help: "PEM file of extra trusted CA certificates (corporate relays).") var caFile: String?
         @Flag(help: "Accept self-signed or mismatched certificates.") var acceptUnverified = false
@@ -113,13 +113,11 @@ struct CredentialsCommand: ParsableCommand {
                     acceptUnverified: acceptUnverified ? true : nil,
                     caPEM: try caFile.map { try String(contentsOfFile: $0, encoding: .utf8) })
             }
-            // A value the daemon does not know is stored as absent, which is what the daemon
-            // made of it when it was stored as given.
             return CredentialParams(
-                host: host ?? self.host ?? "", port: port, security: security.flatMap(CredentialParams.Security.init(rawValue:)),
+                host: host ?? self.host ?? "", port: port, security: security,
                 username: username, password: readPassword ? environment[passwordEnv].map(Secret.init) : nil,
                 accessToken: tokenEnv.flatMap { environment[$0] }.map(Secret.init),
-                auth: auth.flatMap(CredentialParams.AuthMechanism.init(rawValue:)), tls: tls,
+                auth: auth, tls: tls,
                 clientName: clientName, pipelining: noPipelining ? false : nil, chunking: noChunking ? false : nil,
                 maxMessagesPerConnection: maxMessagesPerConnection)
         }
