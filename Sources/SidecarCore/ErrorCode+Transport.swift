@@ -34,10 +34,23 @@ extension ErrorCode {
     /// was unreachable, slow, answered 5xx or nonsense (retryable), or refused the client
     /// id or secret (not retryable). Nothing was sent.
     public static let oauthTokenFailed = ErrorCode("oauth_token_failed")
+    /// The provider said it is throttling this account or connection (SES's maximum
+    /// sending rate, Gmail's "try again later", Microsoft 365's concurrent connections):
+    /// retryable after `retry_after_ms`.
+    public static let throttled = ErrorCode("throttled")
+    /// The provider said the account's daily sending quota is spent (SES, Gmail): retryable,
+    /// but not before the provider's rolling window frees some.
+    public static let quotaExceeded = ErrorCode("quota_exceeded")
+    /// The provider refused the From: this login may not send as that address (Microsoft
+    /// 365's SendAsDenied).
+    public static let senderNotAllowed = ErrorCode("sender_not_allowed")
+    /// The provider does not accept SMTP AUTH for this login as configured (Microsoft 365:
+    /// SMTP AUTH disabled for the mailbox or tenant, or Basic authentication retired).
+    public static let smtpAuthDisabled = ErrorCode("smtp_auth_disabled")
 
     public static let transportCodes: [ErrorCode] = [
         .authFailed, .connectionFailed, .timeout, .tlsFailed, .certificateInvalid, .starttlsUnavailable,
         .smtputf8Unsupported, .senderRejected, .recipientsRejected, .messageRejected, .outcomeUnknown, .protocolViolation,
-        .oauthReauthorizationRequired, .oauthTokenFailed,
+        .oauthReauthorizationRequired, .oauthTokenFailed, .throttled, .quotaExceeded, .senderNotAllowed, .smtpAuthDisabled,
     ]
 }

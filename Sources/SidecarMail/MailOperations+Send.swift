@@ -220,7 +220,7 @@ extension MailOperations {
             (error, level, text) = (nil, .info, "Sent")
         case .notSent(let failure), .mayHaveBeenSent(let failure):
             (error, level, text) = (
-                failure.error, .warning, result.outcome == .outcomeUnknown ? "Send outcome unknown" : "Send failed"
+                ProviderReply.refine(failure.error), .warning, result.outcome == .outcomeUnknown ? "Send outcome unknown" : "Send failed"
             )
         }
         // The entry is a dozen formatted values: build it only if it is logged.

@@ -42,7 +42,7 @@ extension MailOperations {
                 "error_code": "\(error.error.code)", "smtp_phase": "\(error.phase.rawValue)",
                 "smtp_reply_code": "\(error.error.smtp.map { String($0.code) } ?? "")",
             ])
-            return .failure(error.error)
+            return .failure(ProviderReply.refine(error.error))
         }
     }
 }

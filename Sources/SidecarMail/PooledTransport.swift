@@ -289,9 +289,10 @@ public final class PooledTransport: MailTransport {
         return failure.phase == .auth && failure.error.code == .authFailed
     }
 
-    /// 421, 454 and 4.7.x: the provider wants fewer connections or a pause.
+    /// 421, 432, 454 and 4.7.x: the provider wants fewer connections or a pause.
     static func isThrottling(_ error: SidecarError) -> Bool {
         guard let reply = error.smtp else { return false }
-        return reply.code == 421 || reply.code == 454 || (reply.isTransientFailure && reply.enhancedCode?.hasPrefix("4.7.") == true)
+        return reply.code == 421 || reply.code == 432 || reply.code == 454
+            || (reply.isTransientFailure && reply.enhancedCode?.hasPrefix("4.7.") == true)
     }
 }

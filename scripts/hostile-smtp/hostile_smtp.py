@@ -33,6 +33,8 @@ ACTION is what the server does there:
     tlsfail       (starttls only) 220, then a TLS fatal alert instead of a handshake
     inject        (starttls only) "220 ..." and, in the same write, plaintext replies
                   a client must discard (RFC 3207 section 6, CVE-2011-0411)
+    reply=TEXT    the reply line TEXT (e.g. "reply=454 Throttling failure: Maximum sending rate
+                  exceeded") in place of the normal one; the session goes on, or ends after a 421
     inject-late   (starttls only) the 220, then the injected plaintext in a second
                   write 50 ms later, before the client's TLS ClientHello is answered
 
@@ -113,6 +115,12 @@ class Session:
         self.log(f"fault {point} {action}")
         if action == "drop":
             raise Dropped()
+        if action.startswith("reply="):
+            text = action[len("reply="):]
+            await self.reply(text)
+            if text.startswith("421"):
+                raise Dropped()
+            return
         if action in ("421", "421-busy"):
             text = "421 4.7.0 Too many connections, try again later" if action == "421-busy" else \
                 "421 4.3.2 Service shutting down, closing transmission channel"
@@ -387,7 +395,7 @@ def parse():
     options.point = options.action = None
     if options.fault:
         point, _, action = options.fault.partition(":")
-        if point not in POINTS or action not in ACTIONS:
+        if point not in POINTS or (action not in ACTIONS and not action.startswith("reply=")):
             parser.error(f"unknown fault {options.fault!r}")
         options.point, options.action = point, action
     return options
