@@ -155,6 +155,11 @@ extension MailOperations {
         let destination: SMTPDestination
         let message: ComposedMessage
         do throws(SidecarError) {
+            if let limiter = policy.rateLimiter,
+                let exhausted = limiter.exhaustion(key: params.rateKey(credential: credential), now: Date())
+            {
+                throw SidecarError(quotaSpent: exhausted, now: Date())
+            }
             if let limiter = policy.rateLimiter, let limits {
                 let key = params.rateKey(credential: credential)
                 let decision: RateDecision
@@ -222,6 +227,18 @@ extension MailOperations {
             (error, level, text) = (
                 ProviderReply.refine(failure.error), .warning, result.outcome == .outcomeUnknown ? "Send outcome unknown" : "Send failed"
             )
+        }
+        if let error, error.code == .quotaExceeded, let limiter = policy.rateLimiter {
+            // The provider says the quota is spent: refuse locally until it frees some.
+            let key = params.rateKey(credential: credential)
+            let until = Date().addingTimeInterval(Double(error.retryAfterMs ?? 3_600_000) / 1000)
+            do {
+                try await limiter.markExhausted(key: key, QuotaExhaustion(until: until, reason: error.smtp.map { "\($0)" } ?? error.message))
+            } catch {
+                logger.error("Recording that the provider's quota is spent failed", metadata: [
+                    "error": "\(Self.stateError(error).message)",
+                ])
+            }
         }
         // The entry is a dozen formatted values: build it only if it is logged.
         guard logger.logLevel <= level else { return (result, error) }

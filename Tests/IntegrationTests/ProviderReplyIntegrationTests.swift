@@ -79,4 +79,35 @@ import Testing
         _ = try await daemon.stop()
         await server.stop()
     }
+
+    /// A spent daily quota marks the credential: later sends are refused here without a
+    /// connection until the provider's window frees some, also after a restart.
+    @Test func aSpentQuotaIsRefusedLocallyUntilItFrees() async throws {
+        let fault = ScriptedFault(
+            fault: "dot:reply=454 Throttling failure: Daily message quota exceeded.", codes: [.quotaExceeded], phase: "data")
+        let server = try await HostileSMTPServer.start(fault: fault.fault)
+        let state = try TestEnvironment.temporaryDirectory().appendingPathComponent("state").path
+        var daemon = try await Daemon.start(stateDirectory: state)
+        defer { daemon.process.signal(SIGKILL) }
+        let first = try await ScriptedFaultIntegrationTests.send(
+            try ScriptedFaultIntegrationTests.params(port: server.port, fault: fault, subject: "first"), daemon)
+        #expect(first.error?.code == .quotaExceeded, "\(String(decoding: first.json, as: UTF8.self))")
+        let accepted = server.count("accept")
+        for round in 0..<2 {
+            let later = try await ScriptedFaultIntegrationTests.send(
+                try ScriptedFaultIntegrationTests.params(port: server.port, fault: fault, subject: "later \(round)"), daemon)
+            let json = String(decoding: later.json, as: UTF8.self)
+            #expect(later.error?.code == .quotaExceeded, "\(json)")
+            #expect(later.error?.retryable == true)
+            #expect((3_500_000...3_600_000).contains(later.error?.retryAfterMs ?? 0), "\(json)")
+            #expect(later.error?.message.contains("without connecting") == true, "\(json)")
+            #expect(try later.result(as: SendResult.self)?.outcome == .notSent)
+            #expect(server.count("accept") == accepted, "no connection for a spent quota")
+            // And after a restart, from the state directory.
+            _ = try await daemon.stop()
+            daemon = try await Daemon.start(stateDirectory: state)
+        }
+        _ = try await daemon.stop()
+        await server.stop()
+    }
 }

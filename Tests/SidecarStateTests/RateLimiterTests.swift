@@ -24,6 +24,25 @@ struct RateLimiterTests {
         #expect(custom.daily == 2000)
     }
 
+    @Test("a spent provider quota holds until its time, across a reopen, and is purged after")
+    func quotaExhaustion() async throws {
+        let directory = try TemporaryStateDirectory()
+        let database = try directory.open()
+        let now = Date()
+        let limiter = RateLimiter(database: database)
+        #expect(limiter.exhaustion(key: "c", now: now) == nil)
+        let spent = QuotaExhaustion(until: now.addingTimeInterval(3600), reason: "454 Throttling failure: Daily message quota exceeded.")
+        try await limiter.markExhausted(key: "c", spent)
+        #expect(limiter.exhaustion(key: "c", now: now) == spent)
+        #expect(limiter.exhaustion(key: "d", now: now) == nil)
+        // A new limiter on the same database (a restart) knows it.
+        let reopened = RateLimiter(database: database)
+        #expect(reopened.exhaustion(key: "c", now: now)?.reason == spent.reason)
+        #expect(reopened.exhaustion(key: "c", now: now.addingTimeInterval(3601)) == nil)
+        #expect(try await reopened.purgeExpired(now: now.addingTimeInterval(3601)) >= 1)
+        #expect(RateLimiter(database: database).exhaustion(key: "c", now: now) == nil)
+    }
+
     @Test("the token bucket allows a burst of N, then refills at N per period")
     func tokenBucket() throws {
         let directory = try TemporaryStateDirectory()

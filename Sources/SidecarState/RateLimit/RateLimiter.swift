@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 
 /// Per-credential sending rate and rolling daily quota (see ``RateLimits``), counted in the
 /// ``StateDatabase`` so that a restart — even `kill -9` — does not reset them.
@@ -15,9 +16,43 @@ import FoundationEssentials
 /// provider, and under-counting is what gets an account locked.
 public final class RateLimiter: Sendable {
     private let database: StateDatabase
+    /// The credentials whose provider said their quota is spent, by key: read from the
+    /// database once, then kept here, so that checking costs a send no database access.
+    private let exhausted: Mutex<[String: QuotaExhaustion]>
 
     public init(database: StateDatabase) {
         self.database = database
+        let nowMs = Date().millisecondsSince1970
+        let stored = try? database.withConnection { connection in
+            try connection.query("SELECT key, until_ms, reason FROM rate_exhausted WHERE until_ms > ?", [.integer(nowMs)])
+                .map { row in
+                    (try row.text(0), QuotaExhaustion(until: Date(millisecondsSince1970: try row.int64(1)), reason: try row.text(2)))
+                }
+        }
+        exhausted = Mutex(Dictionary(stored ?? [], uniquingKeysWith: { _, last in last }))
+    }
+
+    /// Whether `key`'s provider said its quota is spent, and until when.
+    public func exhaustion(key: String, now: Date) -> QuotaExhaustion? {
+        exhausted.withLock { exhausted in
+            guard let found = exhausted[key] else { return nil }
+            guard found.until > now else {
+                exhausted[key] = nil
+                return nil
+            }
+            return found
+        }
+    }
+
+    /// Records that `key`'s provider said its quota is spent: sends are refused locally until
+    /// `until`, also after a restart.
+    public func markExhausted(key: String, _ exhaustion: QuotaExhaustion) async throws {
+        exhausted.withLock { $0[key] = exhaustion }
+        _ = try await database.transaction { connection in
+            try connection.run(
+                "INSERT OR REPLACE INTO rate_exhausted (key, until_ms, reason) VALUES (?, ?, ?)",
+                [.text(key), .integer(exhaustion.until.millisecondsSince1970), .text(exhaustion.reason)])
+        }
     }
 
     /// Counts one send for `key` if both limits allow it; otherwise counts nothing.
@@ -107,6 +142,7 @@ public final class RateLimiter: Sendable {
         let dayMs = RateLimitPolicy.windowMinutes * RateLimitPolicy.minuteMs
         return try connection.run("DELETE FROM rate_minute WHERE minute <= ?", [.integer(oldestMinute)])
             + connection.run("DELETE FROM rate_bucket WHERE updated_ms <= ?", [.integer(nowMs.saturatingSubtracting(dayMs))])
+            + connection.run("DELETE FROM rate_exhausted WHERE until_ms <= ?", [.integer(nowMs)])
     }
 
     /// Sends counted for `key` in the rolling 24 hours before `now`.

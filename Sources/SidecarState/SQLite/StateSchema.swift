@@ -64,6 +64,7 @@ enum StateSchema {
         """,
         // 3: for a stored OAuth credential, what its last token refresh gave (never a token):
         // for `credentials list`, which runs in another process than the daemon refreshing.
+        // And a credential whose provider said its daily quota is spent, until when.
         """
         CREATE TABLE credential_token (
             workspace TEXT NOT NULL,
@@ -73,6 +74,12 @@ enum StateSchema {
             failed_ms INTEGER,
             last_error TEXT,
             PRIMARY KEY (workspace, id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE rate_exhausted (
+            key TEXT PRIMARY KEY NOT NULL,
+            until_ms INTEGER NOT NULL,
+            reason TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
     ]
