@@ -98,7 +98,11 @@ import Testing
         }
         // TLS: a fatal alert instead of a handshake; plaintext after the 220, in the same
         // read (refused before TLS starts) or just after it (it reaches the handshake).
-        all.append(.at("starttls:tlsfail", .tlsFailed, phase: "tls"))
+        // The alert follows the 220 by 50 ms: a loaded client may read it before it began its
+        // handshake, as data after the 220, which RFC 3207 §6 refuses (starttls_unavailable).
+        all.append(ScriptedFault.at("starttls:tlsfail", .tlsFailed, phase: "tls").with {
+            $0.codes = [.tlsFailed, .starttlsUnavailable]
+        })
         all.append(.at("starttls:inject", .starttlsUnavailable, phase: "tls"))
         all.append(ScriptedFault.at("starttls:inject-late", .tlsFailed, phase: "tls")
             .with { $0.codes = [.tlsFailed, .starttlsUnavailable] })

@@ -20,7 +20,9 @@ import Testing
 
     static let faults: [ScriptedFault] = [
         ScriptedFault.at("dot:drop", .outcomeUnknown, phase: "data", outcome: .outcomeUnknown).with { $0.chunking = true },
-        .at("starttls:tlsfail", .tlsFailed, phase: "tls"),
+        // tls_failed, or starttls_unavailable when a loaded client reads the alert before its
+        // handshake began (as data after the 220).
+        ScriptedFault.at("starttls:tlsfail", .tlsFailed, phase: "tls").with { $0.codes = [.tlsFailed, .starttlsUnavailable] },
         .at("starttls:inject", .starttlsUnavailable, phase: "tls"),
         .at("tls:garbage", .protocolViolation, phase: "ehlo"),
         .at("auth:421", .connectionFailed, phase: "auth"),
