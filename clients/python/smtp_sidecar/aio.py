@@ -52,6 +52,14 @@ class _Connection:
         self.closed = False
         self.draining = False  # no new requests (broken framing or id:null refusal)
         self.last_activity = time.monotonic()
+        self._writing = False
+
+    def _close_fd(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
 
     # -- lifecycle -----------------------------------------------------------
     async def open(self) -> HelloResult:
@@ -178,10 +186,14 @@ class _Connection:
         self.closed = True
         self.draining = True
         if self.sock is not None:
+            # shutdown wakes a write in progress (EPIPE); the fd is closed once
+            # no write uses it (closing it under sock_sendall would hang it).
             try:
-                self.sock.close()
+                self.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            if not self._writing:
+                self._close_fd()
         pending = list(self._pending.items())
         self._pending.clear()
         for _, fut in pending:
@@ -235,7 +247,13 @@ class _Connection:
                 if self.closed:
                     raise BrokenPipeError(errno.EPIPE, "connection closed")
                 assert self.sock is not None
-                await loop.sock_sendall(self.sock, frame_payload(payload))
+                self._writing = True
+                try:
+                    await loop.sock_sendall(self.sock, frame_payload(payload))
+                finally:
+                    self._writing = False
+                    if self.closed:
+                        self._close_fd()
         except (OSError, asyncio.CancelledError) as e:
             if isinstance(e, asyncio.CancelledError):
                 # A partial frame may be on the wire: this connection is unusable.
