@@ -281,6 +281,7 @@ class _Connection:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except asyncio.TimeoutError:
             # The request keeps its slot until the daemon answers (it still runs there).
+            fut.add_done_callback(_consume)
             raise ClientTimeoutError(
                 "client_timeout",
                 f"no answer to {op} within {timeout:g} s",
@@ -301,6 +302,11 @@ class _Connection:
                 self.sock.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
+
+
+def _consume(fut: "asyncio.Future[Any]") -> None:
+    if not fut.cancelled():
+        fut.exception()  # nobody awaits it any more: no "exception never retrieved"
 
 
 class _ConnectionEnded(Exception):

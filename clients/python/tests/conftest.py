@@ -39,3 +39,13 @@ def postfix():
         pytest.skip(f"Postfix harness unavailable: {e}")
     yield p
     p.stop()
+
+
+@pytest.fixture(scope="session")
+def hostile_dot_drop():
+    try:
+        h = live.Hostile("dot:drop")
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"hostile_smtp.py unavailable: {e}")
+    yield h
+    h.stop()

@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -97,6 +98,33 @@ class Postfix:
         subprocess.run([self.script, "stop", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+class Hostile:
+    """scripts/hostile-smtp/hostile_smtp.py with one fault (e.g. dot:drop)."""
+
+    def __init__(self, fault: str) -> None:
+        self.dir = tempfile.mkdtemp(prefix="hostile-")
+        port_file = os.path.join(self.dir, "port")
+        script = os.path.join(REPO, "scripts", "hostile-smtp", "hostile_smtp.py")
+        self.ca_file = os.path.join(REPO, "scripts", "hostile-smtp", "ca.pem")
+        self.proc = subprocess.Popen([sys.executable, script, "--port-file", port_file, "--fault", fault],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                self.port = int(open(port_file).read().strip())
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("hostile_smtp.py did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
 def closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -105,10 +133,14 @@ def closed_port() -> int:
     return p
 
 
-def placeholders(env: Dict[str, str]) -> Dict[str, Any]:
+def placeholders(env: Dict[str, str], hostile: Optional["Hostile"] = None) -> Dict[str, Any]:
     with open(env["SMTP_CA_FILE"]) as f:
         ca = f.read()
-    return {
+    extra: Dict[str, Any] = {}
+    if hostile is not None:
+        with open(hostile.ca_file) as f:
+            extra = {"HOSTILE_DOT_DROP_PORT": hostile.port, "HOSTILE_CA_PEM": f.read()}
+    return {**extra,
         "RUN_ID": uuid.uuid4().hex[:12],
         "SMTP_HOST": env.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_TLS_NAME": env.get("SMTP_TLS_NAME", "localhost"),

@@ -13,8 +13,8 @@ SCENARIOS = load_scenarios()
 
 
 @pytest.fixture(scope="module")
-def ph(postfix):
-    return placeholders(postfix.env)
+def ph(postfix, hostile_dot_drop):
+    return placeholders(postfix.env, hostile_dot_drop)
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,17 @@ def test_async_client_sends_concurrently(daemon, ph):
 
     res = asyncio.run(main())
     assert all(r.outcome == "sent" and not r.duplicate for r in res)
+
+
+def test_retry_helper_does_not_resend_outcome_unknown(client, ph):
+    sc = next(s for s in SCENARIOS if s["name"] == "outcome-unknown")
+    req = substitute(sc["request"], {**ph, "RUN_ID": ph["RUN_ID"] + "-ou", "REPEAT_INDEX": 1})
+    calls = []
+
+    def go():
+        calls.append(1)
+        return client.send(req["params"])
+
+    with pytest.raises(ss.OutcomeUnknownError) as ei:
+        ss.retry(go, attempts=5, sleep=lambda s: None)
+    assert len(calls) == 1 and ei.value.may_have_been_sent and ei.value.phase == "data"
