@@ -164,7 +164,8 @@ class _Connection:
             # peer_not_allowed, too_many_connections, invalid_json, duplicate_id…).
             # Take no new request here; the requests the daemon leaves unanswered
             # are the refused ones.
-            err = obj.get("error") if isinstance(obj.get("error"), dict) else {"code": "internal_error", "message": "", "retryable": False}
+            e = obj.get("error")
+            err: Dict[str, Any] = e if isinstance(e, dict) else {"code": "internal_error", "message": "", "retryable": False}
             self._null_errors.append(err)
             self.draining = True
         # else: an answer to a request we gave up on (client timeout): ignore.

@@ -39,7 +39,7 @@ def should_retry(exc: BaseException) -> bool:
 def _delay(exc: SidecarError, attempt: int, base: float, cap: float) -> float:
     if exc.retry_after is not None:
         return min(max(exc.retry_after, 0.0), cap)
-    return min(cap, base * (2 ** attempt)) * (0.5 + random.random() / 2)
+    return float(min(cap, base * (2.0 ** attempt)) * (0.5 + random.random() / 2))
 
 
 def retry(
