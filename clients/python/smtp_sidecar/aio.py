@@ -395,19 +395,28 @@ class AsyncSidecarClient:
             if params and isinstance(params.get("timeout_ms"), int) and timeout is not None:
                 timeout = max(timeout, params["timeout_ms"] / 1000.0 + 10.0)
         wire = to_wire(params) if params is not None else None
-        last: Optional[_NotSent] = None
-        for _ in range(3):
+        last: Optional[BaseException] = None
+        for attempt in range(3):
             conn = await self._pick()
             try:
                 resp = await conn.request(op, wire, timeout)
             except _NotSent as e:
                 last = e  # closed under us (idle close): try a fresh connection
                 continue
+            except SidecarConnectionError as e:
+                # Lost with the request in flight. Only a send has effects worth
+                # protecting; hello, ping, stats and verify are asked again once.
+                if op == "send" or e.code != "connection_lost" or attempt > 0:
+                    raise
+                last = e
+                continue
             if resp.get("ok") is True:
                 res = resp.get("result")
                 return res if isinstance(res, dict) else {}
             err = resp.get("error")
             raise error_from_response(err if isinstance(err, dict) else {}, resp.get("result"))
+        if isinstance(last, SidecarConnectionError):
+            raise last
         raise SidecarConnectionError("connection_lost", f"the daemon kept closing the connection ({last})", retryable=True)
 
     # -- operations -------------------------------------------------------------------

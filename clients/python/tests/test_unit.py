@@ -434,3 +434,25 @@ def test_retry_async():
         return n["i"]
 
     assert run(ss.retry_async(fn, base_delay=0.001)) == 2
+
+
+def test_lost_ping_is_asked_again_once_send_is_not(fake):
+    state = {"n": 0}
+
+    def handler(p: Peer):
+        state["n"] += 1
+        p.handshake()
+        if state["n"] in (1, 3):
+            p.read()
+            p.close()  # lost with the request in flight
+            return
+        serve_forever(p)
+
+    d = fake(handler)
+    with ss.SidecarClient(d.path, max_connections=1) as c:
+        assert c.ping("again").data == "again"  # connections 1 (lost) and 2
+        c.close()
+    with ss.SidecarClient(d.path, max_connections=1) as c:
+        with pytest.raises(ss.SidecarConnectionError):  # connection 3: a send is not repeated
+            c.send(workspace_id="w", credential_id="c", to="a@example.org")
+    assert [r["op"] for r in d.requests].count("send") == 1
