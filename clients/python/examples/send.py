@@ -24,6 +24,8 @@ def main() -> int:
         port=int(os.environ.get("SMTP_PORT", "587")),
         username=os.environ["SMTP_USER"],
         password=os.environ["SMTP_PASSWORD"],
+        # a private CA (e.g. scripts/postfix-harness.sh's tls/ca.pem), when the server needs one
+        tls={"ca_pem": open(os.environ["SMTP_CA_FILE"]).read()} if os.environ.get("SMTP_CA_FILE") else None,
     )
     print("using", cred)  # the password is shown as '***'
     with SidecarClient(args.socket) as client:

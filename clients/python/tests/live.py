@@ -69,6 +69,8 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if not os.environ.get("SMTP_SIDECAR_KEEP_TEST_DIRS"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _read_env(path: str) -> Dict[str, str]:
@@ -96,6 +98,8 @@ class Postfix:
 
     def stop(self) -> None:
         subprocess.run([self.script, "stop", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not os.environ.get("SMTP_SIDECAR_KEEP_TEST_DIRS"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Hostile:
@@ -123,6 +127,7 @@ class Hostile:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def closed_port() -> int:
