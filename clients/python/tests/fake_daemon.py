@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import struct
 import tempfile
@@ -145,3 +146,4 @@ class FakeDaemon:
         self._srv.close()
         for t in self._threads:
             t.join(2)
+        shutil.rmtree(self.dir, ignore_errors=True)
