@@ -11,6 +11,8 @@ packages=(
     systemd          # systemd-journald, systemd-socket-activate, systemd-analyze, journalctl
     util-linux       # unshare, for the private journald of the tests
     python3          # round-trip and schema checks in the tests; scripts/hostile-smtp (stdlib only)
+    python3-venv     # the venvs of the Python client's tests and of the aiosmtpd-based harnesses
+    openssl          # the test harnesses' certificates
     strace           # the syscalls the daemon makes, checked against the unit's SystemCallFilter=
     ca-certificates
 )

@@ -20,6 +20,9 @@ swift test
 # Checks that read machine-wide TCP counters, alone (among the parallel suite they would
 # count the other tests): warm sends to Postfix must not stall on a delayed ACK.
 SIDECAR_ALONE_CHECKS=1 swift test --skip-build --filter warmSequentialSendsDoNotStall
+# The client libraries (clients/), each against fakes, the protocol vectors and schemas, and
+# the daemon just built with a real Postfix, replaying clients/fixtures/scenarios.json.
+SMTP_SIDECAR_BIN="$(swift build --show-bin-path)/smtp-sidecar" clients/python/run-tests.sh
 # The four libFuzzer targets (frame, request, SMTP reply, address), 30 s each from their
 # seed corpora (every earlier finding is a seed, so it is replayed first), in their own
 # sanitizer build (.build-fuzz). A crash fails the run; its input is in
@@ -33,7 +36,7 @@ if [[ "${SIDECAR_SKIP_PACKAGE_BOOT:-0}" != 1 ]]; then
     scripts/package-boot-test.sh
 fi
 if [[ "${SIDECAR_SKIP_PACKAGE_BOOT:-0}" != 1 ]]; then
-    echo "test.sh: every part passed (the Swift suite, the alone checks, the fuzz targets, the package boot)"
+    echo "test.sh: every part passed (the Swift suite, the alone checks, the client libraries, the fuzz targets, the package boot)"
 else
-    echo "test.sh: every part passed (the Swift suite, the alone checks, the fuzz targets; the package boot was skipped)"
+    echo "test.sh: every part passed (the Swift suite, the alone checks, the client libraries, the fuzz targets; the package boot was skipped)"
 fi

@@ -135,6 +135,23 @@ class MessageRejectedError(SMTPError):
     pass
 
 
+class ThrottledError(SMTPError):
+    """The provider is throttling this account: retry after ``retry_after``."""
+
+
+class QuotaExceededError(SMTPError):
+    """The provider says the account's daily quota is spent: retry after ``retry_after``
+    at the earliest (the sidecar refuses locally until then)."""
+
+
+class SenderNotAllowedError(SenderRejectedError):
+    """The provider refused the From address for this login (SendAsDenied)."""
+
+
+class SMTPAuthDisabledError(AuthError):
+    """The provider does not accept SMTP AUTH for this login as configured."""
+
+
 class OutcomeUnknownError(SMTPError):
     """The message was transmitted but no final reply came: it may have been
     delivered. Never re-send it blindly."""
@@ -204,6 +221,10 @@ _BY_CODE: Dict[str, Type[SidecarError]] = {
     "message_rejected": MessageRejectedError,
     "outcome_unknown": OutcomeUnknownError,
     "smtp_protocol_error": SMTPProtocolError,
+    "throttled": ThrottledError,
+    "quota_exceeded": QuotaExceededError,
+    "sender_not_allowed": SenderNotAllowedError,
+    "smtp_auth_disabled": SMTPAuthDisabledError,
     "port_25_blocked": PolicyError,
     "mail_loop": MailLoopError,
     "destination_forbidden": DestinationForbiddenError,

@@ -36,7 +36,10 @@ class Daemon:
                 "--set", "egress_allowed_cidrs=127.0.0.1/32,::1/128"]
         for s in extra_settings:
             args += ["--set", s]
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        # The daemon reads SMTP_SIDECAR_* variables as configuration keys: the tests' own
+        # (SMTP_SIDECAR_BIN, ...) must not reach it.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SMTP_SIDECAR_")}
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
