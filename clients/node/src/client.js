@@ -253,6 +253,11 @@ class Connection {
         }
       }
     }
+    if (!wasReady && !this.failedWith) {
+      // never connected (no socket file, refused, …): nothing was written
+      const why = this.socketError ? this.socketError.code ?? this.socketError.message : 'closed';
+      this.pool._connectionFailed(this, clientError('sidecar_unavailable', `Cannot connect to smtp-sidecar at ${this.pool.socketPath} (${why}). Is the daemon running, and may this process use its socket?`, true, { cause: this.socketError ?? undefined }));
+    }
     this.pool._connectionClosed(this);
     this._resolveClosed();
   }
