@@ -4,3 +4,4 @@ export { idempotencyKey, withRetry, isRetryable } from './helpers.js';
 export { toSendInfo, envelopeOf, splitAddressList, bareAddress } from './result.js';
 export { encodeRequest, encodeFrame, FrameDecoder, FrameError, MAX_RESPONSE_BYTES } from './frame.js';
 export { sidecarTransport, mapMailOptions, UNSUPPORTED_OPTIONS } from './nodemailer.js';
+export { default } from './nodemailer.js';
