@@ -48,15 +48,27 @@ class Connection {
   open() {
     const socket = net.createConnection({ path: this.pool.socketPath });
     this.socket = socket;
+    // A write can fail (EPIPE/ECONNRESET) while the refusal that explains it
+    // (frame_too_large, too_many_connections…) is still unread in the socket
+    // buffer. Node destroys a socket on a write error, losing that refusal; so
+    // the socket is not auto-destroyed, reading goes on after a failed write
+    // until the daemon's end of stream, and the connection then fails its
+    // requests with the refusal it read.
+    if (socket._writableState && socket._readableState) {
+      socket._writableState.autoDestroy = false;
+      socket._readableState.autoDestroy = false;
+    }
     socket.on('data', (chunk) => this._onData(chunk));
     socket.on('error', (err) => {
       this.socketError = this.socketError ?? err;
+      if (err.syscall === 'write' && !socket.destroyed && socket._readableState && !socket.readableEnded) {
+        socket._readableState.errored = null; // keep reading what the daemon sent
+        setTimeout(() => socket.destroy(), 1000);
+      } else socket.destroy();
     });
     socket.on('close', () => this._onClose());
-    socket.on('end', () => {
-      // The daemon closed its side: nothing more will be answered.
-      if (!socket.destroyed) socket.end();
-    });
+    // The daemon closed its side: nothing more will be answered.
+    socket.on('end', () => socket.destroy());
     socket.once('connect', () => {
       const item = {
         op: 'hello',
@@ -125,7 +137,7 @@ class Connection {
 
   _flush() {
     this.writeScheduled = false;
-    if (this.state === 'closed' || this.socket.destroyed || !this.writeQueue.length) {
+    if (this.state === 'closed' || this.socket.destroyed || this.socketError || !this.socket.writable || !this.writeQueue.length) {
       this.writeQueue = [];
       return;
     }
@@ -327,6 +339,11 @@ class Pool {
       for (const c of this.connections) if (c.hasRoom() && (!best || c.inFlight < best.inFlight)) best = c;
       if (best) {
         const item = this.queue.shift();
+        if (item.op === null) {
+          // hello(): only waits for a ready connection
+          item.resolve(best.hello);
+          continue;
+        }
         item.attempts++;
         best.dispatch(item);
         continue;
@@ -439,9 +456,7 @@ export function createClient(options = {}) {
     /** The hello result of a connection (opening one if needed). */
     async hello(opts) {
       for (const c of pool.connections) if (c.hello && c.state === 'ready') return c.hello;
-      await pool.request('ping', undefined, opts);
-      for (const c of pool.connections) if (c.hello) return c.hello;
-      throw clientError('connection_lost', 'No connection to the sidecar is open.', true);
+      return pool.request(null, undefined, opts);
     },
     /** Low-level: any operation, raw result. */
     request(op, params, opts) {

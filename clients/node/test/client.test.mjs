@@ -266,3 +266,41 @@ test('send: the result is shaped like Nodemailer info, errors carry the partial 
   await client.close();
   await fake.close();
 });
+
+test('EPIPE on a write made before the event loop read the refusal: the refusal is still what the request fails with', async () => {
+  // The fake runs in another process, so it can answer and close while this
+  // one is busy: after hello it sends an id:null refusal and closes at once;
+  // the client, blocked meanwhile, writes its next request before it has read
+  // that refusal, and the write fails with EPIPE.
+  const { spawn } = await import('node:child_process');
+  const socketPath = tmpSocketPath();
+  const server = `
+    const net = require('node:net');
+    const frame = (o) => { const p = Buffer.from(JSON.stringify(o)); const h = Buffer.alloc(4); h.writeUInt32BE(p.length); return Buffer.concat([h, p]); };
+    const srv = net.createServer((s) => {
+      srv.close(); // one connection only: a re-sent request cannot get the refusal again
+      s.on('error', () => {});
+      s.once('data', (d) => {
+        const req = JSON.parse(d.subarray(4));
+        s.write(frame({ id: req.id, ok: true, result: { version: 1, server: 'smtp-sidecar', server_version: 'fake', operations: ['ping'], limits: { max_frame_bytes: 1048576, max_in_flight: 8, idle_timeout_ms: 60000 } } }));
+        setTimeout(() => { s.write(frame({ id: null, ok: false, error: { code: 'shutting_down', message: 'The sidecar is stopping.', retryable: true } })); s.destroy(); }, 50);
+      });
+    });
+    srv.listen(process.argv[1], () => console.log('ready'));`;
+  const child = spawn(process.execPath, ['-e', server, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  try {
+    const client = createClient({ socketPath, maxConnections: 1 });
+    await client.hello(); // resolves from the poll phase…
+    const t = Date.now();
+    while (Date.now() - t < 300); // …the refusal arrives and the socket closes meanwhile
+    await assert.rejects(client.ping('after'), (e) => {
+      assert.equal(e.sidecarCode, 'shutting_down', `${e.sidecarCode}: ${e.message}`);
+      assert.equal(e.retryable, true);
+      return true;
+    });
+    await client.close();
+  } finally {
+    child.kill();
+  }
+});
