@@ -10,7 +10,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createClient, sidecarTransport, SidecarError } from '../src/index.js';
+import { createClient, sidecarTransport, SidecarError, withRetry } from '../src/index.js';
 import { daemonAvailable, startDaemon, DAEMON_BIN } from './daemon.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -35,6 +35,38 @@ let startedHarness = false;
 let daemon = null;
 let client = null;
 let vars = null;
+const stallServers = [];
+let dataSessions = 0;
+
+/** A TCP server on 127.0.0.1: `greet` false never sends a greeting; true speaks SMTP but never answers the end of data. */
+function stallServer(greet) {
+  const srv = net.createServer((s) => {
+    s.on('error', () => {});
+    if (!greet) return;
+    s.write('220 stall.test ESMTP\r\n');
+    let buf = '';
+    let inData = false;
+    s.on('data', (d) => {
+      if (inData) return; // swallow the message, never answer its end
+      buf += d.toString('latin1');
+      let i;
+      while (!inData && (i = buf.indexOf('\r\n')) >= 0) {
+        const cmd = buf.slice(0, 4).toUpperCase();
+        buf = buf.slice(i + 2);
+        if (cmd === 'EHLO') s.write('250-stall.test\r\n250 8BITMIME\r\n');
+        else if (cmd === 'MAIL' || cmd === 'RCPT' || cmd === 'RSET' || cmd === 'NOOP') s.write('250 2.0.0 ok\r\n');
+        else if (cmd === 'DATA') {
+          dataSessions++;
+          inData = true;
+          s.write('354 go ahead\r\n');
+        } else if (cmd === 'QUIT') s.end('221 bye\r\n');
+        else s.write('502 5.5.1 no\r\n');
+      }
+    });
+  });
+  stallServers.push(srv);
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(String(srv.address().port))));
+}
 
 before(async () => {
   if (skip) return;
@@ -63,12 +95,15 @@ before(async () => {
     CLOSED_PORT: String(closedPort),
     SMTP_CA_PEM: fs.readFileSync(env.SMTP_CA_FILE, 'utf8'),
     RUN_ID: `${Date.now().toString(36)}${process.pid}`,
+    STALL_GREETING_PORT: await stallServer(false),
+    STALL_DATA_PORT: await stallServer(true),
   };
   daemon = await startDaemon();
   client = createClient({ socketPath: daemon.socketPath, maxConnections: 2 });
 });
 
 after(async () => {
+  for (const srv of stallServers) srv.close();
   await client?.close();
   await daemon?.stop();
   if (startedHarness) {
@@ -100,7 +135,8 @@ async function run(s) {
   let last;
   for (let i = 0; i < (s.repeat ?? 1); i++) {
     try {
-      const info = await client.request(s.request.op, params).then((r) => ({ raw: r }));
+      // through withRetry, as a worker would: it must not re-send what it must not
+      const info = await withRetry(() => client.request(s.request.op, params), { retries: s.expect.code === 'rate_limited' ? 0 : 2, baseDelayMs: 50, maxDelayMs: 200 }).then((r) => ({ raw: r }));
       last = info;
     } catch (err) {
       last = { err };
@@ -142,6 +178,10 @@ for (const s of scenarios) {
       }
       if (r.code === 'rate_limited') assert.ok(r.err.retryAfterMs > 0);
       if (r.code === 'recipients_rejected') assert.equal(r.err.responseCode, 550);
+      if (r.code === 'outcome_unknown') {
+        assert.equal(dataSessions, 1, 'withRetry re-sent a message whose outcome is unknown');
+        assert.equal(r.err.phase, 'data');
+      }
     }
   });
 }
