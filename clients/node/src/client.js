@@ -188,7 +188,11 @@ class Connection {
     this.pending.delete(resp.id);
     this._touch();
     if (resp.ok === true) item.resolve(resp.result ?? {});
-    else item.reject(new SidecarError(resp.error, { result: resp.result, op: item.op, id: resp.id }));
+    else {
+      item.reject(new SidecarError(resp.error, { result: resp.result, op: item.op, id: resp.id }));
+      // The daemon is stopping: a retry must go to a new connection (the next instance).
+      if (resp.error && resp.error.code === 'shutting_down' && this.state === 'ready') this._drain();
+    }
     if (this.state === 'draining' && this.pending.size === 0 && !this.socket.destroyed) this.socket.end();
     if (!item.internal) this.pool._pump();
   }

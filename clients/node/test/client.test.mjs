@@ -304,3 +304,21 @@ test('EPIPE on a write made before the event loop read the refusal: the refusal 
     child.kill();
   }
 });
+
+test('shutting_down: the connection is no longer used; a retry goes to a new connection', async () => {
+  let stopping = true;
+  const fake = await startFake({
+    onRequest(req, conn) {
+      if (conn.index === 0 && stopping) {
+        stopping = false;
+        return conn.fail(req.id, { code: 'shutting_down', message: 'stopping', retryable: true });
+      }
+      conn.reply(req.id, { pong: true, data: String(conn.index) });
+    },
+  });
+  const client = createClient({ socketPath: fake.socketPath, maxConnections: 1 });
+  await assert.rejects(client.ping('a'), { sidecarCode: 'shutting_down', code: 'ESOCKET', retryable: true });
+  assert.equal((await client.ping('b')).data, '1');
+  await client.close();
+  await fake.close();
+});
