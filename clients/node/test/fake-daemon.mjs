@@ -7,9 +7,15 @@ import fs from 'node:fs';
 import { encodeFrame } from '../src/frame.js';
 
 let counter = 0;
+const dirs = [];
+process.on('exit', () => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
 
+/** A socket path in a fresh temporary directory, removed when the process exits. */
 export function tmpSocketPath() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sidecar-node-'));
+  dirs.push(dir);
   return path.join(dir, `fake-${process.pid}-${counter++}.sock`);
 }
 

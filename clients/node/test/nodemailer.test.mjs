@@ -16,8 +16,10 @@ const refused = async (data, option) =>
     return true;
   });
 
-test('Nodemailer message options map to send params', async () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nm-')), 'notes.txt');
+test('Nodemailer message options map to send params', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sidecar-node-nm-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'notes.txt');
   fs.writeFileSync(file, 'from disk');
   const p = await mapMailOptions({
     from: { name: 'Alerts', address: 'alerts@example.com' },
