@@ -23,6 +23,7 @@ SIDECAR_ALONE_CHECKS=1 swift test --skip-build --filter warmSequentialSendsDoNot
 # The client libraries (clients/), each against fakes, the protocol vectors and schemas, and
 # the daemon just built with a real Postfix, replaying clients/fixtures/scenarios.json.
 SMTP_SIDECAR_BIN="$(swift build --show-bin-path)/smtp-sidecar" clients/python/run-tests.sh
+SMTP_SIDECAR_BIN="$(swift build --show-bin-path)/smtp-sidecar" node --test clients/node/test/
 # The four libFuzzer targets (frame, request, SMTP reply, address), 30 s each from their
 # seed corpora (every earlier finding is a seed, so it is replayed first), in their own
 # sanitizer build (.build-fuzz). A crash fails the run; its input is in

@@ -11,6 +11,7 @@ export const NODEMAILER_CODES = Object.freeze({
   auth_failed: 'EAUTH',
   oauth_reauthorization_required: 'EAUTH',
   oauth_token_failed: 'EAUTH',
+  smtp_auth_disabled: 'EAUTH',
   // reaching / securing the SMTP server
   connection_failed: 'ECONNECTION',
   tls_failed: 'ECONNECTION',
@@ -19,12 +20,16 @@ export const NODEMAILER_CODES = Object.freeze({
   destination_forbidden: 'ECONNECTION',
   port_25_blocked: 'ECONNECTION',
   pool_busy: 'ECONNECTION',
+  // the provider throttles, or the account's daily quota is spent (see retryAfterMs)
+  throttled: 'ERATELIMIT',
+  quota_exceeded: 'ERATELIMIT',
   // timeouts
   timeout: 'ETIMEDOUT',
   request_timeout: 'ETIMEDOUT',
   client_timeout: 'ETIMEDOUT', // client
   // envelope: sender and recipients
   sender_rejected: 'EENVELOPE',
+  sender_not_allowed: 'EENVELOPE',
   recipients_rejected: 'EENVELOPE',
   invalid_address: 'EENVELOPE',
   no_sender: 'EENVELOPE',

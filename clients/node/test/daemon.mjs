@@ -32,7 +32,10 @@ export async function startDaemon(extraSets = []) {
   const socketPath = path.join(dir, 's.sock');
   const args = ['serve', '--socket', socketPath, '--log-target', 'stderr', '--set', `state_directory=${path.join(dir, 'state')}`, '--set', 'egress_allowed_cidrs=127.0.0.1/32,::1/128'];
   for (const s of extraSets) args.push('--set', s);
-  const child = spawn(DAEMON_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The daemon reads SMTP_SIDECAR_* variables as configuration keys: the tests' own
+  // (SMTP_SIDECAR_BIN, ...) must not reach it.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMTP_SIDECAR_')));
+  const child = spawn(DAEMON_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = '';
   child.stderr.on('data', (d) => (log += d));
   const exited = new Promise((resolve) => child.once('exit', resolve));
