@@ -144,9 +144,12 @@ import Testing
         let response = try await Self.send(params, daemon)
         let took = clock.now - sentAt
         let json = String(decoding: response.json, as: UTF8.self)
-        // The answer comes by the deadline (plus slack for a loaded machine), not after
-        // the daemon waited on a server that stopped reading.
-        #expect(took < .milliseconds(fault.timeoutMs) + .seconds(2), "answered after \(took)")
+        // The answer comes by the deadline, not after the daemon waited on a server that
+        // stopped reading (its own phase limits: 30 s and more). The slack is for the test
+        // process, not the daemon: in fresh-clone runs nothing in the whole suite finishes
+        // for its first ~10 s (every test, even pure ones, reports 9.9-10.1 s), and a case
+        // that starts then measures that too (greeting:421 answered "after 14.3 s", twice).
+        #expect(took < .milliseconds(fault.timeoutMs) + .seconds(12), "answered after \(took)")
         let result = try response.result(as: SendResult.self)
 
         #expect(!response.ok, "\(json)")
