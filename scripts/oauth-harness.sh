@@ -142,10 +142,6 @@ cmd_start() {
   gen_tls "$D/tls/smtp" "SMTP"
 
   local token_port control_port starttls_port tls_port
-  token_port=$(pick_port)
-  control_port=$(pick_port "$token_port")
-  starttls_port=$(pick_port "$token_port" "$control_port")
-  tls_port=$(pick_port "$token_port" "$control_port" "$starttls_port")
   local lifetime=${OAUTH_TOKEN_LIFETIME:-5}
   # The secrets, random for each start; the server reads them from this file.
   (
@@ -157,25 +153,40 @@ cmd_start() {
   )
   # shellcheck disable=SC1091
   . "$D/secrets.env"
-  setsid env --default-signal perl -MPOSIX -e "$UNMASK" "$VENV/bin/python" "$HERE/oauth/oauth_server.py" \
-    --token-port "$token_port" --control-port "$control_port" \
-    --starttls-port "$starttls_port" --tls-port "$tls_port" --token-lifetime "$lifetime" \
-    --access-token-length "${OAUTH_ACCESS_TOKEN_LENGTH:-0}" \
-    --token-cert "$D/tls/token/server.pem" --token-key "$D/tls/token/server.key" \
-    --smtp-cert "$D/tls/smtp/server.pem" --smtp-key "$D/tls/smtp/server.key" \
-    --maildir "$D/maildir" --secrets "$D/secrets.env" --ready-file "$D/ready" \
-    </dev/null >>"$D/log/server.log" 2>&1 &
-  echo $! >"$D/server.pid"
-  local deadline=$((SECONDS + ${OAUTH_START_TIMEOUT:-30}))
-  until [ -s "$D/ready" ]; do
-    # The leader itself: its group exists only once setsid has run.
-    if ! kill -0 "$(cat "$D/server.pid")" 2>/dev/null; then
-      log "the server exited during start; its log:"; tail -n 30 "$D/log/server.log" >&2; die "did not start"
+  # A port found free can be taken by another test's server before ours binds it: on
+  # "address already in use", new ports and another try.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    token_port=$(pick_port)
+    control_port=$(pick_port "$token_port")
+    starttls_port=$(pick_port "$token_port" "$control_port")
+    tls_port=$(pick_port "$token_port" "$control_port" "$starttls_port")
+    rm -f "$D/ready"
+    : >"$D/log/server.log"
+    setsid env --default-signal perl -MPOSIX -e "$UNMASK" "$VENV/bin/python" "$HERE/oauth/oauth_server.py" \
+      --token-port "$token_port" --control-port "$control_port" \
+      --starttls-port "$starttls_port" --tls-port "$tls_port" --token-lifetime "$lifetime" \
+      --access-token-length "${OAUTH_ACCESS_TOKEN_LENGTH:-0}" \
+      --token-cert "$D/tls/token/server.pem" --token-key "$D/tls/token/server.key" \
+      --smtp-cert "$D/tls/smtp/server.pem" --smtp-key "$D/tls/smtp/server.key" \
+      --maildir "$D/maildir" --secrets "$D/secrets.env" --ready-file "$D/ready" \
+      </dev/null >>"$D/log/server.log" 2>&1 &
+    echo $! >"$D/server.pid"
+    local deadline=$((SECONDS + ${OAUTH_START_TIMEOUT:-30})) exited=0
+    until [ -s "$D/ready" ]; do
+      # The leader itself: its group exists only once setsid has run.
+      if ! kill -0 "$(cat "$D/server.pid")" 2>/dev/null; then exited=1; break; fi
+      if [ $SECONDS -ge "$deadline" ]; then
+        cmd_stop "$D" >/dev/null 2>&1 || true; tail -n 30 "$D/log/server.log" >&2; die "not ready after ${OAUTH_START_TIMEOUT:-30}s"
+      fi
+      sleep 0.1
+    done
+    [ "$exited" = 1 ] || break
+    if [ "$attempt" -lt 5 ] && grep -q 'address already in use' "$D/log/server.log"; then
+      log "a port was taken before the server bound it; trying other ports"
+      continue
     fi
-    if [ $SECONDS -ge "$deadline" ]; then
-      cmd_stop "$D" >/dev/null 2>&1 || true; tail -n 30 "$D/log/server.log" >&2; die "not ready after ${OAUTH_START_TIMEOUT:-30}s"
-    fi
-    sleep 0.1
+    log "the server exited during start; its log:"; tail -n 30 "$D/log/server.log" >&2; die "did not start"
   done
   {
     printf '%s\n' \
