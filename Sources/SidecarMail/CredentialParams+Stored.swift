@@ -24,14 +24,10 @@ extension CredentialParams {
         }
     }
 
-    /// The credential a stored record sealed, with the record's `id`. A `security`, `auth`
-    /// or `min_version` this build does not know reads as absent, as it always has (the
-    /// `credentials` command stored whatever string it was given).
-    init(storedPayload payload: CredentialPayload, id: String) throws(CredentialStoreError) {
-        self = try Self.stored(payload, id: id).params
-    }
-
-    /// The credential a stored record sealed, with its OAuth settings if it has them.
+    /// The credential a stored record sealed, with the record's `id` and its OAuth settings
+    /// if it has them. A `security`, `auth` or `min_version` this build does not know reads
+    /// as absent, as it always has (older `credentials` commands stored whatever string they
+    /// were given).
     static func stored(_ payload: CredentialPayload, id: String) throws(CredentialStoreError)
         -> (params: CredentialParams, oauth: OAuthSettings?)
     {
