@@ -58,6 +58,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // The shared state backend of a fleet (state_backend = postgres).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(name: "SidecarCore", swiftSettings: strictSettings),
@@ -120,12 +122,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "SidecarStatePostgres",
+            dependencies: [
+                "SidecarState", "SidecarCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(name: "state-crash-probe", dependencies: ["SidecarState"], swiftSettings: strictSettings),
         .target(
             name: "SidecarMail",
             dependencies: [
                 "SidecarCore", "SidecarMessage", "SidecarSMTP", "SidecarProtocol", "SidecarPool", "SidecarEgress",
-                "SidecarState",
+                "SidecarState", "SidecarStatePostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 // The keyed fingerprint of a secret in a pool key (SecretFingerprint).
@@ -243,7 +254,8 @@ let package = Package(
         .testTarget(
             name: "SidecarStateTests",
             dependencies: [
-                "SidecarState", "SidecarCore", "SidecarTestSupport", "state-crash-probe",
+                "SidecarState", "SidecarStatePostgres", "SidecarCore", "SidecarTestSupport", "state-crash-probe",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -34,10 +34,14 @@ extension ErrorCode {
     public static let invalidConfiguration = ErrorCode("invalid_configuration")
     /// A bug or an unexpected failure inside the sidecar. The message says no more than that.
     public static let internalError = ErrorCode("internal_error")
+    /// The shared state database (a fleet's PostgreSQL) cannot be reached, or did not answer
+    /// in time: nothing was sent.
+    public static let stateUnavailable = ErrorCode("state_unavailable")
 
     public static let protocolCodes: [ErrorCode] = [
         .frameTooLarge, .truncatedFrame, .invalidJSON, .notAnObject, .missingID, .duplicateID,
         .unknownOperation, .invalidParams, .unsupportedVersion, .peerNotAllowed, .tooManyConnections,
         .shuttingDown, .notImplemented, .requestTimeout, .invalidConfiguration, .internalError,
+        .stateUnavailable,
     ]
 }

@@ -3,6 +3,7 @@ import NIOCore
 import SidecarCore
 import SidecarEgress
 import SidecarPool
+import SidecarStatePostgres
 
 extension MailConfiguration {
     /// Sets the mail engine's configuration key `key` (its part of the executable's key
@@ -70,6 +71,31 @@ extension MailConfiguration {
                 }
                 oauthTokens.additionalCAPEM = pem
             }
+        case "state_backend":
+            guard let backend = StateBackend(rawValue: value.lowercased()) else {
+                throw ConfigurationValue.invalid("\(source): state_backend must be sqlite or postgres")
+            }
+            stateBackend = backend
+        case "postgres_url":
+            postgres.url = value.isEmpty ? nil : value
+        case "postgres_password_file":
+            postgres.passwordFile = value.isEmpty ? nil : value
+        case "postgres_pool_size":
+            postgres.poolSize = try ConfigurationValue.positive(value, key, source)
+        case "postgres_statement_timeout_ms":
+            postgres.statementTimeoutMs = try ConfigurationValue.positive(value, key, source)
+        case "postgres_table_prefix":
+            guard PostgresStateConfiguration.isValidTablePrefix(value) else {
+                throw ConfigurationValue.invalid(
+                    "\(source): postgres_table_prefix must be at most 30 of a-z, 0-9 and _, not starting with a digit")
+            }
+            postgres.tablePrefix = value
+        case "state_lease_seconds":
+            postgres.leaseSeconds = try ConfigurationValue.positive(value, key, source)
+        case "state_fail_open":
+            guard let flag = ["true": true, "yes": true, "1": true, "false": false, "no": false, "0": false][value.lowercased()]
+            else { throw ConfigurationValue.invalid("\(source): state_fail_open must be true or false") }
+            stateFailOpen = flag
         case "state_directory":
             guard value.hasPrefix("/") else { throw ConfigurationValue.invalid("\(source): state_directory must be absolute") }
             stateDirectory = value

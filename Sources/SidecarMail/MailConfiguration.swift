@@ -7,6 +7,33 @@ import SidecarPool
 /// from its configuration file (keys in `packaging/smtp-sidecar.conf`); the pool's and the
 /// fetcher's own configurations carry their defaults.
 public struct MailConfiguration: Sendable, Equatable {
+    /// Where duplicate-suppression records and rate counters are kept.
+    public enum StateBackend: String, Sendable, Equatable {
+        case sqlite
+        case postgres
+    }
+
+    /// How to reach the shared PostgreSQL database of `state_backend = postgres`.
+    public struct PostgresSettings: Sendable, Equatable {
+        /// `postgres_url`: `postgres://user@host:port/database?sslmode=…`, without a password.
+        public var url: String?
+        /// `postgres_password_file`; default: the systemd credential
+        /// `smtp-sidecar.postgres-password` when present.
+        public var passwordFile: String?
+        /// `postgres_pool_size`: connections to the database at most (default 10).
+        public var poolSize: Int = 10
+        /// `postgres_statement_timeout_ms`: how long a statement, or the wait for a connection,
+        /// may take before the send is refused with `state_unavailable` (default 5000).
+        public var statementTimeoutMs: Int = 5000
+        /// `postgres_table_prefix` (default `smtp_sidecar_`).
+        public var tablePrefix: String = "smtp_sidecar_"
+        /// `state_lease_seconds`: how long another host waits on this host's send in progress
+        /// after this host stopped renewing it, before answering `outcome_unknown` (default 15).
+        public var leaseSeconds: Int = 15
+
+        public init() {}
+    }
+
     /// EHLO name sent to SMTP servers when a credential names none (`smtp_client_name`).
     /// nil: this machine's host name when it is fully qualified, else `[127.0.0.1]`.
     public var smtpClientName: String?
@@ -41,6 +68,16 @@ public struct MailConfiguration: Sendable, Equatable {
     public var credentialKeyFile: String?
     /// Where durable state lives (duplicate records, rate counters, stored credentials).
     public var stateDirectory: String = "/var/lib/smtp-sidecar"
+    /// Where duplicate-suppression records and rate counters live (`state_backend`): this
+    /// host's SQLite database in ``stateDirectory`` (`sqlite`, the default), or a PostgreSQL
+    /// database that a fleet of hosts shares (`postgres`; see ``postgres``).
+    public var stateBackend: StateBackend = .sqlite
+    /// The shared database, for `state_backend = postgres` (`postgres_*`).
+    public var postgres = PostgresSettings()
+    /// With the shared database unavailable, send anyway with duplicate suppression on this
+    /// host only, logged at warning on every such send (`state_fail_open`). Default false:
+    /// such a send is refused with `state_unavailable` and nothing is sent.
+    public var stateFailOpen: Bool = false
 
     public init() {}
 }

@@ -20,7 +20,9 @@ public struct MailEngine: Sendable {
     public let tasks: [MailEngineTask]
     /// The pools' counters for `stats`; nil when pooling is off.
     public let poolStatistics: (@Sendable () -> [StatsResult.Pool])?
-    let dedup: DedupStore?
+    let dedup: (any DedupStoring)?
+    /// The shared database, with `state_backend = postgres`.
+    let shared: SharedState?
 
     /// Builds the engine. Nothing runs until ``tasks`` do.
     ///
@@ -36,7 +38,7 @@ public struct MailEngine: Sendable {
                 maxConnectionsPerServer: configuration.poolMaxConnectionsPerServer, logger: logger)
             : nil
         let transport: any MailTransport = pooled ?? DirectTransport(eventLoopGroup: eventLoopGroup)
-        let policy = try PolicySetup.policy(configuration, logger: logger)
+        let (policy, shared) = try PolicySetup.policy(configuration, logger: logger)
         operations = MailOperations(
             settings: MailSettings(clientName: configuration.smtpClientName ?? Self.defaultClientName()),
             transport: transport, policy: policy)
@@ -45,6 +47,12 @@ public struct MailEngine: Sendable {
             dedup: policy.dedup, rateLimiter: policy.rateLimiter,
             interval: .seconds(configuration.statePurgeIntervalSeconds))
         var tasks: [MailEngineTask] = [.statePurge(purger, logger: logger)]
+        if let shared {
+            // First, so that it stops last.
+            let dedup = policy.dedup
+            tasks.insert(.sharedState(shared, flush: { await dedup?.flush() }, logger: logger), at: 0)
+        }
+        self.shared = shared
         if let pooled {
             tasks.append(.pools(pooled))
             poolStatistics = { pooled.statistics() }

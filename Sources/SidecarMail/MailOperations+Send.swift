@@ -107,7 +107,7 @@ extension MailOperations {
     /// Marks the dedup record "may have been sent" once the send's connection is in hand,
     /// while its envelope goes out; the message's content waits for it: a send that cannot
     /// record that does not go out.
-    static func markPending(_ ticket: DedupTicket, dedup: DedupStore?, logger: Logger) -> BeforeTransaction? {
+    static func markPending(_ ticket: DedupTicket, dedup: (any DedupStoring)?, logger: Logger) -> BeforeTransaction? {
         guard let dedup else { return nil }
         return { () async throws(SidecarError) in
             let marked: Bool

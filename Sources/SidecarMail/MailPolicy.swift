@@ -11,10 +11,10 @@ public struct MailPolicy: Sendable {
     /// Fetches URL attachments through the same guard.
     public var fetcher: AttachmentFetcher?
     /// One-hour duplicate suppression.
-    public var dedup: DedupStore?
+    public var dedup: (any DedupStoring)?
     public var defaultDedupWindow: Duration
     /// Per-credential sending rate and daily quota.
-    public var rateLimiter: RateLimiter?
+    public var rateLimiter: (any RateLimiting)?
     /// Stored credentials, encrypted at rest.
     public var credentials: CredentialStore?
     /// Access tokens of stored OAuth credentials, from their token endpoints through the
@@ -22,8 +22,8 @@ public struct MailPolicy: Sendable {
     public var oauth: OAuthTokenBroker?
 
     public init(
-        destinations: DestinationResolver = DestinationResolver(), fetcher: AttachmentFetcher? = nil, dedup: DedupStore? = nil,
-        defaultDedupWindow: Duration = .seconds(3600), rateLimiter: RateLimiter? = nil, credentials: CredentialStore? = nil,
+        destinations: DestinationResolver = DestinationResolver(), fetcher: AttachmentFetcher? = nil, dedup: (any DedupStoring)? = nil,
+        defaultDedupWindow: Duration = .seconds(3600), rateLimiter: (any RateLimiting)? = nil, credentials: CredentialStore? = nil,
         oauth: OAuthTokenBroker? = nil
     ) {
         self.oauth = oauth

@@ -3,6 +3,7 @@ import Logging
 import SidecarCore
 import SidecarEgress
 import SidecarState
+import SidecarStatePostgres
 
 /// Builds the send policy's services from the configuration, failing start-up with a
 /// clear message when something is misconfigured.
@@ -52,7 +53,68 @@ enum PolicySetup {
         }
     }
 
-    static func policy(_ configuration: MailConfiguration, logger: Logger) throws(SidecarError) -> MailPolicy {
+    /// The shared database of `state_backend = postgres`: its URL, and its password from
+    /// `postgres_password_file`, else the systemd credential `smtp-sidecar.postgres-password`.
+    static func postgres(_ configuration: MailConfiguration) throws(SidecarError) -> PostgresStateConfiguration {
+        let settings = configuration.postgres
+        guard let url = settings.url else {
+            throw SidecarError(code: .invalidConfiguration, message: "state_backend = postgres needs postgres_url.")
+        }
+        var passwordPath = settings.passwordFile
+        if passwordPath == nil, let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
+            let path = "\(directory)/\(postgresPasswordCredential)"
+            if FileManager.default.fileExists(atPath: path) { passwordPath = path }
+        }
+        var password: Secret?
+        if let passwordPath {
+            guard let data = FileManager.default.contents(atPath: passwordPath) else {
+                throw SidecarError(
+                    code: .invalidConfiguration, message: "Cannot read the PostgreSQL password file \(passwordPath).")
+            }
+            // One line; a trailing newline (echo > file) is not part of it.
+            var text = String(decoding: data, as: UTF8.self)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            password = Secret(text)
+        }
+        do {
+            var postgres = try PostgresStateConfiguration(url: url, password: password)
+            postgres.poolSize = settings.poolSize
+            postgres.statementTimeout = .milliseconds(settings.statementTimeoutMs)
+            postgres.tablePrefix = settings.tablePrefix
+            postgres.lease = .seconds(settings.leaseSeconds)
+            return postgres
+        } catch {
+            throw SidecarError(code: .invalidConfiguration, message: error.description)
+        }
+    }
+
+    /// The systemd credential that holds the shared database's password.
+    static let postgresPasswordCredential = "smtp-sidecar.postgres-password"
+
+    /// The duplicate-suppression and rate-limit stores of the configured backend, and the
+    /// shared database behind them, if any.
+    static func stateStores(
+        _ configuration: MailConfiguration, database: StateDatabase, logger: Logger
+    ) throws(SidecarError) -> (dedup: any DedupStoring, rateLimiter: any RateLimiting, shared: SharedState?) {
+        switch configuration.stateBackend {
+        case .sqlite:
+            return (DedupStore(database: database), RateLimiter(database: database), nil)
+        case .postgres:
+            let state = PostgresState(configuration: try postgres(configuration), logger: logger)
+            let shared = SharedState(
+                state: state, dedup: PostgresDedupStore(state: state), rateLimiter: PostgresRateLimiter(state: state))
+            guard configuration.stateFailOpen else { return (shared.dedup, shared.rateLimiter, shared) }
+            return (
+                FailOpenDedupStore(shared: shared.dedup, local: DedupStore(database: database), logger: logger),
+                FailOpenRateLimiter(shared: shared.rateLimiter, local: RateLimiter(database: database), logger: logger),
+                shared
+            )
+        }
+    }
+
+    static func policy(
+        _ configuration: MailConfiguration, logger: Logger
+    ) throws(SidecarError) -> (policy: MailPolicy, shared: SharedState?) {
         let destinations = DestinationResolver(
             policy: try egressPolicy(configuration), resolver: CachingHostNameResolver(SystemHostNameResolver()), logger: logger)
         let fetcher: AttachmentFetcher
@@ -62,14 +124,16 @@ enum PolicySetup {
             throw SidecarError(code: .invalidConfiguration, message: "Cannot set up attachment fetching: \(error)")
         }
         let database = try database(configuration)
+        let stores = try stateStores(configuration, database: database, logger: logger)
         let credentials = try credentialKey(configuration).map { CredentialStore(database: database, key: $0) }
         let oauth = try credentials.map { store throws(SidecarError) in
             try tokenBroker(configuration, destinations: destinations, store: store, logger: logger)
         }
-        return MailPolicy(
-            destinations: destinations, fetcher: fetcher, dedup: DedupStore(database: database),
-            defaultDedupWindow: .seconds(configuration.dedupWindowSeconds), rateLimiter: RateLimiter(database: database),
+        let policy = MailPolicy(
+            destinations: destinations, fetcher: fetcher, dedup: stores.dedup,
+            defaultDedupWindow: .seconds(configuration.dedupWindowSeconds), rateLimiter: stores.rateLimiter,
             credentials: credentials, oauth: oauth)
+        return (policy, stores.shared)
     }
 
     /// The token broker of stored OAuth credentials: its token client goes through the same

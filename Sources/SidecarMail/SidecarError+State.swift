@@ -1,5 +1,6 @@
 import SidecarCore
 import SidecarState
+import SidecarStatePostgres
 
 extension SidecarError {
     /// A failure of the state database, on the wire: `internal_error`, retryable when the
@@ -9,6 +10,22 @@ extension SidecarError {
         self.init(
             code: .internalError, message: "The sidecar's state database failed (\(error.description)).",
             retryable: error.isBusy)
+    }
+
+    /// A failure of the shared state database: `state_unavailable` (retryable; nothing was
+    /// sent) when it cannot be reached or did not answer in time, else `internal_error`.
+    public init(_ error: PostgresStateError) {
+        switch error.code {
+        case .unavailable:
+            self.init(
+                code: .stateUnavailable,
+                message: "The shared state database is unavailable (\(error.detail)); nothing was sent. Retry later.",
+                retryable: true)
+        case .invalidConfiguration:
+            self.init(code: .invalidConfiguration, message: error.description)
+        case .failed, .schemaTooNew, .schemaTooOld:
+            self.init(code: .internalError, message: "The sidecar's shared state database failed (\(error.description)).")
+        }
     }
 
     /// The credential key's problem, worded for the operator: `invalid_configuration`.
@@ -74,6 +91,7 @@ extension SidecarError {
         switch error {
         case let error as SidecarError: self = error
         case let error as SQLiteError: self.init(error)
+        case let error as PostgresStateError: self.init(error)
         case let error as CredentialStoreError: self.init(error)
         case let error as CredentialKeyError: self.init(error)
         default: return nil

@@ -1,7 +1,7 @@
 /// The pure rule of duplicate suppression: given the record already stored for a key
 /// (if any) and the time, what `begin` does. No I/O; ``DedupStore`` runs it inside a
 /// transaction and applies the action.
-enum DedupDecision: Sendable, Equatable {
+package enum DedupDecision: Sendable, Equatable {
     /// Reserve the key (a stored record, if any, is expired or given up) and let the caller send.
     case proceed
     /// A finished send counts as sent and has not expired: return its result.
@@ -18,7 +18,7 @@ enum DedupDecision: Sendable, Equatable {
     ///   - staleAfterMs: how old a `reserved` or `pending` record may be before it is given
     ///     up (free, or abandoned) even if its owner still runs.
     ///   - ownerIsAlive: whether the record's owner process runs (nil: cannot tell).
-    static func decide(record: DedupRecord?, nowMs: Int64, staleAfterMs: Int64, ownerIsAlive: Bool?) -> DedupDecision {
+    package static func decide(record: DedupRecord?, nowMs: Int64, staleAfterMs: Int64, ownerIsAlive: Bool?) -> DedupDecision {
         guard let record else { return .proceed }
         switch record.state {
         case .reserved:

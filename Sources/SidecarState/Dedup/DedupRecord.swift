@@ -1,6 +1,6 @@
 /// One row of the `dedup` table.
-struct DedupRecord: Sendable, Hashable {
-    enum State: String, Sendable {
+package struct DedupRecord: Sendable, Hashable {
+    package enum State: String, Sendable {
         /// A send holds this key but has written nothing to a server yet (it may be waiting
         /// for a connection). If its process dies, nothing was sent: the key is free.
         /// Written by earlier versions only: a reservation now lives in the sending
@@ -13,13 +13,25 @@ struct DedupRecord: Sendable, Hashable {
         case done
     }
 
-    var key: String
-    var state: State
-    var resultJSON: String?
-    var createdMs: Int64
-    var expiresMs: Int64
+    package var key: String
+    package var state: State
+    package var resultJSON: String?
+    package var createdMs: Int64
+    package var expiresMs: Int64
     /// ``ProcessIdentity/owner`` of the process that began the send.
-    var owner: String
+    package var owner: String
     /// Random per `begin`; only the holder of the matching ``DedupTicket`` may complete it.
-    var token: String
+    package var token: String
+
+    package init(
+        key: String, state: State, resultJSON: String?, createdMs: Int64, expiresMs: Int64, owner: String, token: String
+    ) {
+        self.key = key
+        self.state = state
+        self.resultJSON = resultJSON
+        self.createdMs = createdMs
+        self.expiresMs = expiresMs
+        self.owner = owner
+        self.token = token
+    }
 }

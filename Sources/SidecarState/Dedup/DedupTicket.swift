@@ -5,13 +5,13 @@ import FoundationEssentials
 public struct DedupTicket: Sendable, Hashable {
     public let key: String
     /// Nil when the window was 0 (no dedup): completing such a ticket does nothing.
-    let token: String?
+    package let token: String?
     /// When the send began, in ms since the epoch: the record's creation time.
-    let createdMs: Int64
+    package let createdMs: Int64
     /// When the record expires, in ms since the epoch.
-    let expiresMs: Int64
+    package let expiresMs: Int64
 
-    init(key: String, token: String?, createdMs: Int64 = 0, expiresMs: Int64 = 0) {
+    package init(key: String, token: String?, createdMs: Int64 = 0, expiresMs: Int64 = 0) {
         self.key = key
         self.token = token
         self.createdMs = createdMs

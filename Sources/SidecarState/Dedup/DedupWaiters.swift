@@ -7,7 +7,7 @@ import Synchronization
 /// once instead of sleeping, so no wake-up is lost between the read and the wait.
 /// Every wait also ends after a timeout, which is how records written by another
 /// process (which cannot notify us) are polled.
-final class DedupWaiters: Sendable {
+package final class DedupWaiters: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var nextID: UInt64 = 0
@@ -18,12 +18,14 @@ final class DedupWaiters: Sendable {
 
     private let state = Mutex(State())
 
-    var generation: UInt64 {
+    package init() {}
+
+    package var generation: UInt64 {
         state.withLock { $0.generation }
     }
 
     /// Wakes every waiter on `key`.
-    func notify(key: String) {
+    package func notify(key: String) {
         let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.generation &+= 1
             let ids = state.waiters.filter { $0.value.key == key }.map(\.key)
@@ -34,7 +36,7 @@ final class DedupWaiters: Sendable {
 
     /// Returns when `key` is notified, `timeout` passes, or the task is cancelled, or
     /// at once if anything was notified since `generation` was read.
-    func wait(key: String, since generation: UInt64, timeout: Duration) async {
+    package func wait(key: String, since generation: UInt64, timeout: Duration) async {
         let id = state.withLock { state -> UInt64 in
             state.nextID &+= 1
             return state.nextID

@@ -19,13 +19,13 @@ public struct StatePurger: Sendable {
     /// The default interval: five minutes.
     public static let defaultInterval: Duration = .seconds(300)
 
-    let dedup: DedupStore?
-    let rateLimiter: RateLimiter?
+    let dedup: (any DedupStoring)?
+    let rateLimiter: (any RateLimiting)?
     let interval: Duration
     let now: @Sendable () -> Date
 
     public init(
-        dedup: DedupStore?, rateLimiter: RateLimiter?, interval: Duration = Self.defaultInterval,
+        dedup: (any DedupStoring)?, rateLimiter: (any RateLimiting)?, interval: Duration = Self.defaultInterval,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.dedup = dedup

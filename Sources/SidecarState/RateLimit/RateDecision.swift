@@ -18,7 +18,13 @@ public enum RateLimitReason: String, Sendable, Hashable {
 public struct RateTicket: Sendable, Hashable {
     public let key: String
     /// The minute bucket (minutes since the epoch) the send was counted in.
-    let minute: Int64
+    package let minute: Int64
     /// The bucket's capacity when counted, or nil when no rate applied.
-    let capacity: Double?
+    package let capacity: Double?
+
+    package init(key: String, minute: Int64, capacity: Double?) {
+        self.key = key
+        self.minute = minute
+        self.capacity = capacity
+    }
 }

@@ -2,17 +2,22 @@ import SidecarCore
 
 /// The pure rule of ``RateLimiter``: given the stored counters and the time, whether a
 /// send may go and what the counters become. No I/O.
-struct RateLimitPolicy: Sendable {
-    static let minuteMs: Int64 = 60_000
+package struct RateLimitPolicy: Sendable {
+    package static let minuteMs: Int64 = 60_000
     /// The rolling quota window, in minute buckets.
-    static let windowMinutes: Int64 = 24 * 60
+    package static let windowMinutes: Int64 = 24 * 60
 
-    struct Bucket: Sendable, Hashable {
-        var tokens: Double
-        var updatedMs: Int64
+    package struct Bucket: Sendable, Hashable {
+        package var tokens: Double
+        package var updatedMs: Int64
+
+        package init(tokens: Double, updatedMs: Int64) {
+            self.tokens = tokens
+            self.updatedMs = updatedMs
+        }
     }
 
-    enum Outcome: Sendable, Hashable {
+    package enum Outcome: Sendable, Hashable {
         /// Count the send: store `bucket` (nil: no rate applies) and add one to `minute`.
         case allow(bucket: Bucket?, minute: Int64)
         case limit(retryAfterMs: Int64, reason: RateLimitReason)
@@ -32,7 +37,7 @@ struct RateLimitPolicy: Sendable {
     }
 
     /// - Parameter minuteCounts: the sends per minute bucket inside the window, oldest first.
-    static func evaluate(
+    package static func evaluate(
         limits: RateLimits, bucket: Bucket?, minuteCounts: [(minute: Int64, sends: Int)], nowMs: Int64
     ) -> Outcome {
         let minute = nowMs / minuteMs

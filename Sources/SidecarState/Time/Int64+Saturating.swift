@@ -7,19 +7,19 @@
 /// any real window (`Int64.max` ms is 292 million years), so clamping never changes a
 /// decision that a real value would make.
 extension Int64 {
-    func saturatingAdding(_ other: Int64) -> Int64 {
+    package func saturatingAdding(_ other: Int64) -> Int64 {
         let (sum, overflow) = addingReportingOverflow(other)
         guard overflow else { return sum }
         return other > 0 ? .max : .min
     }
 
-    func saturatingSubtracting(_ other: Int64) -> Int64 {
+    package func saturatingSubtracting(_ other: Int64) -> Int64 {
         let (difference, overflow) = subtractingReportingOverflow(other)
         guard overflow else { return difference }
         return other < 0 ? .max : .min
     }
 
-    func saturatingMultiplied(by other: Int64) -> Int64 {
+    package func saturatingMultiplied(by other: Int64) -> Int64 {
         let (product, overflow) = multipliedReportingOverflow(by: other)
         guard overflow else { return product }
         return (self < 0) == (other < 0) ? .max : .min

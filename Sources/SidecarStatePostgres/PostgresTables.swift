@@ -1,0 +1,16 @@
+/// The shared database's table names, with the configured prefix.
+struct PostgresTables: Sendable {
+    let schemaVersion: String
+    let dedup: String
+    let rateBucket: String
+    let rateMinute: String
+    let rateExhausted: String
+
+    init(prefix: String) {
+        schemaVersion = prefix + "schema_version"
+        dedup = prefix + "dedup"
+        rateBucket = prefix + "rate_bucket"
+        rateMinute = prefix + "rate_minute"
+        rateExhausted = prefix + "rate_exhausted"
+    }
+}
