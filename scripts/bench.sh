@@ -26,11 +26,15 @@
 #             BENCH_BASELINE_BIN, the same rows from that binary (another build, e.g. an
 #             earlier commit) in the same run, alternating, so the two are compared on
 #             the same machine minutes apart;
+#   fleet     the default rows again from a sidecar whose duplicate records and rate
+#             counters live in a PostgreSQL 15 (state_backend = postgres; a private server
+#             on loopback, scripts/postgres-harness.sh), in the same rounds as SQLite's;
 #   big       an 8 MB text and a 7 MB attachment (9.5 MB as base64, under Postfix's
 #             default 10 MB limit) with another client pinging every 5 ms meanwhile: how long
 #             other clients wait while a big message goes out (also for the baseline).
 #
-# Environment: BENCH_MESSAGES (default 2000: fewer leave the CPU figure, counted in clock
+# Environment: BENCH_ONLY=default stops after the default-send and fleet rows;
+# BENCH_MESSAGES (default 2000: fewer leave the CPU figure, counted in clock
 # ticks, a few per cent coarse), BENCH_QUICK=1 for a short run, BENCH_BASELINE_BIN (an
 # smtp-sidecar binary to compare the default-send and big-message rows with).
 set -euo pipefail
@@ -80,6 +84,17 @@ start_sidecar "$bin" warm --set pool_max_connections_per_key=4
 warm=$started_pid
 start_sidecar "$bin" cold --set pool_enabled=false
 cold=$started_pid
+# The fleet's shared state: a real PostgreSQL on loopback, stock settings.
+scripts/postgres-harness.sh start "$work/pg" --owner-pid $$ --destroy-with-owner >/dev/null
+# shellcheck source=/dev/null
+source "$work/pg/postgres.env"
+start_sidecar "$bin" fleet --set pool_max_connections_per_key=4 --set state_backend=postgres \
+    --set postgres_url="$PG_URL" --set postgres_password_file="$PG_PASSWORD_FILE"
+fleet=$started_pid
+for _ in $(seq 1 100); do
+    "$bin" stats --socket "$work/fleet.sock" 2>/dev/null | grep -q '"available" *: *true' && break
+    sleep 0.1
+done
 baseline=${BENCH_BASELINE_BIN:-}
 if [ -n "$baseline" ]; then
     start_sidecar "$baseline" before --set pool_max_connections_per_key=4
@@ -132,8 +147,10 @@ big_row() { # suffix, socket name, pid
 }
 for round in 1 2; do
     default_rows "" warm "$warm"
+    default_rows " (postgres)" fleet "$fleet"
     if [ -n "$baseline" ]; then default_rows " (baseline)" before "$before"; fi
 done
+if [ "${BENCH_ONLY:-}" = default ]; then exit 0; fi
 big_row "" warm "$warm"
 if [ -n "$baseline" ]; then big_row " (baseline)" before "$before"; fi
 

@@ -5,6 +5,7 @@ import SidecarCore
 import SidecarProtocol
 import SidecarSMTP
 import SidecarState
+import SidecarStatePostgres
 
 /// The mail engine as the daemon runs it, built from its ``MailConfiguration``: the
 /// transport (warm pooled connections, or a new connection for every send), the send
@@ -18,6 +19,8 @@ public struct MailEngine: Sendable {
     /// The engine's long-lived parts, to run in the daemon's service group in this order
     /// (and shut down in reverse): the state purge, then the pools when pooling is on.
     public let tasks: [MailEngineTask]
+    /// The state store's backend and health, for `stats` and `STATUS=`.
+    public let stateStatus: @Sendable () -> StatsResult.StateStore
     /// The pools' counters for `stats`; nil when pooling is off.
     public let poolStatistics: (@Sendable () -> [StatsResult.Pool])?
     let dedup: (any DedupStoring)?
@@ -53,6 +56,13 @@ public struct MailEngine: Sendable {
             tasks.insert(.sharedState(shared, flush: { await dedup?.flush() }, logger: logger), at: 0)
         }
         self.shared = shared
+        stateStatus = {
+            guard let shared else { return StatsResult.StateStore(backend: "sqlite", available: true) }
+            let health = shared.state.currentHealth
+            return StatsResult.StateStore(
+                backend: "postgres", available: health.available, schemaVersion: health.schemaVersion,
+                lastError: health.available ? nil : health.lastError)
+        }
         if let pooled {
             tasks.append(.pools(pooled))
             poolStatistics = { pooled.statistics() }

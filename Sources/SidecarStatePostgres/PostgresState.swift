@@ -101,6 +101,14 @@ public final class PostgresState: Sendable {
         }
     }
 
+    /// Runs the connection pool alone, without migrating (the administration commands).
+    public func runConnections() async {
+        await client.run()
+    }
+
+    /// The schema version this build migrates to.
+    public static var knownSchemaVersion: Int { PostgresSchema.currentVersion }
+
     /// Brings the schema to this build's version, in one transaction under an advisory lock
     /// (several hosts starting at once migrate once). Returns the versions before and after.
     /// Throws `schemaTooNew` when a newer build migrated it.

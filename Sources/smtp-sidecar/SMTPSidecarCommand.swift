@@ -17,7 +17,7 @@ struct SMTPSidecarCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             ServeCommand.self, SendCommand.self, VerifyCommand.self, PingCommand.self, StatsCommand.self,
-            CredentialsCommand.self,
+            CredentialsCommand.self, StateCommand.self,
         ]
     )
 

@@ -98,10 +98,14 @@ struct ServeCommand: AsyncParsableCommand {
             mail: MailRoutes(
                 send: { params, context in await mail.operations.send(params, logger: context.logger) },
                 verify: { params, context in await mail.operations.verify(params, logger: context.logger) }),
-            poolStatistics: mail.poolStatistics)
+            poolStatistics: mail.poolStatistics, stateStatus: mail.stateStatus)
         let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)
         let reporter = StatusReporter(
-            notifier: notifier, stats: stats, interval: .seconds(configuration.server.statusIntervalSeconds))
+            notifier: notifier, stats: stats, interval: .seconds(configuration.server.statusIntervalSeconds),
+            detail: {
+                let state = mail.stateStatus()
+                return state.available ? "state \(state.backend)" : "state \(state.backend) UNAVAILABLE"
+            })
 
         // Shut down in reverse: the server drains the sends in flight, then the pools QUIT
         // their idle connections, then the purge and the reporter stop.

@@ -15,6 +15,7 @@ pids=()
 bench_cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     scripts/postfix-harness.sh stop "$work/postfix" >/dev/null 2>&1 || true
+    [ -d "$work/pg" ] && { scripts/postgres-harness.sh destroy "$work/pg" >/dev/null 2>&1 || true; }
     rm -rf "$work"
 }
 

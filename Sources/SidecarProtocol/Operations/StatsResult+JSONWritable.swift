@@ -5,6 +5,18 @@ extension StatsResult: JSONWritable {
         writer.member("connections", connections)
         writer.member("requests", requests)
         if let pools { writer.member("pools", pools) }
+        if let state { writer.member("state", state) }
+        writer.endObject()
+    }
+}
+
+extension StatsResult.StateStore: JSONWritable {
+    public func writeJSON(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.member("backend", backend)
+        writer.member("available", available)
+        if let schemaVersion { writer.member("schema_version", schemaVersion) }
+        if let lastError { writer.member("last_error", lastError) }
         writer.endObject()
     }
 }

@@ -6,6 +6,34 @@ public struct StatsResult: Sendable, Equatable, Codable {
     /// SMTP connection pools, by a label that names workspace, credential id and server
     /// (never a secret). Absent when pooling is off.
     public var pools: [Pool]?
+    /// Where duplicate-suppression records and rate counters are kept, and whether that
+    /// store answers. Absent from a daemon that keeps no state.
+    public var state: StateStore?
+
+    /// The state store's backend and health.
+    public struct StateStore: Sendable, Equatable, Codable {
+        /// `sqlite` (this host) or `postgres` (shared by a fleet).
+        public var backend: String
+        /// Whether the last operation reached it (always true for `sqlite`).
+        public var available: Bool
+        /// The shared database's schema version, once checked.
+        public var schemaVersion: Int?
+        /// Why it is unavailable, while it is.
+        public var lastError: String?
+
+        public init(backend: String, available: Bool, schemaVersion: Int? = nil, lastError: String? = nil) {
+            self.backend = backend
+            self.available = available
+            self.schemaVersion = schemaVersion
+            self.lastError = lastError
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case backend, available
+            case schemaVersion = "schema_version"
+            case lastError = "last_error"
+        }
+    }
 
     /// One pool's counters.
     public struct Pool: Sendable, Equatable, Codable {
@@ -98,6 +126,6 @@ public struct StatsResult: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case uptimeMs = "uptime_ms"
-        case connections, requests, pools
+        case connections, requests, pools, state
     }
 }

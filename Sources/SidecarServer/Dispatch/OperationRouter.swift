@@ -11,16 +11,20 @@ public struct OperationRouter: RequestHandler {
     public var mail: MailRoutes?
     /// The connection pools' counters, when pooling is on.
     public var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
+    /// The state store's backend and health for `stats`.
+    public var stateStatus: (@Sendable () -> StatsResult.StateStore)?
 
     public init(
         limits: HelloResult.Limits, serverVersion: String, stats: ServerStats, mail: MailRoutes? = nil,
-        poolStatistics: (@Sendable () -> [StatsResult.Pool])? = nil
+        poolStatistics: (@Sendable () -> [StatsResult.Pool])? = nil,
+        stateStatus: (@Sendable () -> StatsResult.StateStore)? = nil
     ) {
         self.limits = limits
         self.serverVersion = serverVersion
         self.stats = stats
         self.mail = mail
         self.poolStatistics = poolStatistics
+        self.stateStatus = stateStatus
     }
 
     public func handle(_ request: Request, context: RequestContext) async -> Response.Outcome {
@@ -53,6 +57,7 @@ public struct OperationRouter: RequestHandler {
         case .stats:
             var snapshot = stats.snapshot()
             snapshot.pools = poolStatistics?()
+            snapshot.state = stateStatus?()
             return .success(snapshot)
         case .send(let params):
             guard let mail else { return notImplemented(request.operation.name) }

@@ -6,11 +6,16 @@ public struct StatusReporter: Service {
     let notifier: any LifecycleNotifier
     let stats: ServerStats
     let interval: Duration
+    /// More for the line (the state store's health), appended after a semicolon.
+    let detail: (@Sendable () -> String)?
 
-    public init(notifier: any LifecycleNotifier, stats: ServerStats, interval: Duration) {
+    public init(
+        notifier: any LifecycleNotifier, stats: ServerStats, interval: Duration, detail: (@Sendable () -> String)? = nil
+    ) {
         self.notifier = notifier
         self.stats = stats
         self.interval = interval
+        self.detail = detail
     }
 
     public func run() async throws {
@@ -20,7 +25,7 @@ public struct StatusReporter: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let now = ContinuousClock.now
             if now - lastStatus >= interval {
-                notifier.status(stats.statusLine())
+                notifier.status(detail.map { "\(stats.statusLine()); \($0())" } ?? stats.statusLine())
                 lastStatus = now
             }
             if notifier.watchdogInterval != nil {
