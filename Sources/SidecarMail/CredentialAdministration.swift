@@ -1,7 +1,9 @@
 import FoundationEssentials
+import Logging
 import SidecarCore
 import SidecarProtocol
 import SidecarState
+import SidecarStatePostgres
 
 /// The daemon's encrypted credential store as an administrator edits it in place (the
 /// `credentials` subcommand, run as the daemon's user with its configuration and key).
@@ -9,16 +11,28 @@ import SidecarState
 /// already used in the workspace, `credential_not_found`, `internal_error` for a database
 /// that cannot be written).
 public struct CredentialAdministration: Sendable {
-    let store: CredentialStore
+    let store: any CredentialStoring
+    /// The shared database holding the store, with `state_backend = postgres`.
+    let shared: PostgresState?
 
-    /// The store in `configuration`'s state directory, under its credential key
+    /// The store of `configuration`'s backend (the state directory's database, or the shared
+    /// PostgreSQL database of `state_backend = postgres`), under its credential key
     /// (`credential_key_file`, else the systemd credential `smtp-sidecar.key`); nil when
     /// there is no key.
     ///
     /// - Throws: `invalid_configuration` when the key or the state database cannot be opened.
     public init?(configuration: MailConfiguration) throws(SidecarError) {
         guard let key = try PolicySetup.credentialKey(configuration) else { return nil }
-        store = CredentialStore(database: try PolicySetup.database(configuration), key: key)
+        switch configuration.stateBackend {
+        case .sqlite:
+            store = CredentialStore(database: try PolicySetup.database(configuration), key: key)
+            shared = nil
+        case .postgres:
+            let state = PostgresState(
+                configuration: try PolicySetup.postgres(configuration), logger: Logger(label: "smtp-sidecar") { _ in SwiftLogNoOpLogHandler() })
+            store = PostgresCredentialStore(state: state, key: key)
+            shared = state
+        }
     }
 
     /// Stores a new credential for `workspace`; `id` defaults to a random UUID.
@@ -26,28 +40,28 @@ public struct CredentialAdministration: Sendable {
     public func add(
         workspace: String, label: String, credential: CredentialParams, oauth: OAuthSettings? = nil, id: String? = nil,
         now: Date = Date()
-    ) throws -> CredentialSummary {
-        try Self.worded {
-            CredentialSummary(try store.add(workspace: workspace, label: label, credential: credential, oauth: oauth, id: id, now: now))
+    ) async throws -> CredentialSummary {
+        try await worded {
+            CredentialSummary(try await store.add(workspace: workspace, label: label, credential: credential, oauth: oauth, id: id, now: now))
         }
     }
 
     /// The stored credentials, of one workspace or of all.
-    public func list(workspace: String? = nil) throws -> [CredentialSummary] {
-        try Self.worded { try store.list(workspace: workspace).map(CredentialSummary.init) }
+    public func list(workspace: String? = nil) async throws -> [CredentialSummary] {
+        try await worded { try await store.list(workspace: workspace).map(CredentialSummary.init) }
     }
 
-    public func remove(id: String, workspace: String) throws {
-        try Self.worded { try store.remove(id: id, workspace: workspace) }
+    public func remove(id: String, workspace: String) async throws {
+        try await worded { try await store.remove(id: id, workspace: workspace) }
     }
 
     /// Replaces a stored credential's fields and secret.
     @discardableResult
     public func rotate(
         id: String, workspace: String, credential: CredentialParams, oauth: OAuthSettings? = nil, now: Date = Date()
-    ) throws -> CredentialSummary {
-        try Self.worded {
-            CredentialSummary(try store.rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: now))
+    ) async throws -> CredentialSummary {
+        try await worded {
+            CredentialSummary(try await store.rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: now))
         }
     }
 
@@ -55,13 +69,33 @@ public struct CredentialAdministration: Sendable {
     ///
     /// - Returns: how the key describes itself (its id, never its bytes).
     public static func generateKeyFile(at path: String) throws -> String {
-        try worded { "\(try CredentialKey.generateKeyFile(at: path))" }
+        do {
+            return "\(try CredentialKey.generateKeyFile(at: path))"
+        } catch {
+            throw SidecarError(state: error) ?? error
+        }
     }
 
-    /// Runs `body`, throwing the store's errors as the wire words them; any other as it is.
-    private static func worded<Result>(_ body: () throws -> Result) throws -> Result {
+    /// Runs `body` (with the shared database's connections while it runs, its schema
+    /// migrated first), throwing the store's errors as the wire words them; any other as it is.
+    private func worded<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
         do {
-            return try body()
+            guard let shared else { return try await body() }
+            return try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask {
+                    await shared.runConnections()
+                    return nil
+                }
+                group.addTask {
+                    try await shared.migrate()
+                    return try await body()
+                }
+                defer { group.cancelAll() }
+                while let next = try await group.next() {
+                    if let next { return next }
+                }
+                throw CancellationError()
+            }
         } catch {
             throw SidecarError(state: error) ?? error
         }

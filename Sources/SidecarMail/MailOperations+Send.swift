@@ -30,7 +30,7 @@ extension MailOperations {
         let oauth: OAuthTokenSource?
         let limits: RateLimits?
         do {
-            let requested = try self.credential(
+            let requested = try await self.credential(
                 inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
             credential = requested.params
             (configuration, oauth) = try self.configuration(for: requested, workspace: params.workspaceID)

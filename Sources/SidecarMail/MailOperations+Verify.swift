@@ -16,7 +16,7 @@ extension MailOperations {
         let configuration: SMTPConfiguration
         let destination: SMTPDestination
         do throws(SidecarError) {
-            let credential = try credential(inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
+            let credential = try await credential(inline: params.credential, storedID: params.credentialID, workspace: params.workspaceID)
             let oauth: OAuthTokenSource?
             (configuration, oauth) = try self.configuration(for: credential, workspace: params.workspaceID)
             logger[metadataKey: "smtp_host"] = "\(configuration.host)"

@@ -30,7 +30,7 @@ public struct MailOperations: Sendable {
 
     /// The inline credential of a request, or the stored one it names, which must belong to
     /// the request's workspace (with its OAuth settings, if it gets its tokens itself).
-    func credential(inline: CredentialParams?, storedID: String?, workspace: String) throws(SidecarError)
+    func credential(inline: CredentialParams?, storedID: String?, workspace: String) async throws(SidecarError)
         -> (params: CredentialParams, oauth: OAuthSettings?)
     {
         if let inline {
@@ -49,7 +49,7 @@ public struct MailOperations: Sendable {
                     field: "params.credential_id")
             }
             do {
-                return try store.storedCredential(id: storedID, workspace: workspace)
+                return try await store.storedCredential(id: storedID, workspace: workspace)
             } catch let error as CredentialStoreError where error.code == .notFound {
                 throw SidecarError(
                     code: .credentialNotFound,

@@ -16,14 +16,14 @@ public struct MailPolicy: Sendable {
     /// Per-credential sending rate and daily quota.
     public var rateLimiter: (any RateLimiting)?
     /// Stored credentials, encrypted at rest.
-    public var credentials: CredentialStore?
+    public var credentials: (any CredentialStoring)?
     /// Access tokens of stored OAuth credentials, from their token endpoints through the
     /// same guard. Without it, a stored OAuth credential is refused.
     public var oauth: OAuthTokenBroker?
 
     public init(
         destinations: DestinationResolver = DestinationResolver(), fetcher: AttachmentFetcher? = nil, dedup: (any DedupStoring)? = nil,
-        defaultDedupWindow: Duration = .seconds(3600), rateLimiter: (any RateLimiting)? = nil, credentials: CredentialStore? = nil,
+        defaultDedupWindow: Duration = .seconds(3600), rateLimiter: (any RateLimiting)? = nil, credentials: (any CredentialStoring)? = nil,
         oauth: OAuthTokenBroker? = nil
     ) {
         self.oauth = oauth

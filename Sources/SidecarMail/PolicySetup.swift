@@ -95,19 +95,27 @@ enum PolicySetup {
     /// shared database behind them, if any.
     static func stateStores(
         _ configuration: MailConfiguration, database: StateDatabase, logger: Logger
-    ) throws(SidecarError) -> (dedup: any DedupStoring, rateLimiter: any RateLimiting, shared: SharedState?) {
+    ) throws(SidecarError) -> (
+        dedup: any DedupStoring, rateLimiter: any RateLimiting, credentials: (any CredentialStoring)?, shared: SharedState?
+    ) {
+        let key = try credentialKey(configuration)
         switch configuration.stateBackend {
         case .sqlite:
-            return (DedupStore(database: database), RateLimiter(database: database), nil)
+            return (
+                DedupStore(database: database), RateLimiter(database: database),
+                key.map { CredentialStore(database: database, key: $0) }, nil
+            )
         case .postgres:
             let state = PostgresState(configuration: try postgres(configuration), logger: logger)
             let shared = SharedState(
                 state: state, dedup: PostgresDedupStore(state: state), rateLimiter: PostgresRateLimiter(state: state))
-            guard configuration.stateFailOpen else { return (shared.dedup, shared.rateLimiter, shared) }
+            // Stored credentials are the fleet's too (sealed under the key every host has).
+            let credentials = key.map { PostgresCredentialStore(state: state, key: $0) }
+            guard configuration.stateFailOpen else { return (shared.dedup, shared.rateLimiter, credentials, shared) }
             return (
                 FailOpenDedupStore(shared: shared.dedup, local: DedupStore(database: database), logger: logger),
                 FailOpenRateLimiter(shared: shared.rateLimiter, local: RateLimiter(database: database), logger: logger),
-                shared
+                credentials, shared
             )
         }
     }
@@ -125,7 +133,7 @@ enum PolicySetup {
         }
         let database = try database(configuration)
         let stores = try stateStores(configuration, database: database, logger: logger)
-        let credentials = try credentialKey(configuration).map { CredentialStore(database: database, key: $0) }
+        let credentials = stores.credentials
         let oauth = try credentials.map { store throws(SidecarError) in
             try tokenBroker(configuration, destinations: destinations, store: store, logger: logger)
         }
@@ -139,7 +147,7 @@ enum PolicySetup {
     /// The token broker of stored OAuth credentials: its token client goes through the same
     /// guard as everything else, and a refresh token the endpoint rotates is stored.
     static func tokenBroker(
-        _ configuration: MailConfiguration, destinations: DestinationResolver, store: CredentialStore, logger: Logger
+        _ configuration: MailConfiguration, destinations: DestinationResolver, store: any CredentialStoring, logger: Logger
     ) throws(SidecarError) -> OAuthTokenBroker {
         let client: OAuthTokenClient
         do {
@@ -151,7 +159,7 @@ enum PolicySetup {
             fetch: { request throws(OAuthTokenError) in try await client.requestToken(request) },
             onRotation: { key, used, renewed in
                 do {
-                    try store.replaceRefreshToken(
+                    try await store.replaceRefreshToken(
                         id: key.credentialID, workspace: key.workspace, previous: used, with: renewed, now: Date())
                 } catch {
                     logger.error("Storing a rotated refresh token failed; the next refresh uses it from memory", metadata: [
@@ -169,7 +177,7 @@ enum PolicySetup {
                 case .failure(let error): failure = SidecarError(error).message
                 }
                 do {
-                    try store.recordTokenRefresh(
+                    try await store.recordTokenRefresh(
                         id: key.credentialID, workspace: key.workspace, expires: expires, failure: failure, now: now)
                 } catch {
                     logger.warning("Recording a token refresh for credentials list failed", metadata: [

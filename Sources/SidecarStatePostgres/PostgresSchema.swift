@@ -44,7 +44,37 @@ enum PostgresSchema {
                     reason text NOT NULL
                 )
                 """,
-            ]
+            ],
+            // 2: stored credentials, sealed (AES-256-GCM under the hosts' shared key; the
+            // database never holds a secret in clear), and what their last token refresh gave.
+            [
+                """
+                CREATE TABLE \(p)credential (
+                    workspace text NOT NULL,
+                    id text NOT NULL,
+                    label text NOT NULL,
+                    host text NOT NULL,
+                    port integer,
+                    username text,
+                    sealed bytea NOT NULL,
+                    key_id text NOT NULL,
+                    created_ms bigint NOT NULL,
+                    rotated_ms bigint,
+                    PRIMARY KEY (workspace, id)
+                )
+                """,
+                """
+                CREATE TABLE \(p)credential_token (
+                    workspace text NOT NULL,
+                    id text NOT NULL,
+                    expires_ms bigint,
+                    refreshed_ms bigint,
+                    failed_ms bigint,
+                    last_error text,
+                    PRIMARY KEY (workspace, id)
+                )
+                """,
+            ],
         ]
     }
 

@@ -5,6 +5,8 @@ struct PostgresTables: Sendable {
     let rateBucket: String
     let rateMinute: String
     let rateExhausted: String
+    let credential: String
+    let credentialToken: String
 
     init(prefix: String) {
         schemaVersion = prefix + "schema_version"
@@ -12,5 +14,7 @@ struct PostgresTables: Sendable {
         rateBucket = prefix + "rate_bucket"
         rateMinute = prefix + "rate_minute"
         rateExhausted = prefix + "rate_exhausted"
+        credential = prefix + "credential"
+        credentialToken = prefix + "credential_token"
     }
 }

@@ -6,12 +6,13 @@ import SidecarProtocol
 
 /// `smtp-sidecar credentials …`: the daemon's encrypted credential store, edited in place
 /// (run as the daemon's user, with its configuration and key).
-struct CredentialsCommand: ParsableCommand {
+struct CredentialsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "credentials",
         abstract: "Manage stored SMTP credentials (encrypted with AES-256-GCM).",
         discussion: """
-            Records live in the state database (state_directory) and are sealed under the key in
+            Records live in the state database (state_directory), or with state_backend = postgres in
+            the shared database every host reads, and are sealed under the key in
             credential_key_file or the systemd credential smtp-sidecar.key. Each belongs to one
             workspace; a request from another workspace cannot use it. `list` never prints a secret.
             Passwords and tokens are read from an environment variable, never from the command line.
@@ -123,7 +124,7 @@ struct CredentialsCommand: ParsableCommand {
         }
     }
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Store a credential for a workspace.")
         @OptionGroup var store: StoreOptions
         @Option(help: "Workspace the credential belongs to.") var workspace: String
@@ -131,21 +132,21 @@ struct CredentialsCommand: ParsableCommand {
         @Option(help: "A label for people.") var label: String = ""
         @OptionGroup var secret: SecretOptions
 
-        func run() throws {
+        func run() async throws {
             let (credential, oauth) = try secret.credential()
-            let metadata = try store.store().add(
+            let metadata = try await store.store().add(
                 workspace: workspace, label: label, credential: credential, oauth: oauth, id: id, now: Date())
             print("stored \(metadata.id) for workspace \(metadata.workspace) (\(metadata.host))")
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List stored credentials (never their secrets).")
         @OptionGroup var store: StoreOptions
         @Option(help: "Only this workspace.") var workspace: String?
 
-        func run() throws {
-            for entry in try store.store().list(workspace: workspace) {
+        func run() async throws {
+            for entry in try await store.store().list(workspace: workspace) {
                 var token = "-"
                 if let error = entry.lastRefreshError {
                     token = "token refresh failed: \(error)"
@@ -158,28 +159,28 @@ struct CredentialsCommand: ParsableCommand {
         }
     }
 
-    struct Remove: ParsableCommand {
+    struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a stored credential.")
         @OptionGroup var store: StoreOptions
         @Option var workspace: String
         @Option var id: String
 
-        func run() throws {
-            try store.store().remove(id: id, workspace: workspace)
+        func run() async throws {
+            try await store.store().remove(id: id, workspace: workspace)
             print("removed \(id)")
         }
     }
 
-    struct Rotate: ParsableCommand {
+    struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Replace a stored credential's fields and secret.")
         @OptionGroup var store: StoreOptions
         @Option var workspace: String
         @Option var id: String
         @OptionGroup var secret: SecretOptions
 
-        func run() throws {
+        func run() async throws {
             let (credential, oauth) = try secret.credential()
-            try store.store().rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: Date())
+            try await store.store().rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: Date())
             print("rotated \(id)")
         }
     }

@@ -30,42 +30,42 @@ import Testing
             + #""client_name":"flows.example","pipelining":false,"chunking":false,"max_messages_per_connection":10}"#
     }
 
-    @Test func aRecordAnEarlierBuildStoredStillOpens() throws {
+    @Test func aRecordAnEarlierBuildStoredStillOpens() async throws {
         let state = try TemporaryState()
         let store = CredentialStore(database: state.database, key: .generate())
-        try store.add(
+        try await store.add(
             workspace: "w1", label: "Gmail", host: "smtp.gmail.com", port: 587, username: "ana@example.com",
             payload: CredentialPayload(Array(earlierJSON.utf8)), id: "c1", now: t0)
         var expected = credential
         expected.id = "c1"
-        #expect(try store.credential(id: "c1", workspace: "w1") == expected)
+        #expect(try await store.credential(id: "c1", workspace: "w1") == expected)
 
         // The fewest fields, and values this build does not know (read as absent, as before).
-        try store.add(
+        try await store.add(
             workspace: "w1", label: "Odd", host: "h", port: nil, username: nil,
             payload: CredentialPayload(Array(#"{"host":"h","security":"ssl","auth":"cram-md5","tls":{"min_version":"1.1"}}"#.utf8)),
             id: "c2", now: t0)
-        #expect(try store.credential(id: "c2", workspace: "w1") == CredentialParams(id: "c2", host: "h", tls: .init()))
+        #expect(try await store.credential(id: "c2", workspace: "w1") == CredentialParams(id: "c2", host: "h", tls: .init()))
     }
 
-    @Test func aStoredCredentialReadsBackAsItWasGivenWithItsRecordsID() throws {
+    @Test func aStoredCredentialReadsBackAsItWasGivenWithItsRecordsID() async throws {
         let state = try TemporaryState()
         let store = CredentialStore(database: state.database, key: .generate())
         var given = credential
         given.id = "ignored"
         given.limits = .init(perMinute: 5)
-        let metadata = try store.add(workspace: "w1", label: "Gmail", credential: given, id: "c1", now: t0)
+        let metadata = try await store.add(workspace: "w1", label: "Gmail", credential: given, id: "c1", now: t0)
         #expect(metadata.host == "smtp.gmail.com" && metadata.port == 587 && metadata.username == "ana@example.com")
         var expected = credential
         expected.id = "c1"
-        #expect(try store.credential(id: "c1", workspace: "w1") == expected)
+        #expect(try await store.credential(id: "c1", workspace: "w1") == expected)
 
         var rotated = credential
         rotated.password = Secret("new-password")
         rotated.host = "smtp.example.com"
-        let after = try store.rotate(id: "c1", workspace: "w1", credential: rotated, now: t0.addingTimeInterval(60))
+        let after = try await store.rotate(id: "c1", workspace: "w1", credential: rotated, now: t0.addingTimeInterval(60))
         #expect(after.host == "smtp.example.com" && after.rotated == t0.addingTimeInterval(60))
-        #expect(try store.credential(id: "c1", workspace: "w1").password == Secret("new-password"))
+        #expect(try await store.credential(id: "c1", workspace: "w1").password == Secret("new-password"))
     }
 
     @Test func whatIsSealedIsTheFormEarlierBuildsRead() throws {
@@ -76,27 +76,27 @@ import Testing
         #expect(!"\(sealed) \(String(reflecting: sealed))".contains(password))
     }
 
-    @Test func aStoredCredentialIsUsedOnlyInItsWorkspace() throws {
+    @Test func aStoredCredentialIsUsedOnlyInItsWorkspace() async throws {
         let state = try TemporaryState()
         let store = CredentialStore(database: state.database, key: .generate())
-        try store.add(workspace: "w1", label: "Gmail", credential: credential, id: "c1", now: t0)
+        try await store.add(workspace: "w1", label: "Gmail", credential: credential, id: "c1", now: t0)
         let operations = MailOperations(
             settings: MailSettings(), transport: FakeMailTransport(),
             policy: MailPolicy(destinations: SendFixtures.loopback, credentials: store))
-        #expect(try operations.credential(inline: nil, storedID: "c1", workspace: "w1").params.password == Secret(password))
-        #expect(throws: SidecarError(
+        #expect(try await operations.credential(inline: nil, storedID: "c1", workspace: "w1").params.password == Secret(password))
+        await #expect(throws: SidecarError(
             code: .credentialNotFound, message: "No stored credential \"c1\" in this workspace.", field: "params.credential_id"
         )) {
-            try operations.credential(inline: nil, storedID: "c1", workspace: "w2")
+            try await operations.credential(inline: nil, storedID: "c1", workspace: "w2")
         }
     }
 
-    @Test func theStoresRefusalsReachTheWireWorded() throws {
+    @Test func theStoresRefusalsReachTheWireWorded() async throws {
         let state = try TemporaryState()
         let store = CredentialStore(database: state.database, key: .generate())
-        try store.add(workspace: "w1", label: "Gmail", credential: credential, id: "c1", now: t0)
-        let duplicate = #expect(throws: CredentialStoreError.self) {
-            try store.add(workspace: "w1", label: "Again", credential: credential, id: "c1", now: t0)
+        try await store.add(workspace: "w1", label: "Gmail", credential: credential, id: "c1", now: t0)
+        let duplicate = await #expect(throws: CredentialStoreError.self) {
+            try await store.add(workspace: "w1", label: "Again", credential: credential, id: "c1", now: t0)
         }
         #expect(duplicate.flatMap { SidecarError(state: $0) } == SidecarError(
             code: .invalidParams, message: "A credential with this id already exists in the workspace.", field: "params.id"))
@@ -105,7 +105,7 @@ import Testing
         let operations = MailOperations(
             settings: MailSettings(), transport: FakeMailTransport(),
             policy: MailPolicy(destinations: SendFixtures.loopback, credentials: other))
-        let error = #expect(throws: SidecarError.self) { try operations.credential(inline: nil, storedID: "c1", workspace: "w1") }
+        let error = await #expect(throws: SidecarError.self) { try await operations.credential(inline: nil, storedID: "c1", workspace: "w1") }
         #expect(error?.code == .internalError)
         #expect(error?.message.hasPrefix("The stored credential was encrypted under another key") == true)
         #expect(error?.message.contains(password) == false)

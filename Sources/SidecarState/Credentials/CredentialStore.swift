@@ -199,10 +199,10 @@ public final class CredentialStore: Sendable {
         }
     }
 
-    static let notFound = CredentialStoreError(.notFound)
+    package static let notFound = CredentialStoreError(.notFound)
 
     /// "smtp-sidecar credential v1", then the workspace and the id, each length-prefixed.
-    static func authenticatedData(workspace: String, id: String) -> [UInt8] {
+    package static func authenticatedData(workspace: String, id: String) -> [UInt8] {
         var data = Array("smtp-sidecar credential v1".utf8)
         for part in [workspace, id] {
             let bytes = Array(part.utf8)
@@ -212,7 +212,7 @@ public final class CredentialStore: Sendable {
         return data
     }
 
-    static func seal(_ payload: CredentialPayload, workspace: String, id: String, key: CredentialKey) throws(CredentialStoreError)
+    package static func seal(_ payload: CredentialPayload, workspace: String, id: String, key: CredentialKey) throws(CredentialStoreError)
         -> [UInt8]
     {
         let box: AES.GCM.SealedBox
@@ -229,7 +229,7 @@ public final class CredentialStore: Sendable {
         return Array(combined)
     }
 
-    static func open(_ sealed: [UInt8], keyID: String, workspace: String, id: String, key: CredentialKey) throws(CredentialStoreError)
+    package static func open(_ sealed: [UInt8], keyID: String, workspace: String, id: String, key: CredentialKey) throws(CredentialStoreError)
         -> CredentialPayload
     {
         guard keyID == key.id else { throw CredentialStoreError(.sealedUnderAnotherKey(stored: keyID, current: key.id)) }

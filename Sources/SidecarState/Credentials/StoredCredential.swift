@@ -2,4 +2,9 @@
 public struct StoredCredential: Sendable, Equatable {
     public var metadata: CredentialMetadata
     public var payload: CredentialPayload
+
+    package init(metadata: CredentialMetadata, payload: CredentialPayload) {
+        self.metadata = metadata
+        self.payload = payload
+    }
 }

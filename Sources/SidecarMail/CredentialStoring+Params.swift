@@ -3,7 +3,7 @@ import SidecarCore
 import SidecarProtocol
 import SidecarState
 
-extension CredentialStore {
+extension CredentialStoring {
     /// Stores `credential` for `workspace`: its fields sealed (``CredentialParams/storedPayload()``),
     /// its host, port and username in the clear for listing. Throws the store's errors
     /// (``SidecarError/init(state:)`` words them).
@@ -11,8 +11,8 @@ extension CredentialStore {
     public func add(
         workspace: String, label: String, credential: CredentialParams, oauth: OAuthSettings? = nil, id: String? = nil,
         now: Date
-    ) throws -> CredentialMetadata {
-        try add(
+    ) async throws -> CredentialMetadata {
+        try await add(
             workspace: workspace, label: label, host: credential.host, port: credential.port, username: credential.username,
             payload: try credential.storedPayload(oauth: oauth), id: id, now: now)
     }
@@ -22,32 +22,32 @@ extension CredentialStore {
     @discardableResult
     public func rotate(
         id: String, workspace: String, credential: CredentialParams, oauth: OAuthSettings? = nil, now: Date
-    ) throws -> CredentialMetadata {
-        try rotate(
+    ) async throws -> CredentialMetadata {
+        try await rotate(
             id: id, workspace: workspace, host: credential.host, port: credential.port, username: credential.username,
             payload: try credential.storedPayload(oauth: oauth), now: now)
     }
 
     /// The stored credential `id` of `workspace`, in the request's terms.
-    func credential(id: String, workspace: String) throws -> CredentialParams {
-        try storedCredential(id: id, workspace: workspace).params
+    func credential(id: String, workspace: String) async throws -> CredentialParams {
+        try await storedCredential(id: id, workspace: workspace).params
     }
 
     /// The stored credential `id` of `workspace`, with its OAuth settings if it has them.
-    func storedCredential(id: String, workspace: String) throws -> (params: CredentialParams, oauth: OAuthSettings?) {
-        let stored = try get(id: id, workspace: workspace)
+    func storedCredential(id: String, workspace: String) async throws -> (params: CredentialParams, oauth: OAuthSettings?) {
+        let stored = try await get(id: id, workspace: workspace)
         return try CredentialParams.stored(stored.payload, id: stored.metadata.id)
     }
 
     /// Replaces the refresh token of the stored OAuth credential `id` of `workspace` (the
     /// token endpoint rotated it), if it still holds `previous`: a credential rotated by an
     /// administrator meanwhile is left as they stored it.
-    func replaceRefreshToken(id: String, workspace: String, previous: Secret, with token: Secret, now: Date) throws {
-        let stored = try storedCredential(id: id, workspace: workspace)
+    func replaceRefreshToken(id: String, workspace: String, previous: Secret, with token: Secret, now: Date) async throws {
+        let stored = try await storedCredential(id: id, workspace: workspace)
         guard var oauth = stored.oauth, oauth.refreshToken == previous else { return }
         oauth.refreshToken = token
         var params = stored.params
         params.id = nil
-        try rotate(id: id, workspace: workspace, credential: params, oauth: oauth, now: now)
+        try await rotate(id: id, workspace: workspace, credential: params, oauth: oauth, now: now)
     }
 }
