@@ -85,6 +85,11 @@ public final class PostgresState: Sendable {
                                 "schema_version_from": "\(from)", "schema_version": "\(to)",
                             ])
                         }
+                        self.logger.info("The shared state database is ready", metadata: [
+                            "state_backend": "postgres", "postgres_host": "\(self.configuration.host)",
+                            "postgres_port": "\(self.configuration.port)", "postgres_database": "\(self.configuration.database)",
+                            "schema_version": "\(to)",
+                        ])
                         break
                     } catch {
                         self.logger.warning("The shared state database is not ready; retrying", metadata: [
