@@ -2,7 +2,8 @@
 # postgres-harness.sh — a REAL PostgreSQL 15 (Debian's) in a private data directory on a
 # random 127.0.0.1 port, for smtp-sidecar's tests. Never the system cluster, never a mock.
 #
-#   scripts/postgres-harness.sh start DIR [--owner-pid PID]   initdb if needed; prints DIR/postgres.env
+#   scripts/postgres-harness.sh start DIR [--owner-pid PID [--destroy-with-owner]]
+#                                                              initdb if needed; prints DIR/postgres.env
 #   scripts/postgres-harness.sh stop DIR                       fast shutdown; waits
 #   scripts/postgres-harness.sh status DIR                     exit 0 running, 3 stopped
 #   scripts/postgres-harness.sh psql DIR [PSQL_ARGS...]        superuser psql over the Unix socket
@@ -25,7 +26,7 @@ START_TIMEOUT=${POSTGRES_HARNESS_START_TIMEOUT:-60}
 
 die() { echo "$PROG: error: $*" >&2; exit 1; }
 log() { echo "$PROG: $*" >&2; }
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 is_root() { [ "$(id -u)" = 0 ]; }
 
@@ -186,16 +187,18 @@ write_env() {
 }
 
 cmd_start() {
-  local dir="" owner=""
+  local dir="" owner="" then=stop
   while [ $# -gt 0 ]; do
     case "$1" in
       --owner-pid) [ $# -ge 2 ] || usage; owner=$2; shift 2 ;;
       --owner-pid=*) owner=${1#*=}; shift ;;
+      --destroy-with-owner) then=destroy; shift ;;
       -*) usage ;;
       *) [ -z "$dir" ] || usage; dir=$1; shift ;;
     esac
   done
   D=$(resolve_dir "$dir")
+  [ -n "$owner" ] || [ "$then" = stop ] || die "--destroy-with-owner needs --owner-pid"
   if [ -n "$owner" ]; then
     case "$owner" in ''|*[!0-9]*) die "--owner-pid needs a pid: $owner" ;; esac
     [ -e "/proc/$owner/stat" ] || die "--owner-pid $owner: no such process"
@@ -243,7 +246,7 @@ cmd_start() {
   fi
   [ -e "$D/provisioned" ] || provision
   write_env "$(configured_port)"
-  if [ -n "$owner" ]; then start_watchdog "$owner"; fi
+  if [ -n "$owner" ]; then start_watchdog "$owner" "$then"; fi
   log "running in $D on 127.0.0.1:$(configured_port) ($((SECONDS - t0))s)"
   cat "$D/postgres.env"
 }
@@ -260,28 +263,31 @@ watchdog_alive() {
   [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- " _watch $D "
 }
 
+# One watchdog a DIR: a start with another owner (or action) replaces it.
 start_watchdog() {
-  local owner=$1 started
+  local owner=$1 then=$2 started
   started=$(start_time "$owner")
   [ -n "$started" ] || die "--owner-pid $owner: no such process"
   if watchdog_alive; then
-    if [ "$(cat "$D/watchdog.owner" 2>/dev/null)" = "$owner $started" ]; then return 0; fi
+    if [ "$(cat "$D/watchdog.owner" 2>/dev/null)" = "$owner $started $then" ]; then return 0; fi
     kill "$(cat "$D/watchdog.pid")" 2>/dev/null || true
   fi
-  setsid env --default-signal perl -MPOSIX -e "$UNMASK" "$SELF" _watch "$D" "$owner" "$started" \
+  setsid env --default-signal perl -MPOSIX -e "$UNMASK" "$SELF" _watch "$D" "$owner" "$started" "$then" \
     </dev/null >>"$D/log/watchdog.log" 2>&1 &
   echo $! >"$D/watchdog.pid"
-  echo "$owner $started" >"$D/watchdog.owner"
+  echo "$owner $started $then" >"$D/watchdog.owner"
 }
 
-# Stops the server when the owner has exited; ends by itself when DIR is removed.
+# Stops the server (and with `destroy`, removes DIR) when the owner has exited; ends by
+# itself when DIR is removed. Polls: the owner is not our child, so nothing can wait for it.
 cmd_watch() {
   D=$1
-  local owner=$2 started=$3
+  local owner=$2 started=$3 then=$4
   while [ -d "$D/data" ]; do
     if [ "$(start_time "$owner")" != "$started" ]; then
-      echo "$(date -Is) owner $owner exited; stopping the server"
-      running && as_owner "$PG_BIN/pg_ctl" stop -D "$D/data" -m fast -w -t 60 -s || true
+      echo "$(date -Is) owner $owner exited; $then"
+      if running; then as_owner "$PG_BIN/pg_ctl" stop -D "$D/data" -m fast -w -t 60 -s || true; fi
+      if [ "$then" = destroy ] && [ -e "$D/$MARKER" ]; then rm -rf "$D"; fi
       exit 0
     fi
     sleep 0.5
@@ -413,6 +419,7 @@ cmd_selftest() {
   local deadline=$((SECONDS + 15))
   while "$SELF" status "$T" >/dev/null 2>&1 && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
   expect_out "the watchdog stops the server when the owner exits" 3 sh -c "'$SELF' status '$T' >/dev/null; echo \$?"
+  [ -d "$T/data" ] && ok "... and leaves DIR" || bad "... and leaves DIR"
 
   check "destroy" "$SELF" destroy "$T"
   if [ -e "$T" ]; then bad "destroy removes DIR"; else ok "destroy removes DIR"; fi
@@ -435,7 +442,16 @@ cmd_selftest() {
   . "$T/postgres.env" 2>/dev/null || true
   if [ "${PG_PORT:-}" != "$taken" ]; then ok "it runs on another port"; else bad "it runs on another port"; fi
   kill "$squatter" 2>/dev/null || true; wait "$squatter" 2>/dev/null || true
-  "$SELF" destroy "$T" >/dev/null 2>&1 || true
+
+  # --destroy-with-owner: the server stops and DIR goes when the owner exits.
+  sleep 300 </dev/null >/dev/null 2>&1 &
+  owner=$!
+  check "start with --owner-pid --destroy-with-owner" "$SELF" start "$T" --owner-pid "$owner" --destroy-with-owner
+  kill "$owner"; wait "$owner" 2>/dev/null || true
+  deadline=$((SECONDS + 15))
+  while [ -e "$T" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+  if [ -e "$T" ]; then bad "the watchdog removes DIR when the owner exits"; else ok "the watchdog removes DIR when the owner exits"; fi
+  if port_in_use "${PG_PORT:-0}"; then bad "... after stopping the server"; else ok "... after stopping the server"; fi
   trap - EXIT
   echo "selftest took $((SECONDS - t0))s"
   echo "$passed passed, $failed failed"
