@@ -69,7 +69,25 @@ need_cluster() { has_cluster || die "no cluster in $D (run start first)"; }
 # The port the cluster is configured for (DIR/data/harness.conf).
 configured_port() { sed -n 's/^port = \([0-9]*\)$/\1/p' "$D/data/harness.conf" 2>/dev/null; }
 
-running() { has_cluster && as_owner "$PG_BIN/pg_ctl" status -D "$D/data" >/dev/null 2>&1; }
+# pg_ctl status alone is not enough: a postmaster that died (kill -9, an OOM kill) is a
+# zombie until whoever adopted it reaps it, and kill(pid, 0), which pg_ctl uses, succeeds
+# on a zombie.
+running() {
+  has_cluster && [ -s "$D/data/postmaster.pid" ] || return 1
+  local pid state
+  pid=$(head -n 1 "$D/data/postmaster.pid")
+  state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  case "$state" in ''|Z|X) return 1 ;; esac
+  as_owner "$PG_BIN/pg_ctl" status -D "$D/data" >/dev/null 2>&1
+}
+
+wait_ready() {
+  local port=$1 deadline=$((SECONDS + START_TIMEOUT))
+  until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -d postgres -U postgres; do
+    [ $SECONDS -lt "$deadline" ] || { tail -n 30 "$D/log/postgres.log" >&2; die "running but not accepting connections after ${START_TIMEOUT}s"; }
+    sleep 0.1
+  done
+}
 
 port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
@@ -131,16 +149,20 @@ EOF
 start_server() {
   local logf=$D/log/postgres.log size port
   port=$(configured_port)
+  # After a kill -9 the old postmaster may still be a zombie: the new one would take the
+  # pid in postmaster.pid for a live server and refuse to start. Its adopter reaps it soon.
+  local old state deadline=$((SECONDS + 15))
+  old=$(head -n 1 "$D/data/postmaster.pid" 2>/dev/null || true)
+  while [ -n "$old" ] && state=$(sed 's/^.*) //' "/proc/$old/stat" 2>/dev/null | cut -d' ' -f1) &&
+      [ "$state" = Z ] && [ $SECONDS -lt "$deadline" ]; do
+    sleep 0.2
+  done
   [ -e "$logf" ] || { : >"$logf"; if is_root; then chown postgres:postgres "$logf"; fi; }
   size=$(stat -c %s "$logf")
   if setsid -w env --default-signal perl -MPOSIX -e "$UNMASK" \
       "$SELF" _as-owner "$D" "$PG_BIN/pg_ctl" start -D "$D/data" -l "$logf" -w -t "$START_TIMEOUT" -s \
       </dev/null >>"$D/log/pg_ctl.log" 2>&1; then
-    local deadline=$((SECONDS + START_TIMEOUT))
-    until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -d postgres -U postgres; do
-      [ $SECONDS -lt "$deadline" ] || { tail -n 30 "$logf" >&2; die "started but not accepting connections after ${START_TIMEOUT}s"; }
-      sleep 0.1
-    done
+    wait_ready "$port"
     return 0
   fi
   if tail -c "+$((size + 1))" "$logf" | grep -q 'could not bind IPv4 address.*Address already in use'; then
@@ -220,6 +242,7 @@ cmd_start() {
   local port
   if running; then
     log "already running in $D"
+    wait_ready "$(configured_port)"
   elif [ -n "$(configured_port)" ]; then
     # A cluster that ran before: the same port again, so clients configured for it reconnect.
     port=$(configured_port)
@@ -420,6 +443,13 @@ cmd_selftest() {
   while "$SELF" status "$T" >/dev/null 2>&1 && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
   expect_out "the watchdog stops the server when the owner exits" 3 sh -c "'$SELF' status '$T' >/dev/null; echo \$?"
   [ -d "$T/data" ] && ok "... and leaves DIR" || bad "... and leaves DIR"
+
+  # A server killed outright (kill -9 of the postmaster) starts again too, on its port.
+  check "start after the watchdog's stop" "$SELF" start "$T"
+  kill -9 "$(head -n 1 "$T/data/postmaster.pid")"
+  if out=$("$SELF" status "$T"); then bad "status: a killed server is stopped" "$out"; else ok "status: a killed server is stopped"; fi
+  check "start after kill -9" "$SELF" start "$T"
+  expect_out "sidecar connects after the crash on the same port, and the data survived" 1 as_sidecar selftest_db "$pw" "select x from t"
 
   check "destroy" "$SELF" destroy "$T"
   if [ -e "$T" ]; then bad "destroy removes DIR"; else ok "destroy removes DIR"; fi
