@@ -239,6 +239,9 @@ cmd_start() {
     die "$D is not empty and was not made by $PROG; use an empty or new DIR"
   fi
 
+  # The watchdog before the server: an owner that dies while the server starts is seen too.
+  if [ -n "$owner" ]; then start_watchdog "$owner" "$then"; fi
+
   local port
   if running; then
     log "already running in $D"
@@ -269,7 +272,12 @@ cmd_start() {
   fi
   [ -e "$D/provisioned" ] || provision
   write_env "$(configured_port)"
-  if [ -n "$owner" ]; then start_watchdog "$owner" "$then"; fi
+  # The watchdog may have seen the owner go before the server was up, and found nothing to
+  # stop: then it is done here.
+  if [ -n "$owner" ] && [ "$(start_time "$owner")" != "$(cut -d' ' -f2 "$D/watchdog.owner")" ]; then
+    owner_gone "$then"
+    die "the owner, pid $owner, exited while the server started; $then done"
+  fi
   log "running in $D on 127.0.0.1:$(configured_port) ($((SECONDS - t0))s)"
   cat "$D/postgres.env"
 }
@@ -278,7 +286,8 @@ cmd_start() {
 
 # The start time of a process (field 22 of /proc/PID/stat, after the parenthesised name),
 # so that a reused pid is not taken for the owner.
-start_time() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+# Empty when there is no such process.
+start_time() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20 || true; }
 
 watchdog_alive() {
   local pid
@@ -290,7 +299,10 @@ watchdog_alive() {
 start_watchdog() {
   local owner=$1 then=$2 started
   started=$(start_time "$owner")
-  [ -n "$started" ] || die "--owner-pid $owner: no such process"
+  if [ -z "$started" ]; then
+    owner_gone "$then"
+    die "--owner-pid $owner: no such process (it exited before the server started; $then done)"
+  fi
   if watchdog_alive; then
     if [ "$(cat "$D/watchdog.owner" 2>/dev/null)" = "$owner $started $then" ]; then return 0; fi
     kill "$(cat "$D/watchdog.pid")" 2>/dev/null || true
@@ -301,6 +313,12 @@ start_watchdog() {
   echo "$owner $started $then" >"$D/watchdog.owner"
 }
 
+# What the owner's exit calls for: stop the server, or stop it and remove DIR.
+owner_gone() {
+  if running; then as_owner "$PG_BIN/pg_ctl" stop -D "$D/data" -m fast -w -t 60 -s || true; fi
+  if [ "$1" = destroy ] && [ -e "$D/$MARKER" ]; then rm -rf "$D"; fi
+}
+
 # Stops the server (and with `destroy`, removes DIR) when the owner has exited; ends by
 # itself when DIR is removed. Polls: the owner is not our child, so nothing can wait for it.
 cmd_watch() {
@@ -309,8 +327,7 @@ cmd_watch() {
   while [ -d "$D/data" ]; do
     if [ "$(start_time "$owner")" != "$started" ]; then
       echo "$(date -Is) owner $owner exited; $then"
-      if running; then as_owner "$PG_BIN/pg_ctl" stop -D "$D/data" -m fast -w -t 60 -s || true; fi
-      if [ "$then" = destroy ] && [ -e "$D/$MARKER" ]; then rm -rf "$D"; fi
+      owner_gone "$then"
       exit 0
     fi
     sleep 0.5
