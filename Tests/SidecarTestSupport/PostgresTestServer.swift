@@ -89,6 +89,11 @@ public final class PostgresTestServer: Sendable {
         get throws { try TestEnvironment.repositoryRoot().appendingPathComponent("scripts/postgres-harness.sh").path }
     }
 
+    /// Whether Debian's PostgreSQL 15 is installed (scripts/install-deps.sh installs it).
+    public static var isAvailable: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/15/bin/initdb")
+    }
+
     private static func launch(isShared: Bool) async throws -> PostgresTestServer {
         let script = try script
         let directory = try TestEnvironment.temporaryDirectory().path
