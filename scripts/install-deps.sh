@@ -28,6 +28,37 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# PostgreSQL 15, the tests' own servers: scripts/postgres-harness.sh runs initdb in a private
+# directory and starts the server itself on a random port. The system cluster is never used.
+# The package creates one (`main`, port 5432) and would start it through invoke-rc.d; a
+# policy-rc.d that answers 101 ("action forbidden") for the install keeps it stopped, as
+# scripts/postfix-harness.sh does for Postfix. One that the machine already has is left alone.
+postgres_packages=(
+    postgresql          # Debian 12's PostgreSQL 15 server: initdb, pg_ctl, postgres in /usr/lib/postgresql/15/bin
+    postgresql-client   # psql, pg_isready
+)
+missing=()
+for package in "${postgres_packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "install-deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    policy=/usr/sbin/policy-rc.d
+    added_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        added_policy=1
+    fi
+    rc=0
+    { apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; } || rc=$?
+    if ((added_policy)); then rm -f "$policy"; fi
+    if ((rc)); then echo "install-deps: apt-get install ${missing[*]} failed" >&2; exit "$rc"; fi
+fi
+[ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "install-deps: PostgreSQL 15 is not in /usr/lib/postgresql/15" >&2; exit 1; }
+
 # JSON Schema validation of the protocol messages (proto-spec/tools/validate.py).
 if ! python3 -c 'import jsonschema' 2>/dev/null; then
     echo "install-deps: installing the jsonschema Python package" >&2

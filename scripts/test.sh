@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 scripts/postfix-harness.sh install
+# The PostgreSQL harness against the real server (initdb, SCRAM over TCP, restart on the
+# same port, the owner watchdog): ~12 s, and a broken harness fails here, plainly.
+scripts/postgres-harness.sh selftest
 # Package.swift's arrows match the imports (ARCHITECTURE.md).
 scripts/check-imports.py
 swift build --build-tests
