@@ -9,20 +9,24 @@
 #   python async    clients/python/bench/load.py: one AsyncSidecarClient, 16 tasks;
 #   python sync     the same with one SidecarClient shared by 16 threads;
 #   node            clients/node/bench/load.mjs: one createClient(), 16 async loops;
+#   raw-1-connection  no client: load.mjs's minimal framing loop, all 16 pipelined on one
+#                   connection, as both clients' pools do (they open another connection
+#                   only when one is full): what pipelining alone costs against
+#                   sidecar-bench's 16 connections;
 #
 # both clients with their default pool (4 connections, requests pipelined). The ways run
 # in rounds, the order rotated each round, so drift hits them alike; the table gives each
 # way's median over the rounds, and its p50 relative to sidecar-bench's (the issue's
 # target: at most +10 %). Every round's own lines are printed first.
 #
-# Environment: BENCH_MESSAGES (per way and round, default 1600), BENCH_ROUNDS (default 3),
+# Environment: BENCH_MESSAGES (per way and round, default 800), BENCH_ROUNDS (default 5),
 # BENCH_SKIP_BUILD=1 (use .build/release as it is), BENCH_SIDECAR_BIN and BENCH_BENCH_BIN
 # (other binaries).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-messages=${BENCH_MESSAGES:-1600}
-rounds=${BENCH_ROUNDS:-3}
+messages=${BENCH_MESSAGES:-800}
+rounds=${BENCH_ROUNDS:-5}
 concurrency=16
 # The daemon reads SMTP_SIDECAR_* variables as configuration keys: none of the caller's.
 while read -r name; do unset "$name"; done < <(compgen -e | grep '^SMTP_SIDECAR_' || true)
@@ -56,6 +60,9 @@ way() { # name: the command of that way, in $cmd
     node)
         cmd=(node clients/node/bench/load.mjs --label "$1" --socket "$work/clients.sock" --request "$work/request.json"
             --clients "$concurrency" --size 2048 --messages "$messages" --warmup 5) ;;
+    raw-1-connection)
+        cmd=(node clients/node/bench/load.mjs --label "$1" --raw-connections 1 --socket "$work/clients.sock"
+            --request "$work/request.json" --clients "$concurrency" --size 2048 --messages "$messages" --warmup 5) ;;
     esac
 }
 
@@ -65,7 +72,7 @@ ticks() { # CPU clock ticks (user + system) the daemon used so far
 hz=$(getconf CLK_TCK)
 sends=$((messages + 5 * concurrency)) # with the warm-up
 
-ways=(sidecar-bench python-async python-sync node)
+ways=(sidecar-bench python-async python-sync node raw-1-connection)
 echo "== $concurrency concurrent sends, $messages messages per way and round, $rounds rounds, duplicate suppression on"
 for ((r = 0; r < rounds; r++)); do
     for ((i = 0; i < ${#ways[@]}; i++)); do
