@@ -103,11 +103,17 @@ for l in lines:
 keys = ("rate", "p50", "p99", "drv", "dmn")
 med = {w: {k: statistics.median(r[k] for r in rows[w]) for k in keys} for w in ways}
 base = med["sidecar-bench"]["p50"]
+# paired: each round's p50 against sidecar-bench's of the same round (minutes apart at
+# most), then the median over the rounds: steadier than the ratio of the medians when
+# the machine's load drifts during the run
+paired = {w: statistics.median(100 * (r["p50"] / b["p50"] - 1) for r, b in zip(rows[w], rows["sidecar-bench"]))
+          for w in ways}
 print(f"{'way (median of ' + str(len(rows[ways[0]])) + ' rounds)':<28} {'p50 ms':>8} {'p99 ms':>8} {'msg/s':>8} {'p50 vs bench':>13}"
-      f" {'driver cpu/msg':>15} {'daemon cpu/msg':>15} {'failures':>9}")
+      f" {'paired':>8} {'driver cpu/msg':>15} {'daemon cpu/msg':>15} {'failures':>9}")
 for w in ways:
     m = med[w]
     rel = "" if w == "sidecar-bench" else f"{100 * (m['p50'] - base) / base:+.1f} %"
-    print(f"{w:<28} {m['p50']:8.2f} {m['p99']:8.2f} {m['rate']:8.1f} {rel:>13} {m['drv']:12.3f} ms {m['dmn']:12.3f} ms"
+    pr = "" if w == "sidecar-bench" else f"{paired[w]:+.1f} %"
+    print(f"{w:<28} {m['p50']:8.2f} {m['p99']:8.2f} {m['rate']:8.1f} {rel:>13} {pr:>8} {m['drv']:12.3f} ms {m['dmn']:12.3f} ms"
           f" {sum(r['failures'] for r in rows[w]):9d}")
 PY
