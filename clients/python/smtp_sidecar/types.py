@@ -138,7 +138,7 @@ class SMTPReply:
 
     @classmethod
     def from_dict(cls, d: Any) -> Optional["SMTPReply"]:
-        if not isinstance(d, Mapping):
+        if not isinstance(d, abc.Mapping):
             return None
         return cls(d.get("code"), d.get("enhanced_code"), d.get("text"))
 
@@ -176,7 +176,7 @@ class SendResult:
     def from_dict(cls, d: Mapping[str, Any]) -> "SendResult":
         recips = []
         for r in d.get("recipients") or []:
-            if isinstance(r, Mapping):
+            if isinstance(r, abc.Mapping):
                 recips.append(RecipientResult(str(r.get("address", "")), r.get("accepted") is True, SMTPReply.from_dict(r.get("smtp"))))
         err = d.get("error")
         return cls(
@@ -186,7 +186,7 @@ class SendResult:
             recipients=recips,
             duplicate=d.get("duplicate") is True,
             raw=dict(d),
-            error=dict(err) if isinstance(err, Mapping) else None,
+            error=dict(err) if isinstance(err, abc.Mapping) else None,
         )
 
 
