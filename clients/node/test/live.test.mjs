@@ -8,14 +8,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createClient, sidecarTransport, SidecarError, withRetry } from '../src/index.js';
+import { toSendInfo } from '../src/result.js';
 import { daemonAvailable, startDaemon, DAEMON_BIN } from './daemon.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const harness = path.join(repoRoot, 'scripts/postfix-harness.sh');
-const scenarios = JSON.parse(fs.readFileSync(new URL('./scenarios.json', import.meta.url))).scenarios;
+const hostileScript = path.join(repoRoot, 'scripts/hostile-smtp/hostile_smtp.py');
+// The one scenario file both official clients replay (clients/fixtures/README.md).
+const scenarios = JSON.parse(fs.readFileSync(path.join(repoRoot, 'clients/fixtures/scenarios.json'), 'utf8'));
+// The scenarios issue #19 names: the file must keep covering them.
+const REQUIRED = ['sent', 'partial-refusal', 'all-refused', 'auth-failure', 'tls-failure', 'request-timeout', 'outcome-unknown', 'duplicate', 'rate-limited', 'mail-loop'];
+// The Nodemailer-style `code` each scenario's sidecar code must surface as (this client's view).
+const NODEMAILER = { recipients_rejected: 'EENVELOPE', mail_loop: 'EENVELOPE', auth_failed: 'EAUTH', tls_failed: 'ECONNECTION', certificate_invalid: 'ECONNECTION', connection_failed: 'ECONNECTION', request_timeout: 'ETIMEDOUT', outcome_unknown: 'EOUTCOMEUNKNOWN', rate_limited: 'ERATELIMIT' };
 
 function readEnv(file) {
   const env = {};
@@ -34,39 +41,30 @@ let harnessDir = null;
 let startedHarness = false;
 let daemon = null;
 let client = null;
-let vars = null;
-const stallServers = [];
-let dataSessions = 0;
+let vars = null; // the harness's ports.env and users.env
+let ph = null; // the scenario placeholders (clients/fixtures/README.md)
+const hostiles = [];
+const ran = new Set();
 
-/** A TCP server on 127.0.0.1: `greet` false never sends a greeting; true speaks SMTP but never answers the end of data. */
-function stallServer(greet) {
-  const srv = net.createServer((s) => {
-    s.on('error', () => {});
-    if (!greet) return;
-    s.write('220 stall.test ESMTP\r\n');
-    let buf = '';
-    let inData = false;
-    s.on('data', (d) => {
-      if (inData) return; // swallow the message, never answer its end
-      buf += d.toString('latin1');
-      let i;
-      while (!inData && (i = buf.indexOf('\r\n')) >= 0) {
-        const cmd = buf.slice(0, 4).toUpperCase();
-        buf = buf.slice(i + 2);
-        if (cmd === 'EHLO') s.write('250-stall.test\r\n250 8BITMIME\r\n');
-        else if (cmd === 'MAIL' || cmd === 'RCPT' || cmd === 'RSET' || cmd === 'NOOP') s.write('250 2.0.0 ok\r\n');
-        else if (cmd === 'DATA') {
-          dataSessions++;
-          inData = true;
-          s.write('354 go ahead\r\n');
-        } else if (cmd === 'QUIT') s.end('221 bye\r\n');
-        else s.write('502 5.5.1 no\r\n');
-      }
-    });
-  });
-  stallServers.push(srv);
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(String(srv.address().port))));
+/** scripts/hostile-smtp/hostile_smtp.py with one fault; resolves {port, events} once it listens. */
+async function startHostile(fault) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sidecar-node-hostile-'));
+  const portFile = path.join(dir, 'port');
+  const events = path.join(dir, 'events');
+  const child = spawn('python3', [hostileScript, '--port-file', portFile, '--events', events, '--fault', fault], { stdio: 'ignore' });
+  const h = { child, dir, events, port: null };
+  hostiles.push(h);
+  for (let i = 0; i < 200 && h.port === null; i++) {
+    if (child.exitCode !== null) throw new Error(`hostile_smtp.py --fault ${fault} exited ${child.exitCode}`);
+    const text = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
+    if (text) h.port = Number(text);
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  if (h.port === null) throw new Error(`hostile_smtp.py --fault ${fault} did not start`);
+  return h;
 }
+
+let dotDrop = null;
 
 before(async () => {
   if (skip) return;
@@ -82,28 +80,45 @@ before(async () => {
       return;
     }
   }
-  const env = { ...readEnv(path.join(harnessDir, 'ports.env')), ...readEnv(path.join(harnessDir, 'users.env')) };
+  vars = { ...readEnv(path.join(harnessDir, 'ports.env')), ...readEnv(path.join(harnessDir, 'users.env')) };
   const closedPort = await new Promise((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
   });
-  vars = {
-    ...env,
-    SMTP_PORT: env.SUBMISSION_PORT,
-    CLOSED_PORT: String(closedPort),
-    SMTP_CA_PEM: fs.readFileSync(env.SMTP_CA_FILE, 'utf8'),
+  dotDrop = await startHostile('dot:drop');
+  const greetingStall = await startHostile('greeting:stall');
+  ph = {
     RUN_ID: `${Date.now().toString(36)}${process.pid}`,
-    STALL_GREETING_PORT: await stallServer(false),
-    STALL_DATA_PORT: await stallServer(true),
+    SMTP_HOST: vars.SMTP_HOST ?? '127.0.0.1',
+    SMTP_TLS_NAME: vars.SMTP_TLS_NAME ?? 'localhost',
+    SMTP_PORT: Number(vars.SUBMISSION_PORT),
+    SMTPS_PORT: Number(vars.SMTPS_PORT),
+    BADCERT_PORT: Number(vars.BADCERT_PORT),
+    STOCK_SUBMISSION_PORT: Number(vars.STOCK_SUBMISSION_PORT),
+    CLOSED_PORT: closedPort,
+    HOSTILE_DOT_DROP_PORT: dotDrop.port,
+    HOSTILE_GREETING_STALL_PORT: greetingStall.port,
+    HOSTILE_CA_PEM: fs.readFileSync(path.join(repoRoot, 'scripts/hostile-smtp/ca.pem'), 'utf8'),
+    SMTP_USER: vars.SMTP_USER,
+    SMTP_PASSWORD: vars.SMTP_PASSWORD,
+    SMTP_CA_PEM: fs.readFileSync(vars.SMTP_CA_FILE, 'utf8'),
   };
+  Object.assign(vars, { RUN_ID: ph.RUN_ID, SMTP_CA_PEM: ph.SMTP_CA_PEM }); // for the tests below
   daemon = await startDaemon();
   client = createClient({ socketPath: daemon.socketPath, maxConnections: 2 });
 });
 
 after(async () => {
-  for (const srv of stallServers) srv.close();
+  for (const h of hostiles) {
+    if (h.child.exitCode === null) {
+      const exited = new Promise((r) => h.child.once('exit', r));
+      h.child.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(h.dir, { recursive: true, force: true });
+  }
   await client?.close();
   await daemon?.stop();
   if (startedHarness) {
@@ -114,14 +129,17 @@ after(async () => {
   }
 });
 
-/** Replaces ${NAME} placeholders; a string that is exactly one numeric placeholder becomes a number. */
+/** Replaces ${NAME} placeholders; a string that is exactly one placeholder takes the placeholder's type (ports are numbers). An unknown name throws. */
 export function substitute(value, v) {
   if (typeof value === 'string') {
     const whole = /^\$\{([A-Z0-9_]+)\}$/.exec(value);
-    if (whole && /^\d+$/.test(v[whole[1]] ?? '')) return Number(v[whole[1]]);
+    if (whole) {
+      if (!(whole[1] in v)) throw new Error(`unknown placeholder ${whole[1]}`);
+      return v[whole[1]];
+    }
     return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_, k) => {
       if (!(k in v)) throw new Error(`unknown placeholder ${k}`);
-      return v[k];
+      return String(v[k]);
     });
   }
   if (Array.isArray(value)) return value.map((x) => substitute(x, v));
@@ -129,62 +147,94 @@ export function substitute(value, v) {
   return value;
 }
 
-/** Runs a scenario; returns {ok, code, outcome, duplicate, nodemailer_code, accepted, rejected, retryable, value}. */
-async function run(s) {
-  const params = substitute(s.request.params, vars);
-  let last;
-  for (let i = 0; i < (s.repeat ?? 1); i++) {
-    try {
-      // through withRetry, as a worker would: it must not re-send what it must not
-      const info = await withRetry(() => client.request(s.request.op, params), { retries: s.expect.code === 'rate_limited' ? 0 : 2, baseDelayMs: 50, maxDelayMs: 200 }).then((r) => ({ raw: r }));
-      last = info;
-    } catch (err) {
-      last = { err };
-    }
-  }
-  if (last.err) {
-    const e = last.err;
-    assert.ok(e instanceof SidecarError, `${s.name}: ${e}`);
-    return { ok: false, code: e.sidecarCode, outcome: e.outcome ?? null, duplicate: e.result?.duplicate === true, nodemailer_code: e.code, accepted: e.accepted?.length, rejected: e.rejected?.length, retryable: e.retryable, err: e, params };
-  }
-  return { ok: true, code: null, outcome: last.raw.outcome ?? null, duplicate: last.raw.duplicate === true, nodemailer_code: null, raw: last.raw, params };
+/** What a replay compares with `expect` (clients/fixtures/README.md, "What is compared"). */
+function observe(ok, result, code, retryable) {
+  const r = result && typeof result === 'object' ? result : {};
+  return {
+    ok,
+    code,
+    outcome: typeof r.outcome === 'string' ? r.outcome : null,
+    duplicate: typeof r.duplicate === 'boolean' ? r.duplicate : null,
+    retryable: ok ? null : retryable,
+    recipients: Array.isArray(r.recipients) ? r.recipients.map((x) => ({ address: x.address, accepted: x.accepted })) : null,
+  };
 }
 
 for (const s of scenarios) {
-  test(`live scenario ${s.name}`, { skip, timeout: 60_000 }, async () => {
-    const r = await run(s);
-    const e = s.expect;
-    assert.deepEqual({ ok: r.ok, code: r.code, outcome: r.outcome, duplicate: r.duplicate }, { ok: e.ok, code: e.code, outcome: e.outcome, duplicate: e.duplicate }, `${s.name}: ${r.err?.message ?? ''}`);
-    assert.equal(r.nodemailer_code, e.nodemailer_code);
-    if (e.retryable !== undefined) assert.equal(r.retryable, e.retryable);
-    if (r.ok) {
-      // the same answer through the client's send(): Nodemailer-style info
-      const { toSendInfo } = await import('../src/result.js');
-      const info = toSendInfo(r.raw, r.params);
-      assert.equal(info.outcome, e.outcome);
-      assert.equal(info.duplicate, e.duplicate);
-      assert.match(info.messageId, /^<.+@.+>$/);
-      assert.match(info.response, /^250 /);
-      assert.equal(info.accepted.length, e.accepted);
-      assert.equal(info.rejected.length, e.rejected);
-      assert.equal(info.envelope.from, vars.SMTP_USER);
-    } else {
-      if (e.accepted !== undefined) assert.equal(r.accepted, e.accepted);
-      if (e.rejected !== undefined) assert.equal(r.rejected, e.rejected);
-      if (r.code === 'auth_failed') {
-        assert.equal(r.err.responseCode, 535);
-        assert.match(r.err.response, /^535 5\.7\.8 /);
-        assert.equal(r.err.command, 'AUTH');
+  test(`live scenario ${s.name}`, { timeout: 60_000 }, async (t) => {
+    if (skip) return t.skip(skip);
+    ran.add(s.name);
+    const n = s.repeat ?? 1;
+    for (let i = 1; i <= n; i++) {
+      const req = substitute(s.request, { ...ph, REPEAT_INDEX: i });
+      const e = i === n ? s.expect : s.expect_first;
+      let got;
+      let err = null;
+      let raw = null;
+      try {
+        raw = await client.request(req.op, req.params);
+        got = observe(true, raw, null, null);
+      } catch (x) {
+        err = x;
+        assert.ok(err instanceof SidecarError, `${s.name} #${i}: ${err}`);
+        got = observe(false, err.result, err.sidecarCode, err.retryable);
       }
-      if (r.code === 'rate_limited') assert.ok(r.err.retryAfterMs > 0);
-      if (r.code === 'recipients_rejected') assert.equal(r.err.responseCode, 550);
-      if (r.code === 'outcome_unknown') {
-        assert.equal(dataSessions, 1, 'withRetry re-sent a message whose outcome is unknown');
-        assert.equal(r.err.phase, 'data');
+      assert.deepEqual(got, e, `${s.name} #${i}: ${err?.message ?? ''}`);
+      // this client's view of the same answer: Nodemailer-style members
+      const accepted = (e.recipients ?? []).filter((x) => x.accepted).map((x) => x.address);
+      const rejected = (e.recipients ?? []).filter((x) => !x.accepted).map((x) => x.address);
+      if (!err && req.op === 'send') {
+        const info = toSendInfo(raw, req.params);
+        assert.equal(info.outcome, e.outcome);
+        assert.equal(info.duplicate, e.duplicate);
+        assert.match(info.messageId, /^<.+@.+>$/);
+        assert.match(info.response, /^250 /);
+        assert.deepEqual(info.accepted, accepted);
+        assert.deepEqual(info.rejected, rejected);
+        assert.equal(info.envelope.from, ph.SMTP_USER);
+      } else if (err) {
+        assert.equal(err.code, NODEMAILER[e.code] ?? 'ESIDECAR', `${s.name}: Nodemailer code of ${e.code}`);
+        if (e.recipients?.length) {
+          assert.deepEqual(err.accepted, accepted);
+          assert.deepEqual(err.rejected, rejected);
+        }
+        if (e.code === 'auth_failed') {
+          assert.equal(err.responseCode, 535);
+          assert.match(err.response, /^535 5\.7\.8 /);
+          // a failed verify has no result, so no phase to name the command from
+          if (req.op === 'send') assert.equal(err.command, 'AUTH');
+        }
+        if (e.code === 'rate_limited') assert.ok(err.retryAfterMs > 0);
+        if (e.code === 'recipients_rejected') assert.equal(err.responseCode, 550);
+        if (e.code === 'outcome_unknown') assert.equal(err.phase, 'data');
       }
     }
   });
 }
+
+test('live: every scenario of the shared file was replayed', async (t) => {
+  if (skip) return t.skip(skip);
+  const names = scenarios.map((s) => s.name);
+  assert.equal(new Set(names).size, names.length, 'scenario names must be unique');
+  assert.deepEqual(REQUIRED.filter((n) => !names.includes(n)), [], 'missing from the fixture');
+  assert.deepEqual(names.filter((n) => !ran.has(n)), [], 'not replayed');
+  t.diagnostic(`replayed ${ran.size} of ${names.length} scenarios`);
+});
+
+test('live: withRetry does not re-send a message whose outcome is unknown', { timeout: 60_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const s = scenarios.find((x) => x.name === 'outcome-unknown');
+  const req = substitute(s.request, { ...ph, RUN_ID: `${ph.RUN_ID}-retry`, REPEAT_INDEX: 1 });
+  const messages = () => fs.readFileSync(dotDrop.events, 'utf8').split('\n').filter((l) => / body \d+$/.test(l)).length;
+  const before = messages();
+  let calls = 0;
+  await assert.rejects(
+    withRetry(() => (calls++, client.request(req.op, req.params)), { retries: 3, baseDelayMs: 10, maxDelayMs: 20 }),
+    (e) => e.sidecarCode === 'outcome_unknown' && e.code === 'EOUTCOMEUNKNOWN' && e.retryable === false,
+  );
+  assert.equal(calls, 1);
+  assert.equal(messages() - before, 1, 'the hostile server received the message more than once');
+});
 
 test('live: hello, ping, stats and verify through the client', { skip, timeout: 30_000 }, async () => {
   const hello = await client.hello();

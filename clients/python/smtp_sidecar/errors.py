@@ -8,6 +8,7 @@ A code this client does not know becomes a plain :class:`SidecarError` whose
 """
 from __future__ import annotations
 
+from collections import abc
 from typing import Any, Dict, Mapping, Optional, Type
 
 
@@ -262,9 +263,9 @@ def error_from_response(error: Mapping[str, Any], result: Optional[Mapping[str, 
         str(error.get("message") or ""),
         retryable=error.get("retryable") is True,
         retry_after=retry_after,
-        smtp=dict(smtp) if isinstance(smtp, Mapping) else None,
+        smtp=dict(smtp) if isinstance(smtp, abc.Mapping) else None,
         field=field if isinstance(field, str) else None,
-        result=dict(result) if isinstance(result, Mapping) else None,
+        result=dict(result) if isinstance(result, abc.Mapping) else None,
         error=dict(error),
         may_have_been_sent=(code == "outcome_unknown"),
     )

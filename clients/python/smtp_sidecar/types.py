@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+from collections import abc
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
@@ -106,11 +107,22 @@ class Attachment:
         return d
 
 
+#: Leaves to_wire returns as they are, by exact type: most of a send's values (the text
+#: body, the CA PEM…), checked before the slower isinstance tests.
+_WIRE_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def to_wire(value: Any) -> Any:
     """Turn Credential/Attachment objects (anywhere in ``value``) into dicts."""
+    t = type(value)
+    if t in _WIRE_SCALARS:
+        return value
+    if t is dict:
+        return {k: to_wire(v) for k, v in value.items()}
     if isinstance(value, (Credential, Attachment)):
         return value.to_dict()
-    if isinstance(value, Mapping):
+    # collections.abc, not typing: typing.Mapping's isinstance is several times slower
+    if isinstance(value, abc.Mapping):
         return {k: to_wire(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_wire(v) for v in value]
@@ -126,7 +138,7 @@ class SMTPReply:
 
     @classmethod
     def from_dict(cls, d: Any) -> Optional["SMTPReply"]:
-        if not isinstance(d, Mapping):
+        if not isinstance(d, abc.Mapping):
             return None
         return cls(d.get("code"), d.get("enhanced_code"), d.get("text"))
 
@@ -164,7 +176,7 @@ class SendResult:
     def from_dict(cls, d: Mapping[str, Any]) -> "SendResult":
         recips = []
         for r in d.get("recipients") or []:
-            if isinstance(r, Mapping):
+            if isinstance(r, abc.Mapping):
                 recips.append(RecipientResult(str(r.get("address", "")), r.get("accepted") is True, SMTPReply.from_dict(r.get("smtp"))))
         err = d.get("error")
         return cls(
@@ -174,7 +186,7 @@ class SendResult:
             recipients=recips,
             duplicate=d.get("duplicate") is True,
             raw=dict(d),
-            error=dict(err) if isinstance(err, Mapping) else None,
+            error=dict(err) if isinstance(err, abc.Mapping) else None,
         )
 
 

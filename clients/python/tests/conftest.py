@@ -41,11 +41,23 @@ def postfix():
     p.stop()
 
 
-@pytest.fixture(scope="session")
-def hostile_dot_drop():
+def _hostile(fault):
     try:
-        h = live.Hostile("dot:drop")
+        h = live.Hostile(fault)
     except Exception as e:  # noqa: BLE001
         pytest.skip(f"hostile_smtp.py unavailable: {e}")
+    return h
+
+
+@pytest.fixture(scope="session")
+def hostile_dot_drop():
+    h = _hostile("dot:drop")
+    yield h
+    h.stop()
+
+
+@pytest.fixture(scope="session")
+def hostile_greeting_stall():
+    h = _hostile("greeting:stall")
     yield h
     h.stop()

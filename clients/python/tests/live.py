@@ -141,13 +141,15 @@ def closed_port() -> int:
     return p
 
 
-def placeholders(env: Dict[str, str], hostile: Optional["Hostile"] = None) -> Dict[str, Any]:
+def placeholders(env: Dict[str, str], dot_drop: Optional["Hostile"] = None,
+                 greeting_stall: Optional["Hostile"] = None) -> Dict[str, Any]:
     with open(env["SMTP_CA_FILE"]) as f:
         ca = f.read()
     extra: Dict[str, Any] = {}
-    if hostile is not None:
-        with open(hostile.ca_file) as f:
-            extra = {"HOSTILE_DOT_DROP_PORT": hostile.port, "HOSTILE_CA_PEM": f.read()}
+    for name, hostile in (("HOSTILE_DOT_DROP_PORT", dot_drop), ("HOSTILE_GREETING_STALL_PORT", greeting_stall)):
+        if hostile is not None:
+            with open(hostile.ca_file) as f:
+                extra.update({name: hostile.port, "HOSTILE_CA_PEM": f.read()})
     return {**extra,
         "RUN_ID": uuid.uuid4().hex[:12],
         "SMTP_HOST": env.get("SMTP_HOST", "127.0.0.1"),
@@ -194,14 +196,19 @@ def load_scenarios() -> List[Dict[str, Any]]:
         return json.load(f)
 
 
-def observe(ok: bool, result: Optional[Dict[str, Any]], code: Optional[str]) -> Dict[str, Any]:
-    """What a replay compares with `expect`."""
+def observe(ok: bool, result: Optional[Dict[str, Any]], code: Optional[str],
+            retryable: Optional[bool] = None) -> Dict[str, Any]:
+    """What a replay compares with `expect` (clients/fixtures/README.md, "What is compared")."""
     result = result if isinstance(result, dict) else {}
     outcome = result.get("outcome")
     dup = result.get("duplicate")
+    recipients = result.get("recipients")
     return {
         "ok": ok,
         "code": code,
         "outcome": outcome if isinstance(outcome, str) else None,
         "duplicate": dup if isinstance(dup, bool) else None,
+        "retryable": None if ok else retryable,
+        "recipients": [{"address": r.get("address"), "accepted": r.get("accepted")} for r in recipients]
+        if isinstance(recipients, list) else None,
     }

@@ -1,4 +1,7 @@
-"""Replays clients/fixtures/scenarios.json against a live daemon and Postfix."""
+"""Replays clients/fixtures/scenarios.json against a live daemon and Postfix.
+
+The Node client's suite (clients/node/test/live.test.mjs) replays the same file and
+compares the same observation; both check that every scenario of the file ran."""
 from __future__ import annotations
 
 import asyncio
@@ -10,11 +13,16 @@ from live import load_scenarios, observe, placeholders, substitute
 
 pytestmark = pytest.mark.live
 SCENARIOS = load_scenarios()
+#: The scenarios the issue (#19) names: the file must keep covering them.
+REQUIRED = {"sent", "partial-refusal", "all-refused", "auth-failure", "tls-failure", "request-timeout",
+            "outcome-unknown", "duplicate", "rate-limited", "mail-loop"}
+#: Names of the scenarios test_scenario replayed (whatever their verdict).
+RAN = set()
 
 
 @pytest.fixture(scope="module")
-def ph(postfix, hostile_dot_drop):
-    return placeholders(postfix.env, hostile_dot_drop)
+def ph(postfix, hostile_dot_drop, hostile_greeting_stall):
+    return placeholders(postfix.env, hostile_dot_drop, hostile_greeting_stall)
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +36,12 @@ def _call(client, req):
         res = client.request(req["op"], req["params"])
         return observe(True, res, None), None
     except ss.SidecarError as e:
-        return observe(False, e.result, e.code), e
+        return observe(False, e.result, e.code, e.retryable), e
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=lambda s: s["name"])
 def test_scenario(sc, client, ph):
+    RAN.add(sc["name"])
     n = sc.get("repeat", 1)
     for i in range(1, n + 1):
         req = substitute(sc["request"], {**ph, "REPEAT_INDEX": i})
@@ -41,6 +50,16 @@ def test_scenario(sc, client, ph):
         assert got == expect, f"{sc['name']} #{i}: {err!r}"
         if err is not None:
             assert type(err) is not ss.SidecarError, "every scenario code maps to a typed exception"
+
+
+def test_every_scenario_ran(client, ph):
+    """No silent drop: every scenario of the file went through test_scenario above (it runs
+    first, in file order), names are unique, and the ones the issue names are there."""
+    names = [s["name"] for s in SCENARIOS]
+    assert len(names) == len(set(names)), "scenario names must be unique"
+    assert REQUIRED <= set(names), f"missing from the fixture: {sorted(REQUIRED - set(names))}"
+    assert RAN == set(names), f"not replayed: {sorted(set(names) - RAN)}"
+    print(f"replayed {len(RAN)} of {len(names)} scenarios")
 
 
 def test_scenario_errors_are_typed(client, ph):

@@ -115,7 +115,8 @@ def test_scenario_requests_are_schema_valid():
     with open(SCENARIOS) as f:
         scenarios = json.load(f)
     ph = {k: 1025 if k.endswith("PORT") else "x@example.test" for k in
-          ("SMTP_PORT", "SMTPS_PORT", "BADCERT_PORT", "STOCK_SUBMISSION_PORT", "CLOSED_PORT", "HOSTILE_DOT_DROP_PORT", "SMTP_USER")}
+          ("SMTP_PORT", "SMTPS_PORT", "BADCERT_PORT", "STOCK_SUBMISSION_PORT", "CLOSED_PORT", "HOSTILE_DOT_DROP_PORT",
+           "HOSTILE_GREETING_STALL_PORT", "SMTP_USER")}
     ph.update(RUN_ID="r", REPEAT_INDEX=1, SMTP_HOST="127.0.0.1", SMTP_TLS_NAME="localhost", SMTP_PASSWORD="p", SMTP_CA_PEM="pem", HOSTILE_CA_PEM="pem")
     for i, s in enumerate(scenarios):
         req = substitute(s["request"], ph)
