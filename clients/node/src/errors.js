@@ -78,6 +78,8 @@ export const NODEMAILER_CODES = Object.freeze({
   rate_limited: 'ERATELIMIT',
   outcome_unknown: 'EOUTCOMEUNKNOWN',
   internal_error: 'ESIDECAR',
+  // the daemon's shared state database (a fleet's PostgreSQL) is down: nothing was sent
+  state_unavailable: 'ESIDECAR',
 });
 
 /** The Nodemailer-style code for a sidecar error code (and its field, for invalid_params). */

@@ -191,6 +191,11 @@ class PoolBusyError(PolicyError):
     pass
 
 
+class StateUnavailableError(SidecarError):
+    """The daemon's shared state database (a fleet's PostgreSQL) is unavailable: nothing
+    was sent. Retryable: send the same request again after a pause."""
+
+
 _BY_CODE: Dict[str, Type[SidecarError]] = {
     "frame_too_large": FrameTooLargeError,
     "truncated_frame": ProtocolError,
@@ -208,6 +213,7 @@ _BY_CODE: Dict[str, Type[SidecarError]] = {
     "request_timeout": RequestTimeoutError,
     "invalid_configuration": InternalError,
     "internal_error": InternalError,
+    "state_unavailable": StateUnavailableError,
     "auth_failed": AuthError,
     "oauth_reauthorization_required": AuthError,
     "oauth_token_failed": AuthError,
