@@ -19,14 +19,14 @@ final class FailOpenRateLimiter: RateLimiting {
         self.logger = logger
     }
 
-    func acquire(key: String, limits: RateLimits, now: Date) async throws -> RateDecision {
+    func acquire(key: String, limits: RateLimits, recipients: Int, now: Date) async throws -> RateDecision {
         do {
-            return try await shared.acquire(key: key, limits: limits, now: now)
+            return try await shared.acquire(key: key, limits: limits, recipients: recipients, now: now)
         } catch let error as PostgresStateError where error.isUnavailable {
             logger.warning(
                 "The shared state database is unavailable; counting this send's rate limit on this host only (state_fail_open)",
                 metadata: ["error": "\(error.detail)"])
-            let decision: RateDecision = try await local.acquire(key: key, limits: limits, now: now)
+            let decision: RateDecision = try await local.acquire(key: key, limits: limits, recipients: recipients, now: now)
             if case .allowed(let ticket) = decision { _ = localTickets.withLock { $0.insert(ticket) } }
             return decision
         }

@@ -164,7 +164,9 @@ extension MailOperations {
                 let key = params.rateKey(credential: credential)
                 let decision: RateDecision
                 do {
-                    decision = try await limiter.acquire(key: key, limits: limits, now: Date())
+                    // Providers count their limits in recipients.
+                    let recipients = params.draft.envelopeRecipientCount ?? 1
+                    decision = try await limiter.acquire(key: key, limits: limits, recipients: recipients, now: Date())
                 } catch {
                     throw Self.stateError(error)
                 }

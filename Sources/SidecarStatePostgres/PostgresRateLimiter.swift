@@ -31,8 +31,9 @@ public final class PostgresRateLimiter: RateLimiting {
 
     private var tables: PostgresTables { state.tables }
 
-    public func acquire(key: String, limits: RateLimits, now: Date) async throws -> RateDecision {
+    public func acquire(key: String, limits: RateLimits, recipients: Int, now: Date) async throws -> RateDecision {
         let nowMs = now.millisecondsSince1970
+        let count = max(recipients, 1)
         let tables = tables
         let logger = state.logger
         return try await state.operation {
@@ -58,7 +59,9 @@ public final class PostgresRateLimiter: RateLimiting {
                 ).decode((Int64, Int32).self) {
                     counts.append((minute, Int(sends)))
                 }
-                switch RateLimitPolicy.evaluate(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs) {
+                switch RateLimitPolicy.evaluate(
+                    limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs, count: count)
+                {
                 case .limit(let retryAfterMs, let reason):
                     return RateDecision.limited(retryAfter: .milliseconds(retryAfterMs), reason: reason)
                 case .allow(let newBucket, let minute):
@@ -72,11 +75,11 @@ public final class PostgresRateLimiter: RateLimiting {
                     }
                     try await connection.query(
                         """
-                        INSERT INTO \(unescaped: tables.rateMinute) (key, minute, sends) VALUES (\(key), \(minute), 1)
-                        ON CONFLICT (key, minute) DO UPDATE SET sends = \(unescaped: tables.rateMinute).sends + 1
+                        INSERT INTO \(unescaped: tables.rateMinute) (key, minute, sends) VALUES (\(key), \(minute), \(Int32(clamping: count)))
+                        ON CONFLICT (key, minute) DO UPDATE SET sends = \(unescaped: tables.rateMinute).sends + excluded.sends
                         """, logger: logger)
                     return RateDecision.allowed(
-                        RateTicket(key: key, minute: minute, capacity: limits.rate.map { Double($0.count) }))
+                        RateTicket(key: key, minute: minute, capacity: limits.rate.map { Double($0.count) }, count: count))
                 }
             }
         }
@@ -87,15 +90,16 @@ public final class PostgresRateLimiter: RateLimiting {
         let key = ticket.key
         let minute = ticket.minute
         let capacity = ticket.capacity
+        let count = Int32(clamping: ticket.count)
         try await state.operation {
             // One statement: a data-modifying WITH runs whether or not the rest reads it.
             try await self.state.client.query(
                 """
                 WITH refunded AS (
-                    UPDATE \(unescaped: tables.rateMinute) SET sends = sends - 1
+                    UPDATE \(unescaped: tables.rateMinute) SET sends = greatest(sends - \(count), 0)
                     WHERE key = \(key) AND minute = \(minute) AND sends > 0 RETURNING 1
                 )
-                UPDATE \(unescaped: tables.rateBucket) SET tokens = least(tokens + 1, \(capacity ?? 0))
+                UPDATE \(unescaped: tables.rateBucket) SET tokens = least(tokens + \(Double(count)), \(capacity ?? 0))
                 WHERE key = \(key) AND \(capacity != nil) AND EXISTS (SELECT 1 FROM refunded)
                 """, logger: self.state.logger)
             return ()

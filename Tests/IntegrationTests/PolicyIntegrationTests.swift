@@ -267,6 +267,28 @@ import Testing
         }
     }
 
+    @Test func dailyLimitsCountRecipientsAsProvidersDo() async throws {
+        let daemon = try await Daemon.start()
+        let token = Self.token()
+        func request(_ index: Int, to: [String]) -> SendParams {
+            var request = params(token: "\(token)-\(index)", subject: "recipients \(index)")
+            request.credential?.id = "cred-recipients"
+            request.credential?.limits = .init(daily: 4)
+            request.to = AddressList(to)
+            return request
+        }
+        // Three recipients (one of them twice: counted once), then three more: six of four.
+        let first = try await call(request(1, to: ["a@example.test", "b@example.test, c@example.test", "a@example.test"]), daemon)
+        #expect(first.ok, "\(String(decoding: first.json, as: UTF8.self))")
+        let second = try await call(request(2, to: ["d@example.test", "e@example.test", "f@example.test"]), daemon)
+        #expect(second.error?.code == .rateLimited)
+        // One more fits.
+        #expect(try await call(request(3, to: ["g@example.test"]), daemon).ok)
+        #expect(try await delivered("\(token)-2").isEmpty)
+        #expect(try await !delivered("\(token)-3").isEmpty)
+        _ = try await daemon.stop()
+    }
+
     @Test func rateLimitsAnswerWithRetryAfterAndHoldAcrossARestart() async throws {
         let state = try TestEnvironment.temporaryDirectory().appendingPathComponent("state").path
         let token = Self.token()

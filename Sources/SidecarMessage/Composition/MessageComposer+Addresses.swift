@@ -80,3 +80,17 @@ extension MessageComposer {
         return mailbox
     }
 }
+
+extension MessageDraft {
+    /// The envelope recipients the composer will give the server (To, Cc and Bcc, each
+    /// address once), counted before composing, or nil when a list does not parse (the
+    /// composition then says why).
+    public var envelopeRecipientCount: Int? {
+        var seen: Set<String> = []
+        for value in to + cc + bcc {
+            guard let mailboxes = try? AddressListParser.parse(value) else { return nil }
+            for mailbox in mailboxes { seen.insert(mailbox.address.deduplicationKey) }
+        }
+        return seen.count
+    }
+}

@@ -52,7 +52,7 @@ public struct CredentialParams: Sendable, Equatable, Codable {
         /// The presets the daemon knows.
         public static let presets = ["gmail", "ses-sandbox"]
 
-        /// `gmail` (500 a day) or `ses-sandbox` (1 a second, 200 a day).
+        /// `gmail` (500 recipients a day) or `ses-sandbox` (1 recipient a second, 200 a day).
         public var preset: String?
         /// Sends per minute.
         public var perMinute: Int?

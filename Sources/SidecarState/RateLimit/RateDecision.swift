@@ -21,10 +21,13 @@ public struct RateTicket: Sendable, Hashable {
     package let minute: Int64
     /// The bucket's capacity when counted, or nil when no rate applied.
     package let capacity: Double?
+    /// The recipients counted.
+    package let count: Int
 
-    package init(key: String, minute: Int64, capacity: Double?) {
+    package init(key: String, minute: Int64, capacity: Double?, count: Int = 1) {
         self.key = key
         self.minute = minute
         self.capacity = capacity
+        self.count = count
     }
 }

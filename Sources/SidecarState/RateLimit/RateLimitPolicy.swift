@@ -36,10 +36,15 @@ package struct RateLimitPolicy: Sendable {
         return Double(max(rate.count, 0)) / perMs
     }
 
-    /// - Parameter minuteCounts: the sends per minute bucket inside the window, oldest first.
+    /// - Parameters:
+    ///   - minuteCounts: the recipients counted per minute bucket inside the window, oldest first.
+    ///   - count: the recipients of this send: providers count their limits in recipients.
+    ///     A send with more recipients than the rate's whole burst goes when the bucket is
+    ///     full (it could never go otherwise) and leaves it in debt.
     package static func evaluate(
-        limits: RateLimits, bucket: Bucket?, minuteCounts: [(minute: Int64, sends: Int)], nowMs: Int64
+        limits: RateLimits, bucket: Bucket?, minuteCounts: [(minute: Int64, sends: Int)], nowMs: Int64, count: Int = 1
     ) -> Outcome {
+        let count = max(count, 1)
         let minute = nowMs / minuteMs
         var retryAfterMs: Int64 = 0
         var reason: RateLimitReason?
@@ -47,11 +52,15 @@ package struct RateLimitPolicy: Sendable {
 
         if let rate = limits.rate {
             let tokens = tokens(of: bucket, rate: rate, nowMs: nowMs)
-            if tokens >= 1 {
-                newBucket = Bucket(tokens: tokens - 1, updatedMs: nowMs)
+            let capacity = Double(max(rate.count, 0))
+            // What this send needs: its recipients, or a full bucket when it has more.
+            let needed = min(Double(count), capacity)
+            if tokens >= needed, needed > 0 {
+                newBucket = Bucket(tokens: tokens - Double(count), updatedMs: nowMs)
             } else {
                 let refill = refillPerMs(rate)
-                let wait = refill > 0 ? Int64(clampingDouble: ((1 - tokens) / refill).rounded(.up)) : windowMinutes * minuteMs
+                let wait =
+                    refill > 0 ? Int64(clampingDouble: ((max(needed, 1) - tokens) / refill).rounded(.up)) : windowMinutes * minuteMs
                 retryAfterMs = max(retryAfterMs, max(wait, 1))
                 reason = .rate
             }
@@ -59,9 +68,10 @@ package struct RateLimitPolicy: Sendable {
 
         if let daily = limits.daily {
             let used = minuteCounts.reduce(Int64(0)) { $0.saturatingAdding(Int64($1.sends)) }
-            if used >= Int64(daily) {
-                // Sends must age out until used < daily: find the bucket whose expiry gets there.
-                let mustExpire = used.saturatingSubtracting(Int64(daily)).saturatingAdding(1)
+            if used.saturatingAdding(Int64(count)) > Int64(daily) {
+                // Recipients must age out until this send fits: find the bucket whose expiry
+                // gets there (a send larger than the whole quota waits for a full window).
+                let mustExpire = used.saturatingAdding(Int64(count)).saturatingSubtracting(Int64(daily))
                 var expired: Int64 = 0
                 var wait = windowMinutes * minuteMs
                 for entry in minuteCounts {

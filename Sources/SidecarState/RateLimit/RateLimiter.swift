@@ -55,19 +55,27 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    /// Counts one send for `key` if both limits allow it; otherwise counts nothing.
-    public func acquire(key: String, limits: RateLimits, now: Date) throws -> RateDecision {
+    /// Counts one send of `recipients` recipients for `key` if both limits allow it;
+    /// otherwise counts nothing.
+    public func acquire(key: String, limits: RateLimits, recipients: Int = 1, now: Date) throws -> RateDecision {
         let nowMs = now.millisecondsSince1970
-        return try database.withTransaction { connection in try Self.acquire(key: key, limits: limits, nowMs: nowMs, connection) }
+        return try database.withTransaction { connection in
+            try Self.acquire(key: key, limits: limits, count: recipients, nowMs: nowMs, connection)
+        }
     }
 
-    /// ``acquire(key:limits:now:)`` on the database's own thread (the daemon's API).
-    public func acquire(key: String, limits: RateLimits, now: Date) async throws -> RateDecision {
+    /// ``acquire(key:limits:recipients:now:)`` on the database's own thread (the daemon's API).
+    public func acquire(key: String, limits: RateLimits, recipients: Int = 1, now: Date) async throws -> RateDecision {
         let nowMs = now.millisecondsSince1970
-        return try await database.transaction { connection in try Self.acquire(key: key, limits: limits, nowMs: nowMs, connection) }
+        return try await database.transaction { connection in
+            try Self.acquire(key: key, limits: limits, count: recipients, nowMs: nowMs, connection)
+        }
     }
 
-    static func acquire(key: String, limits: RateLimits, nowMs: Int64, _ connection: SQLiteConnection) throws -> RateDecision {
+    static func acquire(
+        key: String, limits: RateLimits, count: Int, nowMs: Int64, _ connection: SQLiteConnection
+    ) throws -> RateDecision {
+        let count = max(count, 1)
         let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
         try connection.run("DELETE FROM rate_minute WHERE key = ? AND minute <= ?", [.text(key), .integer(oldestMinute)])
         let bucket = try connection.queryFirst("SELECT tokens, updated_ms FROM rate_bucket WHERE key = ?", [.text(key)])
@@ -76,7 +84,7 @@ public final class RateLimiter: Sendable {
             "SELECT minute, sends FROM rate_minute WHERE key = ? AND minute > ? ORDER BY minute", [.text(key), .integer(oldestMinute)]
         ).map { row in (minute: try row.int64(0), sends: try row.int(1)) }
 
-        switch RateLimitPolicy.evaluate(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs) {
+        switch RateLimitPolicy.evaluate(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs, count: count) {
         case .limit(let retryAfterMs, let reason):
             return .limited(retryAfter: .milliseconds(retryAfterMs), reason: reason)
         case .allow(let newBucket, let minute):
@@ -88,12 +96,12 @@ public final class RateLimiter: Sendable {
             }
             try connection.run(
                 """
-                INSERT INTO rate_minute (key, minute, sends) VALUES (?, ?, 1)
-                ON CONFLICT (key, minute) DO UPDATE SET sends = sends + 1
+                INSERT INTO rate_minute (key, minute, sends) VALUES (?, ?, ?)
+                ON CONFLICT (key, minute) DO UPDATE SET sends = sends + excluded.sends
                 """,
-                [.text(key), .integer(minute)]
+                [.text(key), .integer(minute), .integer(Int64(count))]
             )
-            return .allowed(RateTicket(key: key, minute: minute, capacity: limits.rate.map { Double($0.count) }))
+            return .allowed(RateTicket(key: key, minute: minute, capacity: limits.rate.map { Double($0.count) }, count: count))
         }
     }
 
@@ -111,12 +119,13 @@ public final class RateLimiter: Sendable {
 
     static func refund(_ ticket: RateTicket, _ connection: SQLiteConnection) throws {
         let refunded = try connection.run(
-            "UPDATE rate_minute SET sends = sends - 1 WHERE key = ? AND minute = ? AND sends > 0",
-            [.text(ticket.key), .integer(ticket.minute)]
+            "UPDATE rate_minute SET sends = max(sends - ?, 0) WHERE key = ? AND minute = ? AND sends > 0",
+            [.integer(Int64(ticket.count)), .text(ticket.key), .integer(ticket.minute)]
         )
         if refunded == 1, let capacity = ticket.capacity {
             try connection.run(
-                "UPDATE rate_bucket SET tokens = min(tokens + 1, ?) WHERE key = ?", [.real(capacity), .text(ticket.key)]
+                "UPDATE rate_bucket SET tokens = min(tokens + ?, ?) WHERE key = ?",
+                [.real(Double(ticket.count)), .real(capacity), .text(ticket.key)]
             )
         }
     }

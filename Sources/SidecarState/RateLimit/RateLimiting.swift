@@ -7,9 +7,10 @@ import FoundationEssentials
 /// bucket for the rate, one-minute buckets over a rolling 24 hours for the quota, a send
 /// counted when acquired and refunded when it did not go out.
 public protocol RateLimiting: Sendable {
-    /// Counts one send for `key` if both limits allow it; otherwise counts nothing.
-    func acquire(key: String, limits: RateLimits, now: Date) async throws -> RateDecision
-    /// Gives back a send that did not go out.
+    /// Counts one send of `recipients` recipients for `key` if both limits allow it (the
+    /// providers count their limits in recipients); otherwise counts nothing.
+    func acquire(key: String, limits: RateLimits, recipients: Int, now: Date) async throws -> RateDecision
+    /// Gives back a send that did not go out (its recipients).
     func refund(_ ticket: RateTicket) async throws
     /// Whether `key`'s provider said its quota is spent, and until when (from memory).
     func exhaustion(key: String, now: Date) -> QuotaExhaustion?

@@ -1,4 +1,6 @@
-/// The limits one credential sends under. Both parts are optional; none means unlimited.
+/// The limits one credential sends under, in recipients (a message to three addresses
+/// counts three: Gmail and Amazon SES count their limits so). Both parts are optional;
+/// none means unlimited.
 ///
 /// - ``rate``: a token bucket holding up to `count` sends, refilled at `count` per `per`
 ///   (so a burst of `count`, then a steady `count / per`).
@@ -30,9 +32,9 @@ public struct RateLimits: Sendable, Hashable, Codable {
     }
 
     public static let unlimited = RateLimits()
-    /// Gmail / Google Workspace SMTP with a consumer account: 500 messages a rolling day.
+    /// Gmail / Google Workspace SMTP with a consumer account: 500 recipients a rolling day.
     public static let gmail = RateLimits(rate: nil, daily: 500)
-    /// Amazon SES in the sandbox: 200 messages a rolling day, 1 a second.
+    /// Amazon SES in the sandbox: 200 recipients a rolling day, 1 a second.
     public static let sesSandbox = RateLimits(rate: .perSecond(1), daily: 200)
 
     /// The presets by the names configuration uses.

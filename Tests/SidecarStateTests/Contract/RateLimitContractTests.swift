@@ -14,16 +14,16 @@ struct RateLimitContractTests {
             let limiter = stores.makeLimiter()
             let limits = RateLimits(daily: 3)
             for index in 0..<3 {
-                guard case .allowed = try await limiter.acquire(key: "c", limits: limits, now: t0.addingTimeInterval(Double(index)))
+                guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0.addingTimeInterval(Double(index)))
                 else { throw TestFailure("send \(index) refused") }
             }
-            guard case .limited(let retryAfter, .daily) = try await limiter.acquire(key: "c", limits: limits, now: t0.addingTimeInterval(10))
+            guard case .limited(let retryAfter, .daily) = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0.addingTimeInterval(10))
             else { throw TestFailure("the fourth send was allowed") }
             #expect(retryAfter > .seconds(86_000) && retryAfter <= .seconds(86_400))
             #expect(try await limiter.sendsInLastDay(key: "c", now: t0.addingTimeInterval(10)) == 3)
             // Another credential is not affected; a day later the first is free again.
-            guard case .allowed = try await limiter.acquire(key: "other", limits: limits, now: t0) else { throw TestFailure("other") }
-            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, now: t0.addingTimeInterval(86_461)) else {
+            guard case .allowed = try await limiter.acquire(key: "other", limits: limits, recipients: 1, now: t0) else { throw TestFailure("other") }
+            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0.addingTimeInterval(86_461)) else {
                 throw TestFailure("a day later")
             }
         }
@@ -34,15 +34,15 @@ struct RateLimitContractTests {
         try await backend.withStores { stores in
             let limiter = stores.makeLimiter()
             let limits = RateLimits(rate: .perMinute(1), daily: 1)
-            guard case .allowed(let ticket) = try await limiter.acquire(key: "c", limits: limits, now: t0) else {
+            guard case .allowed(let ticket) = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0) else {
                 throw TestFailure("first")
             }
-            guard case .limited = try await limiter.acquire(key: "c", limits: limits, now: t0) else { throw TestFailure("second") }
+            guard case .limited = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0) else { throw TestFailure("second") }
             try await limiter.refund(ticket)
             try await limiter.refund(ticket)
             #expect(try await limiter.sendsInLastDay(key: "c", now: t0) == 0)
-            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, now: t0) else { throw TestFailure("after refund") }
-            guard case .limited = try await limiter.acquire(key: "c", limits: limits, now: t0) else { throw TestFailure("refunded twice") }
+            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0) else { throw TestFailure("after refund") }
+            guard case .limited = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0) else { throw TestFailure("refunded twice") }
         }
     }
 
@@ -52,13 +52,13 @@ struct RateLimitContractTests {
             let limiter = stores.makeLimiter()
             let limits = RateLimits(rate: .perMinute(2))
             for _ in 0..<2 {
-                guard case .allowed = try await limiter.acquire(key: "c", limits: limits, now: t0) else { throw TestFailure("burst") }
+                guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0) else { throw TestFailure("burst") }
             }
-            guard case .limited(let retryAfter, .rate) = try await limiter.acquire(key: "c", limits: limits, now: t0) else {
+            guard case .limited(let retryAfter, .rate) = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0) else {
                 throw TestFailure("third")
             }
             #expect(retryAfter == .seconds(30))
-            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, now: t0.addingTimeInterval(30)) else {
+            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0.addingTimeInterval(30)) else {
                 throw TestFailure("refilled")
             }
         }
@@ -73,7 +73,7 @@ struct RateLimitContractTests {
                 for index in 0..<30 {
                     let limiter = limiters[index % 2]
                     group.addTask {
-                        if case .allowed = try await limiter.acquire(key: "shared", limits: limits, now: self.t0) { return true }
+                        if case .allowed = try await limiter.acquire(key: "shared", limits: limits, recipients: 1, now: self.t0) { return true }
                         return false
                     }
                 }
@@ -104,11 +104,50 @@ struct RateLimitContractTests {
     func purge(_ backend: StateBackend) async throws {
         try await backend.withStores { stores in
             let limiter = stores.makeLimiter()
-            guard case .allowed = try await limiter.acquire(key: "c", limits: RateLimits(rate: .perMinute(5), daily: 5), now: t0) else {
+            guard case .allowed = try await limiter.acquire(key: "c", limits: RateLimits(rate: .perMinute(5), daily: 5), recipients: 1, now: t0) else {
                 throw TestFailure("first")
             }
             #expect(try await limiter.purgeExpired(now: t0) == 0)
             #expect(try await limiter.purgeExpired(now: t0.addingTimeInterval(2 * 86_400)) == 2)
+        }
+    }
+
+    @Test("limits count recipients, as the providers do, and a refund gives them all back", arguments: StateBackend.allCases)
+    func recipients(_ backend: StateBackend) async throws {
+        try await backend.withStores { stores in
+            let limiter = stores.makeLimiter()
+            let limits = RateLimits(rate: .perMinute(10), daily: 5)
+            guard case .allowed(let ticket) = try await limiter.acquire(key: "c", limits: limits, recipients: 3, now: t0) else {
+                throw TestFailure("three recipients")
+            }
+            #expect(try await limiter.sendsInLastDay(key: "c", now: t0) == 3)
+            // Three more would make six: over the daily five.
+            guard case .limited(_, .daily) = try await limiter.acquire(key: "c", limits: limits, recipients: 3, now: t0) else {
+                throw TestFailure("six of five")
+            }
+            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 2, now: t0) else {
+                throw TestFailure("five of five")
+            }
+            try await limiter.refund(ticket)
+            #expect(try await limiter.sendsInLastDay(key: "c", now: t0) == 2)
+            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 3, now: t0) else {
+                throw TestFailure("after the refund")
+            }
+        }
+    }
+
+    @Test("a send with more recipients than the rate's burst goes when the bucket is full", arguments: StateBackend.allCases)
+    func largerThanTheBurst(_ backend: StateBackend) async throws {
+        try await backend.withStores { stores in
+            let limiter = stores.makeLimiter()
+            let limits = RateLimits(rate: .perMinute(4))
+            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 6, now: t0) else {
+                throw TestFailure("a full bucket lets it go")
+            }
+            // The bucket is in debt by two: the next recipient waits for three tokens' refill.
+            guard case .limited(let retryAfter, .rate) = try await limiter.acquire(key: "c", limits: limits, recipients: 1, now: t0)
+            else { throw TestFailure("in debt") }
+            #expect(retryAfter == .seconds(45))
         }
     }
 }
