@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Checks Package.swift's arrows against the code: every module a target imports is one
-it declares, and every module it declares is one it imports (issue 15).
+it declares, and every module it declares is one it imports (issue 15). And no module of
+ours that the daemon links imports full Foundation (FoundationEssentials only): full
+Foundation maps FoundationInternationalization and ICU. (postgres-nio, which the shared
+state backend needs, links it anyway; see DaemonIntegrationTests.)
 
 Executable targets declared by test targets are exempt from "imports": the tests run
 them as programs. The toolchain's own modules (Foundation, Glibc, Synchronization,
@@ -43,7 +46,10 @@ for name, (kind, deps, directory) in sorted(targets.items()):
     if kind == "systemLibrary":
         continue
     imports = set()
+    daemon_module = kind == "target" and name.startswith("Sidecar") and name not in ("SidecarTestSupport", "SidecarFuzz")
     for file in directory.rglob("*.swift"):
+        if (daemon_module or name == "smtp-sidecar") and re.search(r"^\s*import\s+(struct\s+|class\s+)?Foundation(\.|\s*$)", file.read_text(), re.M):
+            problems.append(f"{file.relative_to(root)} imports full Foundation; the daemon's modules use FoundationEssentials")
         for line in file.read_text().splitlines():
             # Swift imports only: a line of Python quoted in a test ("import socket, sys") is not one.
             if re.match(r"\s*import\s+\w+\s*,", line):

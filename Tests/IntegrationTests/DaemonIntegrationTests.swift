@@ -99,10 +99,14 @@ import Testing
         #expect(outcome.status == 0, "\(outcome.summary)")
     }
 
-    /// The daemon imports FoundationEssentials only: full Foundation would map libFoundation,
-    /// FoundationInternationalization and ICU, about 6 MB of its resident memory (#5's
-    /// target is under 40 MB with 64 clients).
-    @Test func daemonMapsNeitherFoundationNorICU() async throws {
+    /// Our modules import FoundationEssentials only (scripts/check-imports.py checks it), but
+    /// postgres-nio, which the shared state backend needs, links full Foundation, so the
+    /// daemon maps libFoundation, FoundationInternationalization and ICU (measured on a
+    /// release build: 7.5 MB more resident memory at idle, of which 0.7 MB private; the rest
+    /// are the libraries' file-backed pages, shared with other processes and reclaimable).
+    /// What this checks: the daemon's private memory at idle stays small, so that the
+    /// libraries' weight stays where it is cheap.
+    @Test func daemonsPrivateMemoryAtIdleIsSmall() async throws {
         let daemon = try await Daemon.start()
         let pid = try #require(daemon.process.programID)
         try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { sidecar in
@@ -110,13 +114,14 @@ import Testing
             #expect(pong.data == "up")
         }
         // Read to the end: /proc reports a size of zero, and a sized read stops at a page.
-        let file = try #require(FileHandle(forReadingAtPath: "/proc/\(pid)/maps"))
-        let maps = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        let file = try #require(FileHandle(forReadingAtPath: "/proc/\(pid)/status"))
+        let status = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
         try file.close()
-        #expect(maps.contains("libFoundationEssentials.so"), "the check reads the right maps")
-        for library in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so"] {
-            #expect(!maps.contains("/\(library)"), "\(library) is mapped")
-        }
+        let anonymous = try #require(
+            status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") }
+                .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") })
+        // About 4.7 MB in a debug build and 4.5 MB in a release build; twice that is a regression.
+        #expect(anonymous < 10 * 1024, "RssAnon \(anonymous) kB")
         let outcome = try await daemon.stop()
         #expect(outcome.status == 0, "\(outcome.summary)")
     }

@@ -167,6 +167,24 @@ import Testing
         await fleet.stop()
     }
 
+    @Test func failOpenSendsDuringAnOutageWithThisHostsDuplicateSuppression() async throws {
+        let server = try await PostgresTestServer.startPrivate()
+        defer { server.destroy() }
+        let fleet = try await Fleet.start(
+            on: server, count: 1, settings: ["state_fail_open=true", "postgres_statement_timeout_ms=2000"])
+        let host = fleet.hosts[0]
+        let token = Self.token()
+        try await server.stop()
+        let sent = try await fleet.send(params(token: token, content: 1), on: host)
+        #expect(sent.ok, "\(String(decoding: sent.json, as: UTF8.self))")
+        // This host still suppresses its own duplicates.
+        let again = try #require(try await fleet.send(params(token: token, content: 1), on: host).result(as: SendResult.self))
+        #expect(again.duplicate)
+        #expect(try await delivered(token, expected: 1) == 1)
+        let outcome = try await host.stop()
+        #expect(outcome.stderr.contains("duplicate suppression on this host only"), "the fallback is logged at warning")
+    }
+
     @Test func aCredentialStoredOnceIsUsedByEveryHostAndSealedInTheDatabase() async throws {
         let server = try await PostgresTestServer.shared()
         let directory = try TestEnvironment.temporaryDirectory()
