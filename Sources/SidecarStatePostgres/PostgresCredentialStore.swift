@@ -49,7 +49,7 @@ public final class PostgresCredentialStore: CredentialStoring {
     public func get(id: String, workspace: String) async throws -> StoredCredential {
         let table = tables.credential
         let row = try await state.operation {
-            try await self.state.client.query(
+            try await self.state.fastClient.query(
                 """
                 SELECT label, host, port, username, created_ms, rotated_ms, sealed, key_id
                 FROM \(unescaped: table) WHERE workspace = \(workspace) AND id = \(id)
@@ -83,7 +83,7 @@ public final class PostgresCredentialStore: CredentialStoring {
                 }
             func date(_ value: Int64?) -> Date? { value.map { Date(millisecondsSince1970: $0) } }
             var entries: [CredentialMetadata] = []
-            for try await row in try await self.state.client.query(query, logger: self.state.logger) {
+            for try await row in try await self.state.fastClient.query(query, logger: self.state.logger) {
                 let (id, workspace, label, host, port, username, created, rotated) =
                     try row.decode((String, String, String, String, Int32?, String?, Int64, Int64?).self)
                 var metadata = CredentialMetadata(

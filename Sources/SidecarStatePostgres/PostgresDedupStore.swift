@@ -111,7 +111,7 @@ public final class PostgresDedupStore: DedupStoring {
         let table = table
         let owner = owner
         let claimed = try await state.operation {
-            try await self.state.client.query(
+            try await self.state.fastClient.query(
                 """
                 INSERT INTO \(unescaped: table) (key, state, result_json, created_ms, expires_ms, owner, token, lease_until_ms)
                 VALUES (\(key), 'reserved', NULL, \(nowMs), \(expiresMs), \(owner), \(token), \(leaseUntil))
@@ -129,7 +129,7 @@ public final class PostgresDedupStore: DedupStoring {
         case .proceed:
             let previous = stored.record.token
             let taken = try await state.operation {
-                try await self.state.client.query(
+                try await self.state.fastClient.query(
                     """
                     UPDATE \(unescaped: table) SET state = 'reserved', result_json = NULL, created_ms = \(nowMs),
                         expires_ms = \(expiresMs), owner = \(owner), token = \(token), lease_until_ms = \(leaseUntil)
@@ -233,7 +233,7 @@ public final class PostgresDedupStore: DedupStoring {
         unwritten.withLock { $0 = $0.filter { $0.value.ticket.expiresMs > nowMs } }
         let table = table
         return try await state.operation {
-            let rows = try await self.state.client.query(
+            let rows = try await self.state.fastClient.query(
                 """
                 DELETE FROM \(unescaped: table) WHERE expires_ms <= \(nowMs)
                 AND (state = 'done' OR lease_until_ms <= \(nowMs) OR created_ms <= \(staleBeforeMs)) RETURNING 1
@@ -253,7 +253,7 @@ public final class PostgresDedupStore: DedupStoring {
         let leaseUntil = clock().millisecondsSince1970.saturatingAdding(leaseMs)
         if !held.withLock({ $0.isEmpty }) {
             try await state.operation {
-                try await self.state.client.query(
+                try await self.state.fastClient.query(
                     """
                     UPDATE \(unescaped: table) SET lease_until_ms = \(leaseUntil)
                     WHERE owner = \(owner) AND state IN ('reserved', 'pending')
@@ -286,7 +286,7 @@ public final class PostgresDedupStore: DedupStoring {
                 WHERE key = \(key) AND token = \(token) AND state IN ('reserved', 'pending') RETURNING 1
                 """
                 : "DELETE FROM \(unescaped: table) WHERE key = \(key) AND token = \(token) RETURNING 1"
-            return try await self.state.client.query(query, logger: self.state.logger).collect().count == 1
+            return try await self.state.fastClient.query(query, logger: self.state.logger).collect().count == 1
         }
     }
 
@@ -299,7 +299,7 @@ public final class PostgresDedupStore: DedupStoring {
     private func read(key: String) async throws -> (record: DedupRecord, lease: Int64)? {
         let table = table
         let row = try await state.operation {
-            try await self.state.client.query(
+            try await self.state.fastClient.query(
                 """
                 SELECT state, result_json, created_ms, expires_ms, owner, token, lease_until_ms
                 FROM \(unescaped: table) WHERE key = \(key)

@@ -93,7 +93,7 @@ public final class PostgresRateLimiter: RateLimiting {
         let count = Int32(clamping: ticket.count)
         try await state.operation {
             // One statement: a data-modifying WITH runs whether or not the rest reads it.
-            try await self.state.client.query(
+            try await self.state.fastClient.query(
                 """
                 WITH refunded AS (
                     UPDATE \(unescaped: tables.rateMinute) SET sends = greatest(sends - \(count), 0)
@@ -138,7 +138,7 @@ public final class PostgresRateLimiter: RateLimiting {
         let nowMs = now.millisecondsSince1970
         let marks = try await state.operation {
             var marks: [String: QuotaExhaustion] = [:]
-            for try await (key, until, reason) in try await self.state.client.query(
+            for try await (key, until, reason) in try await self.state.fastClient.query(
                 "SELECT key, until_ms, reason FROM \(unescaped: table) WHERE until_ms > \(nowMs)", logger: self.state.logger
             ).decode((String, Int64, String).self) {
                 marks[key] = QuotaExhaustion(until: Date(millisecondsSince1970: until), reason: reason)
@@ -161,7 +161,7 @@ public final class PostgresRateLimiter: RateLimiting {
                 "DELETE FROM \(unescaped: tables.rateBucket) WHERE updated_ms <= \(dayAgo) RETURNING 1",
                 "DELETE FROM \(unescaped: tables.rateExhausted) WHERE until_ms <= \(nowMs) RETURNING 1",
             ] {
-                deleted += try await self.state.client.query(query, logger: self.state.logger).collect().count
+                deleted += try await self.state.fastClient.query(query, logger: self.state.logger).collect().count
             }
             return deleted
         }
@@ -171,7 +171,7 @@ public final class PostgresRateLimiter: RateLimiting {
         let table = tables.rateMinute
         let oldestMinute = now.millisecondsSince1970 / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
         return try await state.operation {
-            let rows = try await self.state.client.query(
+            let rows = try await self.state.fastClient.query(
                 "SELECT coalesce(sum(sends), 0)::bigint FROM \(unescaped: table) WHERE key = \(key) AND minute > \(oldestMinute)",
                 logger: self.state.logger
             ).collect()

@@ -19,7 +19,8 @@ public struct PostgresStateConfiguration: Sendable {
     public var database: String
     public var password: Secret?
     public var tls: TLSMode
-    /// Connections the daemon opens at most (`postgres_pool_size`, default 10).
+    /// Connections the daemon opens at most, of each of its two kinds (`postgres_pool_size`,
+    /// default 10): see ``PostgresState``.
     public var poolSize: Int
     /// How long one statement (and a wait for a connection) may take before the send is
     /// refused with `state_unavailable` (`postgres_statement_timeout_ms`, default 5000).
