@@ -2,7 +2,6 @@ import FoundationEssentials
 import PostgresNIO
 import SidecarCore
 import SidecarState
-import Synchronization
 
 /// Per-credential sending rate and rolling daily quota shared by a fleet of hosts, in
 /// PostgreSQL: N hosts together never ask a provider for more than the credential's limit.
@@ -23,7 +22,7 @@ import Synchronization
 /// seconds, and the check costs a send no round trip.
 public final class PostgresRateLimiter: RateLimiting {
     let state: PostgresState
-    private let exhausted = Mutex<[String: QuotaExhaustion]>([:])
+    private let exhausted = QuotaExhaustionMarks()
 
     public init(state: PostgresState) {
         self.state = state
@@ -107,18 +106,11 @@ public final class PostgresRateLimiter: RateLimiting {
     }
 
     public func exhaustion(key: String, now: Date) -> QuotaExhaustion? {
-        exhausted.withLock { exhausted in
-            guard let found = exhausted[key] else { return nil }
-            guard found.until > now else {
-                exhausted[key] = nil
-                return nil
-            }
-            return found
-        }
+        exhausted.mark(for: key, now: now)
     }
 
     public func markExhausted(key: String, _ exhaustion: QuotaExhaustion) async throws {
-        exhausted.withLock { $0[key] = exhaustion }
+        exhausted.set(exhaustion, for: key)
         let table = tables.rateExhausted
         let until = exhaustion.until.millisecondsSince1970
         let reason = exhaustion.reason
@@ -145,7 +137,7 @@ public final class PostgresRateLimiter: RateLimiting {
             }
             return marks
         }
-        exhausted.withLock { $0 = marks }
+        exhausted.replaceAll(with: marks)
     }
 
     @discardableResult

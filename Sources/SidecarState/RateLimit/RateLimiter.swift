@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Synchronization
 
 /// Per-credential sending rate and rolling daily quota (see ``RateLimits``), counted in the
 /// ``StateDatabase`` so that a restart — even `kill -9` — does not reset them.
@@ -18,7 +17,7 @@ public final class RateLimiter: Sendable {
     private let database: StateDatabase
     /// The credentials whose provider said their quota is spent, by key: read from the
     /// database once, then kept here, so that checking costs a send no database access.
-    private let exhausted: Mutex<[String: QuotaExhaustion]>
+    private let exhausted: QuotaExhaustionMarks
 
     public init(database: StateDatabase) {
         self.database = database
@@ -29,25 +28,18 @@ public final class RateLimiter: Sendable {
                     (try row.text(0), QuotaExhaustion(until: Date(millisecondsSince1970: try row.int64(1)), reason: try row.text(2)))
                 }
         }
-        exhausted = Mutex(Dictionary(stored ?? [], uniquingKeysWith: { _, last in last }))
+        exhausted = QuotaExhaustionMarks(Dictionary(stored ?? [], uniquingKeysWith: { _, last in last }))
     }
 
     /// Whether `key`'s provider said its quota is spent, and until when.
     public func exhaustion(key: String, now: Date) -> QuotaExhaustion? {
-        exhausted.withLock { exhausted in
-            guard let found = exhausted[key] else { return nil }
-            guard found.until > now else {
-                exhausted[key] = nil
-                return nil
-            }
-            return found
-        }
+        exhausted.mark(for: key, now: now)
     }
 
     /// Records that `key`'s provider said its quota is spent: sends are refused locally until
     /// `until`, also after a restart.
     public func markExhausted(key: String, _ exhaustion: QuotaExhaustion) async throws {
-        exhausted.withLock { $0[key] = exhaustion }
+        exhausted.set(exhaustion, for: key)
         _ = try await database.transaction { connection in
             try connection.run(
                 "INSERT OR REPLACE INTO rate_exhausted (key, until_ms, reason) VALUES (?, ?, ?)",
