@@ -33,7 +33,8 @@ struct ServerHarness {
         let stats = ServerStats()
         let router = OperationRouter(
             limits: .init(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, idleTimeoutMs: 60_000),
-            serverVersion: "test", stats: stats)
+            serverVersion: "test", stats: stats,
+            metricsText: { "# TYPE smtp_sidecar_test_total counter\nsmtp_sidecar_test_total 1\n" })
         let settings = SidecarServer.Settings(
             listener: .path(path, mode: 0o600, group: nil), peerPolicy: peerPolicy, maxConnections: maxConnections,
             maxInFlightPerConnection: maxInFlight, maxFrameBytes: maxFrameBytes, idleTimeout: idleTimeout,
