@@ -27,10 +27,11 @@ struct ServerHarness {
         maxConnections: Int = 16, maxInFlight: Int = 8, maxFrameBytes: Int = 1024, idleTimeout: Duration = .seconds(60),
         peerPolicy: PeerPolicy = PeerPolicy(), handler: (any RequestHandler)? = nil,
         largeRequestExecutor: (any TaskExecutor)? = nil, largeRequestBytes: Int = 256 * 1024,
+        metrics: ServerMetrics = .none,
         _ body: (ServerHarness) async throws -> Result
     ) async throws -> Result {
         let path = makeSocketPath()
-        let stats = ServerStats()
+        let stats = ServerStats(metrics: metrics)
         let router = OperationRouter(
             limits: .init(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, idleTimeoutMs: 60_000),
             serverVersion: "test", stats: stats,
