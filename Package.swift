@@ -24,7 +24,8 @@
 //   SidecarClient    a small async client for the wire protocol (CLI, tests, benchmarks).
 //   SidecarServer    the protocol server: listener, connections, admission, hello/ping/stats/metrics;
 //                    send and verify leave through MailRoutes. Knows no SMTP. Records its metrics
-//                    through CoreMetrics on a factory it is handed; knows no Prometheus.
+//                    through CoreMetrics on a factory it is handed; knows no Prometheus. Serves the
+//                    rendered text over HTTP too, when `metrics_listen` asks (NIOHTTP1).
 //   SidecarMail      the mail engine beside the server: `send` and `verify`, request → draft →
 //                    SMTP → result; adapts SMTP, Pool, Egress and State to each other, owns their
 //                    configuration keys, and builds them (MailEngine, CredentialAdministration).
@@ -160,6 +161,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                // The optional `metrics_listen` HTTP listener for scrapers.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

@@ -113,9 +113,14 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Shut down in reverse: the server drains the sends in flight, then the pools QUIT
         // their idle connections, then the purge and the reporter stop.
+        let scrapeListener = configuration.server.metricsListen.map { listen in
+            MetricsHTTPListener(
+                host: listen.host, port: listen.port, logger: logger,
+                render: { metrics.render(after: mail.updateMetrics) })
+        }
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            [.init(service: reporter)] + mail.tasks.map { .init(service: MailEngineService(task: $0)) }
-            + [.init(service: server)]
+            [.init(service: reporter)] + (scrapeListener.map { [.init(service: $0)] } ?? [])
+            + mail.tasks.map { .init(service: MailEngineService(task: $0)) } + [.init(service: server)]
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -145,3 +145,55 @@ struct PrometheusText {
         samples.filter { $0.name == name }.map(\.value).reduce(0, +)
     }
 }
+
+/// `metrics_listen`: the same text over HTTP, at `/metrics` only.
+@Suite struct MetricsHTTPIntegrationTests {
+    /// GETs `path` on loopback `port`: the status, the Content-Type and the body, one per line
+    /// before the body.
+    static func get(port: Int, _ path: String) async throws -> (status: Int, contentType: String, body: String) {
+        let script = """
+            import sys, urllib.request, urllib.error
+            try:
+                r = urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], sys.argv[2]), timeout=10)
+                print(r.status); print(r.headers.get("Content-Type")); sys.stdout.write(r.read().decode())
+            except urllib.error.HTTPError as e:
+                print(e.code); print(e.headers.get("Content-Type")); sys.stdout.write(e.read().decode())
+            """
+        let run = try await ChildProcess.run("/usr/bin/env", ["python3", "-c", script, "\(port)", path])
+        guard run.status == 0 else { throw TestEnvironmentError("GET \(path): \(run.summary)") }
+        let lines = run.stdout.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        guard lines.count == 3, let status = Int(lines[0]) else { throw TestEnvironmentError("GET \(path): \(run.summary)") }
+        return (status, String(lines[1]), String(lines[2]))
+    }
+
+    /// A TCP port on loopback that nothing listens on now.
+    static func freePort() async throws -> Int {
+        let run = try await ChildProcess.run("/usr/bin/env", [
+            "python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
+        ])
+        return try #require(Int(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    @Test func aScraperGetsTheMetricsOverHTTPAndNothingElse() async throws {
+        let port = try await Self.freePort()
+        let daemon = try await Daemon.start(["--set", "metrics_listen=127.0.0.1:\(port)"])
+        // The Unix socket answering does not mean the HTTP listener is up yet: wait for it too.
+        var scrape: (status: Int, contentType: String, body: String)?
+        for _ in 0..<100 {
+            if let answer = try? await Self.get(port: port, "/metrics") {
+                scrape = answer
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let metrics = try #require(scrape, "nothing answered on 127.0.0.1:\(port)")
+        #expect(metrics.status == 200)
+        #expect(metrics.contentType.hasPrefix("text/plain; version=0.0.4"))
+        #expect(metrics.body.contains("# TYPE smtp_sidecar_client_connections gauge"))
+        _ = try await SidecarConnection.withConnection(socketPath: daemon.socketPath) { try await $0.ping() }
+        let after = try PrometheusText(try await Self.get(port: port, "/metrics").body)
+        #expect(after.value("smtp_sidecar_requests_total", ["operation": "ping", "result": "ok"]) == 1)
+        #expect(try await Self.get(port: port, "/").status == 404)
+        _ = try await daemon.stop()
+    }
+}
