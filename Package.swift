@@ -22,14 +22,16 @@
 //   SidecarEgress    the SSRF guard (resolve once, refuse private/metadata addresses, pin)
 //                    and the URL attachment fetcher (NIOHTTP1, no redirects, 2xx, capped).
 //   SidecarClient    a small async client for the wire protocol (CLI, tests, benchmarks).
-//   SidecarServer    the protocol server: listener, connections, admission, hello/ping/stats;
-//                    send and verify leave through MailRoutes. Knows no SMTP.
+//   SidecarServer    the protocol server: listener, connections, admission, hello/ping/stats/metrics;
+//                    send and verify leave through MailRoutes. Knows no SMTP. Records its metrics
+//                    through CoreMetrics on a factory it is handed; knows no Prometheus. Serves the
+//                    rendered text over HTTP too, when `metrics_listen` asks (NIOHTTP1).
 //   SidecarMail      the mail engine beside the server: `send` and `verify`, request → draft →
 //                    SMTP → result; adapts SMTP, Pool, Egress and State to each other, owns their
 //                    configuration keys, and builds them (MailEngine, CredentialAdministration).
 //   smtp-sidecar     the executable and composition root, over Server, Mail, Systemd and Client only:
 //                    configuration (read once), wiring, `serve`, `send`, `verify`, `ping`, `stats`,
-//                    `credentials`.
+//                    `metrics`, `credentials`. Owns the Prometheus registry the others record into.
 //   journald-probe, sidecar-message-bench: a test helper and a benchmark program.
 //   SidecarFuzz      the libFuzzer targets: frame and request decoders, SMTP reply decoder,
 //                    address parser (scripts/fuzz.sh).
@@ -60,6 +62,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         // The shared state backend of a fleet (state_backend = postgres).
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Metrics: the server and the mail engine record through swift-metrics' API only
+        // (CoreMetrics, with a factory handed to them); the executable alone knows the
+        // Prometheus registry that renders them for the `metrics` operation.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(name: "SidecarCore", swiftSettings: strictSettings),
@@ -141,6 +148,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // The keyed fingerprint of a secret in a pool key (SecretFingerprint).
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -152,6 +160,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                // The optional `metrics_listen` HTTP listener for scrapers.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -165,6 +176,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -268,6 +281,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -279,6 +294,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),

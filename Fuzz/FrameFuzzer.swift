@@ -87,7 +87,7 @@ public enum FrameFuzzer {
                 precondition(RequestBounds.delayMs.contains(delay))
                 _ = Duration.milliseconds(delay)
             }
-        case .stats:
+        case .stats, .metrics:
             break
         case .send(let params):
             precondition((params.credential == nil) != (params.credentialID == nil))

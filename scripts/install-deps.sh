@@ -59,6 +59,26 @@ if ((${#missing[@]})); then
 fi
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "install-deps: PostgreSQL 15 is not in /usr/lib/postgresql/15" >&2; exit 1; }
 
+# promtool, which checks the `metrics` operation's Prometheus text in the integration tests.
+# Debian ships it only inside the Prometheus server's package, which would start the server
+# through invoke-rc.d: the same policy-rc.d as above keeps it stopped.
+if ! command -v promtool >/dev/null 2>&1; then
+    echo "install-deps: installing prometheus (for promtool)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    policy=/usr/sbin/policy-rc.d
+    added_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        added_policy=1
+    fi
+    rc=0
+    { apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+        || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; } || rc=$?
+    if ((added_policy)); then rm -f "$policy"; fi
+    if ((rc)); then echo "install-deps: apt-get install prometheus failed" >&2; exit "$rc"; fi
+fi
+
 # JSON Schema validation of the protocol messages (proto-spec/tools/validate.py).
 if ! python3 -c 'import jsonschema' 2>/dev/null; then
     echo "install-deps: installing the jsonschema Python package" >&2

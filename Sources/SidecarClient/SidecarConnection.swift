@@ -126,6 +126,11 @@ public final class SidecarConnection: Sendable {
         try await call("stats", params: NoParams?.none, as: StatsResult.self)
     }
 
+    /// The daemon's metrics in the Prometheus text format.
+    public func metrics() async throws -> MetricsResult {
+        try await call("metrics", params: NoParams?.none, as: MetricsResult.self)
+    }
+
     /// Responses that carried no id (framing errors, connection refusals) so far.
     public var unroutedResponses: [RawResponse] {
         state.withLock { $0.unrouted }

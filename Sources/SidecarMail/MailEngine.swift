@@ -23,6 +23,9 @@ public struct MailEngine: Sendable {
     public let stateStatus: @Sendable () -> StatsResult.StateStore
     /// The pools' counters for `stats`; nil when pooling is off.
     public let poolStatistics: (@Sendable () -> [StatsResult.Pool])?
+    /// Brings the metrics that are read rather than counted (the pools' gauges and totals)
+    /// up to date; called before each rendering of the registry.
+    public let updateMetrics: @Sendable () -> Void
     let dedup: (any DedupStoring)?
     /// The shared database, with `state_backend = postgres`.
     let shared: SharedState?
@@ -32,7 +35,9 @@ public struct MailEngine: Sendable {
     /// - Throws: `invalid_configuration` when the configuration cannot be put to work (an
     ///   `egress_allowed_cidrs` entry that is no CIDR, a state directory or a credential key
     ///   that cannot be opened), with a message that says which.
-    public init(configuration: MailConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) throws(SidecarError) {
+    public init(
+        configuration: MailConfiguration, eventLoopGroup: any EventLoopGroup, metrics: MailMetrics = .none, logger: Logger
+    ) throws(SidecarError) {
         let pooled: PooledTransport? =
             configuration.poolEnabled
             ? PooledTransport(
@@ -44,7 +49,7 @@ public struct MailEngine: Sendable {
         let (policy, shared) = try PolicySetup.policy(configuration, logger: logger)
         operations = MailOperations(
             settings: MailSettings(clientName: configuration.smtpClientName ?? Self.defaultClientName()),
-            transport: transport, policy: policy)
+            transport: transport, policy: policy, metrics: metrics)
         dedup = policy.dedup
         let purger = StatePurger(
             dedup: policy.dedup, rateLimiter: policy.rateLimiter,
@@ -66,8 +71,10 @@ public struct MailEngine: Sendable {
         if let pooled {
             tasks.append(.pools(pooled))
             poolStatistics = { pooled.statistics() }
+            updateMetrics = { metrics.recordPools(pooled.totals()) }
         } else {
             poolStatistics = nil
+            updateMetrics = {}
         }
         self.tasks = tasks
     }

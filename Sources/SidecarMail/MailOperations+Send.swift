@@ -13,6 +13,13 @@ extension MailOperations {
     /// suppression, rate limits, the SSRF guard, URL attachments, composition; then SMTP.
     /// Nothing reaches the SMTP server unless every check passed.
     public func send(_ params: SendParams, logger: Logger) async -> Response.Outcome {
+        let response = await sendAnswer(params, logger: logger)
+        // One place sees every answer, whichever step gave it.
+        metrics.sendAnswered(response)
+        return response
+    }
+
+    private func sendAnswer(_ params: SendParams, logger: Logger) async -> Response.Outcome {
         let clock = ContinuousClock()
         let started = clock.now
         // The request's deadline bounds every step done for it, from here.
@@ -74,27 +81,32 @@ extension MailOperations {
                     return refuse(error, params: params, logger: logger)
                 }
             } catch {
-                return refuse(Self.stateError(error), params: params, logger: logger)
+                return refuse(stateFailure(error), params: params, logger: logger)
             }
         }
 
         let outcome = await sendChecked(
             params, credential: credential, limits: limits, configuration: configuration, oauth: oauth, deadline: deadline,
             started: started,
-            beforeTransaction: ticket.flatMap { Self.markPending($0, dedup: policy.dedup, logger: logger) },
+            beforeTransaction: ticket.flatMap {
+                Self.markPending($0, dedup: policy.dedup, metrics: metrics, logger: logger)
+            },
             logger: logger)
         if let ticket, let dedup = policy.dedup {
             let sentOrUnknown = outcome.result.outcome != .notSent
             let json = outcome.result.jsonText
             let outcomeName = outcome.result.outcome.rawValue
             let logger = logger
+            let metrics = metrics
             // Not awaited: it commits without waiting for the disk, and the database's work runs
             // in order, so any later request of this process sees it.
             dedup.completeLater(ticket, resultJSON: json, countsAsSent: sentOrUnknown) { error in
                 // Waiting identical sends in this process are answered from memory; another
                 // process, or this one after a restart, sees the record as possibly sent.
+                let failure = Self.stateError(error)
+                metrics.stateFailed(failure)
                 logger.error("Recording a send's outcome for duplicate suppression failed", metadata: [
-                    "outcome": "\(outcomeName)", "error": "\(Self.stateError(error).message)",
+                    "outcome": "\(outcomeName)", "error": "\(failure.message)",
                 ])
             }
         }
@@ -107,7 +119,9 @@ extension MailOperations {
     /// Marks the dedup record "may have been sent" once the send's connection is in hand,
     /// while its envelope goes out; the message's content waits for it: a send that cannot
     /// record that does not go out.
-    static func markPending(_ ticket: DedupTicket, dedup: (any DedupStoring)?, logger: Logger) -> BeforeTransaction? {
+    static func markPending(
+        _ ticket: DedupTicket, dedup: (any DedupStoring)?, metrics: MailMetrics = .none, logger: Logger
+    ) -> BeforeTransaction? {
         guard let dedup else { return nil }
         return { () async throws(SidecarError) in
             let marked: Bool
@@ -115,6 +129,7 @@ extension MailOperations {
                 marked = try await dedup.markPending(ticket)
             } catch {
                 let failure = stateError(error)
+                metrics.stateFailed(failure)
                 logger.error("Recording that a send may go out failed; it was not sent", metadata: [
                     "error": "\(failure.message)",
                 ])
@@ -138,7 +153,7 @@ extension MailOperations {
             try await limiter.refund(ticket)
         } catch {
             logger.error("Refunding a send that did not go out to its rate limit failed; it stays counted", metadata: [
-                "error": "\(Self.stateError(error).message)",
+                "error": "\(stateFailure(error).message)",
             ])
         }
     }
@@ -158,7 +173,9 @@ extension MailOperations {
             if let limiter = policy.rateLimiter,
                 let exhausted = limiter.exhaustion(key: params.rateKey(credential: credential), now: Date())
             {
-                throw SidecarError(quotaSpent: exhausted, now: Date())
+                let error = SidecarError(quotaSpent: exhausted, now: Date())
+                metrics.rateLimited(error.code)
+                throw error
             }
             if let limiter = policy.rateLimiter, let limits {
                 let key = params.rateKey(credential: credential)
@@ -168,13 +185,15 @@ extension MailOperations {
                     let recipients = params.draft.envelopeRecipientCount ?? 1
                     decision = try await limiter.acquire(key: key, limits: limits, recipients: recipients, now: Date())
                 } catch {
-                    throw Self.stateError(error)
+                    throw stateFailure(error)
                 }
                 switch decision {
                 case .allowed(let granted):
                     rateTicket = granted
                 case .limited(let retryAfter, let reason):
-                    throw SidecarError(rateLimitedFor: retryAfter, reason: reason)
+                    let error = SidecarError(rateLimitedFor: retryAfter, reason: reason)
+                    metrics.rateLimited(error.code)
+                    throw error
                 }
             }
             destination = try await self.destination(for: configuration, oauth: oauth)
@@ -217,6 +236,7 @@ extension MailOperations {
             message, options: params.smtpOptions, destination: destination, route: route, deadline: deadline,
             beforeTransaction: beforeTransaction, logger: logger)
         let result = Self.result(outcome.result, messageID: message.messageID)
+        metrics.sendTimed(connect: outcome.connect, transaction: outcome.transaction, total: clock.now - started)
         if result.outcome == .notSent { await refund(rateTicket, logger: logger) }
 
         let error: SidecarError?
@@ -238,7 +258,7 @@ extension MailOperations {
                 try await limiter.markExhausted(key: key, QuotaExhaustion(until: until, reason: error.smtp.map { "\($0)" } ?? error.message))
             } catch {
                 logger.error("Recording that the provider's quota is spent failed", metadata: [
-                    "error": "\(Self.stateError(error).message)",
+                    "error": "\(stateFailure(error).message)",
                 ])
             }
         }
@@ -342,6 +362,13 @@ extension MailOperations {
                 outcome: .outcomeUnknown, messageID: messageID, smtp: failure.error.smtp,
                 phase: failure.phase.rawValue, recipients: recipients)
         }
+    }
+
+    /// ``stateError(_:)``, counted in the metrics.
+    func stateFailure(_ error: any Error) -> SidecarError {
+        let failure = Self.stateError(error)
+        metrics.stateFailed(failure)
+        return failure
     }
 
     static func stateError(_ error: any Error) -> SidecarError {

@@ -14,14 +14,17 @@ public struct MailOperations: Sendable {
     let composer: MessageComposer
     let credentials: CredentialResolver
     let policy: MailPolicy
+    /// Sends by outcome, their durations, refusals by the policy, state store failures.
+    let metrics: MailMetrics
     /// Keys the OAuth token cache's fingerprints (of client secrets) for this process.
     let fingerprintKey = SecretFingerprint.Key.random()
 
     public init(
         settings: MailSettings, transport: any MailTransport, policy: MailPolicy = MailPolicy(),
-        composer: MessageComposer? = nil
+        composer: MessageComposer? = nil, metrics: MailMetrics = .none
     ) {
         self.settings = settings
+        self.metrics = metrics
         self.transport = transport
         self.policy = policy
         self.composer = composer ?? MessageComposer(limits: settings.messageLimits)
@@ -56,8 +59,11 @@ public struct MailOperations: Sendable {
                     message: "No stored credential \"\(storedID.prefix(128))\" in this workspace.",
                     field: "params.credential_id")
             } catch {
-                throw SidecarError(state: error)
+                let failure =
+                    SidecarError(state: error)
                     ?? SidecarError(code: .internalError, message: "The credential store could not be read.")
+                metrics.stateFailed(failure)
+                throw failure
             }
         }
         throw SidecarError(

@@ -248,6 +248,11 @@ public final class PooledTransport: MailTransport {
         }
     }
 
+    /// Sums over every pool, including pools since forgotten, for the metrics.
+    func totals() -> PoolStats {
+        pool.snapshot().totals
+    }
+
     /// Per-pool counters for `stats`.
     public func statistics() -> [StatsResult.Pool] {
         let snapshot = pool.snapshot()

@@ -89,6 +89,16 @@ struct ConfigurationLoader: Sendable {
             configuration.server.shutdownTimeoutSeconds = try ConfigurationValue.positive(value, key, source)
         case "status_interval_seconds":
             configuration.server.statusIntervalSeconds = try ConfigurationValue.positive(value, key, source)
+        case "metrics_listen":
+            guard !value.isEmpty else {
+                configuration.server.metricsListen = nil
+                return
+            }
+            guard let listen = SidecarServer.Configuration.MetricsListen(value) else {
+                throw ConfigurationValue.invalid(
+                    "\(source): metrics_listen must be host:port (e.g. 127.0.0.1:9464), or empty for none")
+            }
+            configuration.server.metricsListen = listen
         case "event_loop_threads":
             guard let threads = Int(value), (0...1024).contains(threads) else {
                 throw ConfigurationValue.invalid("\(source): event_loop_threads must be 0 (one per CPU core) to 1024")

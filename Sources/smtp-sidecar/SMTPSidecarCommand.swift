@@ -17,6 +17,7 @@ struct SMTPSidecarCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             ServeCommand.self, SendCommand.self, VerifyCommand.self, PingCommand.self, StatsCommand.self,
+            MetricsCommand.self,
             CredentialsCommand.self, StateCommand.self,
         ]
     )

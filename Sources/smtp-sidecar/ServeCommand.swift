@@ -76,7 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let notifier = SystemdGlue.makeNotifier()
-        let stats = ServerStats()
+        let metrics = DaemonMetrics(help: ServerMetrics.help.merging(MailMetrics.help) { first, _ in first })
+        metrics.bootstrap()
+        let stats = ServerStats(metrics: ServerMetrics(factory: metrics.factory))
         // Large requests (a big attachment in the frame) are parsed and composed off the
         // event loop, on the threads that compose streamed message bodies.
         let settings = SidecarServer.Settings(
@@ -85,7 +87,8 @@ struct ServeCommand: AsyncParsableCommand {
         let mail: MailEngine
         do {
             mail = try MailEngine(
-                configuration: configuration.mail, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+                configuration: configuration.mail, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                metrics: MailMetrics(factory: metrics.factory), logger: logger)
         } catch {
             logger.critical("\(error.message)")
             throw CLIFailure(error.message)
@@ -98,7 +101,8 @@ struct ServeCommand: AsyncParsableCommand {
             mail: MailRoutes(
                 send: { params, context in await mail.operations.send(params, logger: context.logger) },
                 verify: { params, context in await mail.operations.verify(params, logger: context.logger) }),
-            poolStatistics: mail.poolStatistics, stateStatus: mail.stateStatus)
+            poolStatistics: mail.poolStatistics, stateStatus: mail.stateStatus,
+            metricsText: { metrics.render(after: mail.updateMetrics) })
         let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)
         let reporter = StatusReporter(
             notifier: notifier, stats: stats, interval: .seconds(configuration.server.statusIntervalSeconds),
@@ -109,9 +113,14 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Shut down in reverse: the server drains the sends in flight, then the pools QUIT
         // their idle connections, then the purge and the reporter stop.
+        let scrapeListener = configuration.server.metricsListen.map { listen in
+            MetricsHTTPListener(
+                host: listen.host, port: listen.port, logger: logger,
+                render: { metrics.render(after: mail.updateMetrics) })
+        }
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            [.init(service: reporter)] + mail.tasks.map { .init(service: MailEngineService(task: $0)) }
-            + [.init(service: server)]
+            [.init(service: reporter)] + (scrapeListener.map { [.init(service: $0)] } ?? [])
+            + mail.tasks.map { .init(service: MailEngineService(task: $0)) } + [.init(service: server)]
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -30,6 +30,16 @@ import Testing
         #expect(configuration.server.maxFrameBytes == 32 * 1024 * 1024)
     }
 
+    @Test func metricsListenIsOffByDefaultAndTakesHostAndPort() throws {
+        #expect(try loader.load(fileText: nil, environment: [:]).server.metricsListen == nil)
+        let v4 = try loader.load(fileText: "metrics_listen = 127.0.0.1:9464", environment: [:])
+        #expect(v4.server.metricsListen == .init(host: "127.0.0.1", port: 9464))
+        let v6 = try loader.load(fileText: nil, environment: [:], overrides: ["metrics_listen": "[::1]:9100"])
+        #expect(v6.server.metricsListen == .init(host: "::1", port: 9100))
+        let off = try loader.load(fileText: "metrics_listen = 127.0.0.1:9464\nmetrics_listen =", environment: [:])
+        #expect(off.server.metricsListen == nil)
+    }
+
     @Test func fileThenEnvironmentThenOverridesEachWin() throws {
         let file = """
             # comment
@@ -70,6 +80,8 @@ import Testing
         ("max_frame_bytes = 99999999999", "at most"),
         ("event_loop_threads = -1", "one per CPU core"),
         ("event_loop_threads = many", "event_loop_threads"),
+        ("metrics_listen = 9464", "host:port"),
+        ("metrics_listen = 127.0.0.1:99999", "host:port"),
     ])
     func badLinesAreErrorsNamingTheProblem(line: String, expected: String) {
         #expect {

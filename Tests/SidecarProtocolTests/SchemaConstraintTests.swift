@@ -230,7 +230,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["hello", "ping", "stats", "send", "verify"])
+    @Test(arguments: ["hello", "ping", "stats", "send", "verify", "metrics"])
     func paramsThatAreNotAnObjectAreRefused(op: String) throws {
         let payload = try JSONSerialization.data(withJSONObject: ["id": "v", "op": op, "params": ["not", "an", "object"]])
         guard case .failure(let failure) = RequestDecoder().decode(payload) else {

@@ -27,13 +27,15 @@ struct ServerHarness {
         maxConnections: Int = 16, maxInFlight: Int = 8, maxFrameBytes: Int = 1024, idleTimeout: Duration = .seconds(60),
         peerPolicy: PeerPolicy = PeerPolicy(), handler: (any RequestHandler)? = nil,
         largeRequestExecutor: (any TaskExecutor)? = nil, largeRequestBytes: Int = 256 * 1024,
+        metrics: ServerMetrics = .none,
         _ body: (ServerHarness) async throws -> Result
     ) async throws -> Result {
         let path = makeSocketPath()
-        let stats = ServerStats()
+        let stats = ServerStats(metrics: metrics)
         let router = OperationRouter(
             limits: .init(maxFrameBytes: maxFrameBytes, maxInFlight: maxInFlight, idleTimeoutMs: 60_000),
-            serverVersion: "test", stats: stats)
+            serverVersion: "test", stats: stats,
+            metricsText: { "# TYPE smtp_sidecar_test_total counter\nsmtp_sidecar_test_total 1\n" })
         let settings = SidecarServer.Settings(
             listener: .path(path, mode: 0o600, group: nil), peerPolicy: peerPolicy, maxConnections: maxConnections,
             maxInFlightPerConnection: maxInFlight, maxFrameBytes: maxFrameBytes, idleTimeout: idleTimeout,

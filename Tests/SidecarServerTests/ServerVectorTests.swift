@@ -49,6 +49,7 @@ import Testing
                 ("ping", #"{"id":"p","op":"ping","params":{"data":"x"}}"#),
                 ("ping", #"{"id":"p0","op":"ping"}"#),
                 ("stats", #"{"id":"s","op":"stats"}"#),
+                ("metrics", #"{"id":"m","op":"metrics"}"#),
                 ("send", #"{"id":"n","op":"send","params":{"workspace_id":"w"}}"#),
             ]
             for (op, json) in requests {

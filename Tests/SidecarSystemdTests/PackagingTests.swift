@@ -156,7 +156,7 @@ import Testing
             "socket_path": "/run/smtp-sidecar/smtp-sidecar.sock", "socket_mode": "0660", "socket_group": "",
             "allowed_uids": "", "allowed_gids": "", "max_connections": "256", "max_in_flight_per_connection": "32",
             "max_frame_bytes": "33554432", "idle_timeout_seconds": "300", "shutdown_timeout_seconds": "25",
-            "status_interval_seconds": "5", "event_loop_threads": "1", "log_level": "info", "log_target": "auto",
+            "status_interval_seconds": "5", "metrics_listen": "", "event_loop_threads": "1", "log_level": "info", "log_target": "auto",
             "smtp_client_name": "", "state_directory": "/var/lib/smtp-sidecar", "pool_enabled": "true",
             "pool_max_connections_per_key": "4", "pool_max_connections": "64",
             "pool_max_connections_per_workspace": "", "pool_max_connections_per_server": "", "pool_max_wait_seconds": "10",

@@ -139,6 +139,12 @@ export interface PingResult {
   [extra: string]: unknown;
 }
 
+/** The `metrics` result: the daemon's metrics in the Prometheus text format (proto-spec §5.6). */
+export interface MetricsResult {
+  content_type: string;
+  text: string;
+}
+
 export interface StatsResult {
   uptime_ms: number;
   connections: { open: number; accepted: number; refused: number };
@@ -232,6 +238,7 @@ export interface SidecarClient {
   verify(params: VerifyParams, opts?: CallOptions): Promise<VerifyResult>;
   ping(data?: string | { data?: string; delay_ms?: number }, opts?: CallOptions): Promise<PingResult>;
   stats(opts?: CallOptions): Promise<StatsResult>;
+  metrics(opts?: CallOptions): Promise<MetricsResult>;
   hello(opts?: CallOptions): Promise<HelloResult>;
   request(op: string, params?: Record<string, unknown> | null, opts?: CallOptions): Promise<Record<string, unknown>>;
   close(): Promise<void>;

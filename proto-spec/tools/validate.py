@@ -101,7 +101,7 @@ def check_vectors(t):
 
 def check_responses(t, path):
     response = validator("response.schema.json")
-    results = {op: validator(f"{op}.schema.json", "result") for op in ("hello", "ping", "stats", "send", "verify")}
+    results = {op: validator(f"{op}.schema.json", "result") for op in ("hello", "ping", "stats", "send", "verify", "metrics")}
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():

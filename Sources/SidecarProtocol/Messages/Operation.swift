@@ -5,6 +5,7 @@ public enum OperationName: String, Sendable, CaseIterable, Codable {
     case stats
     case send
     case verify
+    case metrics
 }
 
 /// A decoded request's operation with its parameters.
@@ -14,6 +15,7 @@ public enum Operation: Sendable, Equatable {
     case stats
     case send(SendParams)
     case verify(VerifyParams)
+    case metrics
 
     public var name: OperationName {
         switch self {
@@ -22,6 +24,7 @@ public enum Operation: Sendable, Equatable {
         case .stats: .stats
         case .send: .send
         case .verify: .verify
+        case .metrics: .metrics
         }
     }
 }

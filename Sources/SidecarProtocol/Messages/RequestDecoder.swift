@@ -94,6 +94,9 @@ public struct RequestDecoder: Sendable {
         case .verify:
             guard let params else { throw missingParams(opName) }
             return .verify(try ParamsDecoder.verify(params))
+        case .metrics:
+            if let params { _ = try ParamsReader(params, path: "params") }
+            return .metrics
         }
     }
 

@@ -26,6 +26,31 @@ extension SidecarServer {
         public var shutdownTimeoutSeconds: Int = 25
         /// How often `STATUS=` is sent to systemd.
         public var statusIntervalSeconds: Int = 5
+        /// Where to serve the metrics over HTTP for a scraper (`metrics_listen`, `host:port`);
+        /// nil (the default): no HTTP listener, the metrics only through the `metrics` operation.
+        public var metricsListen: MetricsListen?
+
+        /// A TCP address to listen on: a host name or address, and a port.
+        public struct MetricsListen: Sendable, Equatable {
+            public var host: String
+            public var port: Int
+
+            public init(host: String, port: Int) {
+                self.host = host
+                self.port = port
+            }
+
+            /// `host:port`, `[ipv6]:port`; nil if it is neither.
+            public init?(_ text: String) {
+                guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                    (1...65535).contains(port)
+                else { return nil }
+                var host = String(text[..<colon])
+                if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+                guard !host.isEmpty, !host.contains(where: \.isWhitespace) else { return nil }
+                self.init(host: host, port: port)
+            }
+        }
 
         public init() {}
     }

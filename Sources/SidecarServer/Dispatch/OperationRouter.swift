@@ -2,8 +2,8 @@ import Logging
 import SidecarCore
 import SidecarProtocol
 
-/// Routes each operation to its implementation: `hello`, `ping` and `stats` here; `send`
-/// and `verify` to the ``MailRoutes`` given (the mail engine), or `not_implemented`.
+/// Routes each operation to its implementation: `hello`, `ping`, `stats` and `metrics` here;
+/// `send` and `verify` to the ``MailRoutes`` given (the mail engine), or `not_implemented`.
 public struct OperationRouter: RequestHandler {
     public var limits: HelloResult.Limits
     public var serverVersion: String
@@ -13,11 +13,15 @@ public struct OperationRouter: RequestHandler {
     public var poolStatistics: (@Sendable () -> [StatsResult.Pool])?
     /// The state store's backend and health for `stats`.
     public var stateStatus: (@Sendable () -> StatsResult.StateStore)?
+    /// Renders the metrics registry as Prometheus text, for `metrics`; the executable owns
+    /// the registry. Without it, `metrics` is not served.
+    public var metricsText: (@Sendable () -> String)?
 
     public init(
         limits: HelloResult.Limits, serverVersion: String, stats: ServerStats, mail: MailRoutes? = nil,
         poolStatistics: (@Sendable () -> [StatsResult.Pool])? = nil,
-        stateStatus: (@Sendable () -> StatsResult.StateStore)? = nil
+        stateStatus: (@Sendable () -> StatsResult.StateStore)? = nil,
+        metricsText: (@Sendable () -> String)? = nil
     ) {
         self.limits = limits
         self.serverVersion = serverVersion
@@ -25,6 +29,7 @@ public struct OperationRouter: RequestHandler {
         self.mail = mail
         self.poolStatistics = poolStatistics
         self.stateStatus = stateStatus
+        self.metricsText = metricsText
     }
 
     public func handle(_ request: Request, context: RequestContext) async -> Response.Outcome {
@@ -59,6 +64,9 @@ public struct OperationRouter: RequestHandler {
             snapshot.pools = poolStatistics?()
             snapshot.state = stateStatus?()
             return .success(snapshot)
+        case .metrics:
+            guard let metricsText else { return notImplemented(request.operation.name) }
+            return .success(MetricsResult(text: metricsText()))
         case .send(let params):
             guard let mail else { return notImplemented(request.operation.name) }
             return await mail.send(params, context)
@@ -74,6 +82,12 @@ public struct OperationRouter: RequestHandler {
     }
 
     var availableOperations: [OperationName] {
-        mail == nil ? [.hello, .ping, .stats] : OperationName.allCases
+        OperationName.allCases.filter { name in
+            switch name {
+            case .hello, .ping, .stats: true
+            case .send, .verify: mail != nil
+            case .metrics: metricsText != nil
+            }
+        }
     }
 }

@@ -2,7 +2,8 @@ import Synchronization
 import SidecarCore
 import SidecarProtocol
 
-/// The daemon's counters, shared by every connection. Updates are a lock and an addition.
+/// The daemon's counters, shared by every connection. Updates are a lock and an addition,
+/// and the same event recorded in ``ServerMetrics``.
 public final class ServerStats: Sendable {
     struct Counters {
         var openConnections = 0
@@ -16,9 +17,11 @@ public final class ServerStats: Sendable {
 
     private let counters = Mutex(Counters())
     private let started: ContinuousClock.Instant
+    private let metrics: ServerMetrics
 
-    public init(started: ContinuousClock.Instant = .now) {
+    public init(started: ContinuousClock.Instant = .now, metrics: ServerMetrics = .none) {
         self.started = started
+        self.metrics = metrics
     }
 
     func connectionAccepted() {
@@ -26,22 +29,27 @@ public final class ServerStats: Sendable {
             $0.acceptedConnections += 1
             $0.openConnections += 1
         }
+        metrics.connectionAccepted()
     }
 
     func connectionRefused() {
         counters.withLock { $0.refusedConnections += 1 }
+        metrics.connectionRefused()
     }
 
     func connectionClosed() {
         counters.withLock { $0.openConnections -= 1 }
+        metrics.connectionClosed()
     }
 
     func requestStarted() {
         counters.withLock { $0.inFlight += 1 }
+        metrics.requestStarted()
     }
 
     func requestFinished() {
         counters.withLock { $0.inFlight -= 1 }
+        metrics.requestFinished()
     }
 
     /// Counts an answered request (or an answered malformed frame) by result and operation.
@@ -51,6 +59,7 @@ public final class ServerStats: Sendable {
             $0.byResult[result, default: 0] += 1
             $0.byOperation[operation, default: 0] += 1
         }
+        metrics.answered(operation: operation, result: result)
     }
 
     public var openConnections: Int { counters.withLock { $0.openConnections } }

@@ -457,6 +457,10 @@ export function createClient(options = {}) {
     stats(opts) {
       return pool.request('stats', undefined, opts);
     },
+    /** The daemon's metrics: `{content_type, text}`, the Prometheus text format. */
+    metrics(opts) {
+      return pool.request('metrics', undefined, opts);
+    },
     /** The hello result of a connection (opening one if needed). */
     async hello(opts) {
       for (const c of pool.connections) if (c.hello && c.state === 'ready') return c.hello;

@@ -437,6 +437,10 @@ class AsyncSidecarClient:
     async def stats(self) -> Dict[str, Any]:
         return await self.request("stats")
 
+    async def metrics(self) -> Dict[str, Any]:
+        """The daemon's metrics: {"content_type": "text/plain; version=0.0.4", "text": <Prometheus text>}."""
+        return await self.request("metrics")
+
     async def send(self, params: Optional[Mapping[str, Any]] = None, /, **kw: Any) -> SendResult:
         """``send`` with a dict of params, keyword arguments, or both (keywords win)."""
         return SendResult.from_dict(await self.request("send", _merge(params, kw)))

@@ -71,6 +71,9 @@ class SidecarClient:
     def stats(self) -> Dict[str, Any]:
         return self._run(self._client.stats())
 
+    def metrics(self) -> Dict[str, Any]:
+        return self._run(self._client.metrics())
+
     def send(self, params: Optional[Mapping[str, Any]] = None, /, **kw: Any) -> SendResult:
         return self._run(self._client.send(_merge(params, kw)))
 
