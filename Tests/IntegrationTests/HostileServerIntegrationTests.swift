@@ -174,9 +174,8 @@ import Testing
         #expect(outcome.status == 0, "\(outcome.summary)")
         // The kernel closed the daemon's sockets as it exited; the server reads that close
         // a moment later on a loaded machine.
-        let clock = ContinuousClock()
-        let closedBy = clock.now + .seconds(5)
-        while server.open != 0, clock.now < closedBy { try await Task.sleep(for: .milliseconds(20)) }
+        let closedBy = ContinuousClock.now + .seconds(5)
+        while server.open != 0, ContinuousClock.now < closedBy { try await Task.sleep(for: .milliseconds(20)) }
         #expect(server.open == 0)
         await client.close()
         await server.stop()

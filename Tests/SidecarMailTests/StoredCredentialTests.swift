@@ -33,7 +33,7 @@ import Testing
     @Test func aRecordAnEarlierBuildStoredStillOpens() async throws {
         let state = try TemporaryState()
         let store = CredentialStore(database: state.database, key: .generate())
-        try await store.add(
+        try store.add(
             workspace: "w1", label: "Gmail", host: "smtp.gmail.com", port: 587, username: "ana@example.com",
             payload: CredentialPayload(Array(earlierJSON.utf8)), id: "c1", now: t0)
         var expected = credential
@@ -41,7 +41,7 @@ import Testing
         #expect(try await store.credential(id: "c1", workspace: "w1") == expected)
 
         // The fewest fields, and values this build does not know (read as absent, as before).
-        try await store.add(
+        try store.add(
             workspace: "w1", label: "Odd", host: "h", port: nil, username: nil,
             payload: CredentialPayload(Array(#"{"host":"h","security":"ssl","auth":"cram-md5","tls":{"min_version":"1.1"}}"#.utf8)),
             id: "c2", now: t0)
