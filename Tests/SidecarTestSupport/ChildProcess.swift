@@ -90,7 +90,37 @@ public final class ChildProcess: Sendable {
     }
 
     /// Waits for the program to end and collects its output.
+    ///
+    /// Foundation's `Process` learns of a child's exit when a socket the child holds closes.
+    /// A child another thread spawned at the same moment can inherit that socket (its
+    /// descriptors to close were listed before the socket existed), and then the exit is
+    /// noticed only when that other child exits: seen in full runs, a `timeout` stayed a
+    /// zombie until a hostile server's 300 s limit, three times in one run. So while
+    /// waiting, a child seen a zombie twice in a row, half a second apart, is reaped here
+    /// and its status handed to the waiters as the handler would have. (Foundation's own
+    /// waitpid then finds no child, and its late handler call is ignored.)
     public func wait() async throws -> Outcome {
+        let pid = pid
+        let exit = exit
+        let reaper = Task {
+            var zombieSeen = false
+            while !Task.isCancelled, !exit.isFinished {
+                try? await Task.sleep(for: .milliseconds(500))
+                let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+                // The state follows the command's closing parenthesis.
+                let isZombie = stat.lastIndex(of: ")").map { stat[$0...].dropFirst(2).hasPrefix("Z") } ?? false
+                if isZombie && zombieSeen {
+                    var status: Int32 = 0
+                    if waitpid(pid, &status, WNOHANG) == pid {
+                        // As Foundation reports it: the exit code, or the signal's number.
+                        let signal = status & 0x7f
+                        exit.finish(signal == 0 ? (status >> 8) & 0xff : signal)
+                    }
+                }
+                zombieSeen = isZombie
+            }
+        }
+        defer { reaper.cancel() }
         let status = await exit.wait()
         defer { try? FileManager.default.removeItem(at: directory) }
         return Outcome(
@@ -111,8 +141,12 @@ private final class ExitSignal: Sendable {
 
     private let state = Mutex(State())
 
+    var isFinished: Bool { state.withLock { $0.status != nil } }
+
+    /// The first status wins (the termination handler, or the reaper of ``ChildProcess/wait()``).
     func finish(_ status: Int32) {
-        let waiters = state.withLock { state in
+        let waiters = state.withLock { state -> [CheckedContinuation<Int32, Never>] in
+            guard state.status == nil else { return [] }
             state.status = status
             defer { state.waiters = [] }
             return state.waiters
