@@ -28,6 +28,23 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# apt-get install "$@" with services kept from starting: a policy-rc.d that answers 101
+# ("action forbidden") for the install, unless the machine has one already (left alone).
+install_kept_stopped() {
+    echo "install-deps: installing $*" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    local policy=/usr/sbin/policy-rc.d added_policy=0 rc=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        added_policy=1
+    fi
+    { apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+        || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; } || rc=$?
+    if ((added_policy)); then rm -f "$policy"; fi
+    if ((rc)); then echo "install-deps: apt-get install $* failed" >&2; exit "$rc"; fi
+}
+
 # PostgreSQL 15, the tests' own servers: scripts/postgres-harness.sh runs initdb in a private
 # directory and starts the server itself on a random port. The system cluster is never used.
 # The package creates one (`main`, port 5432) and would start it through invoke-rc.d; a
@@ -41,43 +58,13 @@ missing=()
 for package in "${postgres_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
-if ((${#missing[@]})); then
-    echo "install-deps: installing ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    policy=/usr/sbin/policy-rc.d
-    added_policy=0
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy"
-        chmod 755 "$policy"
-        added_policy=1
-    fi
-    rc=0
-    { apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-        || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; } || rc=$?
-    if ((added_policy)); then rm -f "$policy"; fi
-    if ((rc)); then echo "install-deps: apt-get install ${missing[*]} failed" >&2; exit "$rc"; fi
-fi
+if ((${#missing[@]})); then install_kept_stopped "${missing[@]}"; fi
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "install-deps: PostgreSQL 15 is not in /usr/lib/postgresql/15" >&2; exit 1; }
 
 # promtool, which checks the `metrics` operation's Prometheus text in the integration tests.
 # Debian ships it only inside the Prometheus server's package, which would start the server
 # through invoke-rc.d: the same policy-rc.d as above keeps it stopped.
-if ! command -v promtool >/dev/null 2>&1; then
-    echo "install-deps: installing prometheus (for promtool)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    policy=/usr/sbin/policy-rc.d
-    added_policy=0
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy"
-        chmod 755 "$policy"
-        added_policy=1
-    fi
-    rc=0
-    { apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
-        || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; } || rc=$?
-    if ((added_policy)); then rm -f "$policy"; fi
-    if ((rc)); then echo "install-deps: apt-get install prometheus failed" >&2; exit "$rc"; fi
-fi
+if ! command -v promtool >/dev/null 2>&1; then install_kept_stopped prometheus; fi
 
 # JSON Schema validation of the protocol messages (proto-spec/tools/validate.py).
 if ! python3 -c 'import jsonschema' 2>/dev/null; then
