@@ -134,6 +134,9 @@ let package = Package(
             dependencies: [
                 "SidecarState", "SidecarCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // The database connections' own event loop and the operations' timers.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

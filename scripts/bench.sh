@@ -25,7 +25,7 @@
 #             state-database record per send), sequential and 16 clients; with
 #             BENCH_BASELINE_BIN, the same rows from that binary (another build, e.g. an
 #             earlier commit) in the same run, alternating, so the two are compared on
-#             the same machine minutes apart;
+#             the same machine minutes apart (its fleet rows too, on tables of its own);
 #   fleet     the default rows again from a sidecar whose duplicate records and rate
 #             counters live in a PostgreSQL 15 (state_backend = postgres; a private server
 #             on loopback, scripts/postgres-harness.sh), in the same rounds as SQLite's;
@@ -99,6 +99,15 @@ baseline=${BENCH_BASELINE_BIN:-}
 if [ -n "$baseline" ]; then
     start_sidecar "$baseline" before --set pool_max_connections_per_key=4
     before=$started_pid
+    # The baseline's fleet rows: the same database, tables of its own.
+    start_sidecar "$baseline" beforefleet --set pool_max_connections_per_key=4 --set state_backend=postgres \
+        --set postgres_url="$PG_URL" --set postgres_password_file="$PG_PASSWORD_FILE" \
+        --set postgres_table_prefix=baseline_
+    beforefleet=$started_pid
+    for _ in $(seq 1 100); do
+        "$baseline" stats --socket "$work/beforefleet.sock" 2>/dev/null | grep -q '"available" *: *true' && break
+        sleep 0.1
+    done
 fi
 
 request "$work/postfix-starttls.json" "$SUBMISSION_PORT" starttls yes
@@ -148,7 +157,10 @@ big_row() { # suffix, socket name, pid
 for round in 1 2; do
     default_rows "" warm "$warm"
     default_rows " (postgres)" fleet "$fleet"
-    if [ -n "$baseline" ]; then default_rows " (baseline)" before "$before"; fi
+    if [ -n "$baseline" ]; then
+        default_rows " (baseline)" before "$before"
+        default_rows " (postgres, baseline)" beforefleet "$beforefleet"
+    fi
 done
 if [ "${BENCH_ONLY:-}" = default ]; then exit 0; fi
 big_row "" warm "$warm"

@@ -1,5 +1,7 @@
 import FoundationEssentials
 import Logging
+import NIOCore
+import NIOPosix
 import PostgresNIO
 import SidecarCore
 import Synchronization
@@ -45,31 +47,57 @@ public final class PostgresState: Sendable {
     let logger: Logger
     /// The tables' names, with the prefix.
     let tables: PostgresTables
+    /// The event loop of the database connections, which also times their operations.
+    let eventLoopGroup: any EventLoopGroup
     private let health: Mutex<Health>
     /// Set once the schema is known to be this build's.
     private let ready = Atomic<Bool>(false)
 
-    public init(configuration: PostgresStateConfiguration, logger: Logger) {
+    /// The database connections' own event loop (decision): one thread, apart from the
+    /// daemon's. The daemon runs every client and SMTP connection on one event loop by
+    /// default (`event_loop_threads = 1`), as SQLite's calls run on a thread of their own
+    /// (`StateDatabase`), the protocol work of the database (encoding, decoding, the
+    /// sockets' system calls) runs here, beside it, instead of taking turns with it. Measured
+    /// with the default send on two cores: see the fleet rows of `scripts/bench.sh`.
+    public static let databaseEventLoopGroup: MultiThreadedEventLoopGroup =
+        MultiThreadedEventLoopGroup._makePerpetualGroup(threadNamePrefix: "STATE-DB-", numberOfThreads: 1)
+
+    public init(
+        configuration: PostgresStateConfiguration, logger: Logger,
+        eventLoopGroup: any EventLoopGroup = PostgresState.databaseEventLoopGroup
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
         tables = PostgresTables(prefix: configuration.tablePrefix)
         health = Mutex(Health(available: false, schemaVersion: nil, lastError: "not connected yet"))
         var durable = PostgresClient.Configuration(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password?.revealedValue, database: configuration.database,
             tls: Self.tls(configuration.tls))
+        // Every connection of the pool stays open, and no keep-alive query runs (decision):
+        // postgres-nio times both per idle connection, so each statement's release armed
+        // a timer or two (a sleeping task on a Dispatch timer), which measured about 0.4 ms
+        // of the daemon's CPU per default send, a fifth of it. The server keeps the
+        // connections alive instead: it sends TCP keep-alives on an idle session every 30 s
+        // (so that no NAT or firewall forgets it) and drops a peer that stops answering.
         durable.options.maximumConnections = max(configuration.poolSize, 1)
+        durable.options.minimumConnections = max(configuration.poolSize, 1)
+        durable.options.keepAliveBehavior = nil
         durable.options.connectTimeout = configuration.statementTimeout
         durable.options.additionalStartupParameters = [
             ("application_name", "smtp-sidecar"),
             // The server gives up a statement the daemon has given up on.
             ("statement_timeout", "\(configuration.statementTimeout.wholeMilliseconds)"),
+            ("tcp_keepalives_idle", "30"),
+            ("tcp_keepalives_interval", "10"),
+            ("tcp_keepalives_count", "3"),
         ]
         var fast = durable
         fast.options.additionalStartupParameters.append(("synchronous_commit", "off"))
         let quiet = Logger(label: "smtp-sidecar.postgres.disabled") { _ in SwiftLogNoOpLogHandler() }
-        client = PostgresClient(configuration: durable, backgroundLogger: quiet)
-        fastClient = PostgresClient(configuration: fast, backgroundLogger: quiet)
+        client = PostgresClient(configuration: durable, eventLoopGroup: eventLoopGroup, backgroundLogger: quiet)
+        fastClient = PostgresClient(configuration: fast, eventLoopGroup: eventLoopGroup, backgroundLogger: quiet)
     }
 
     static func tls(_ mode: PostgresStateConfiguration.TLSMode) -> PostgresClient.Configuration.TLS {
@@ -204,21 +232,18 @@ public final class PostgresState: Sendable {
         return try await bounded(body)
     }
 
+    /// Runs `body`, failing with `unavailable` when `timeout` (the statement timeout by
+    /// default) passes first: see ``BoundedOperation`` for why the caller does not wait for
+    /// the cancelled work. The timer is the database event loop's (decision): a task
+    /// sleeping beside every statement cost a Dispatch timer a statement.
     func bounded<T: Sendable>(
         timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T
     ) async throws(PostgresStateError) -> T {
         let limit = timeout ?? configuration.statementTimeout
         do {
-            let value = try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: limit)
-                    throw PostgresStateError(.unavailable, "no answer within \(limit.wholeMilliseconds) ms")
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next() else { throw CancellationError() }
-                return first
-            }
+            let value = try await BoundedOperation<T>.run(
+                limit: limit, on: eventLoopGroup.any(),
+                expired: { PostgresStateError(.unavailable, "no answer within \(limit.wholeMilliseconds) ms") }, body)
             health.withLock { health in
                 if !health.available { health = Health(available: true, schemaVersion: health.schemaVersion, lastError: nil) }
             }

@@ -19,8 +19,8 @@ public struct PostgresStateConfiguration: Sendable {
     public var database: String
     public var password: Secret?
     public var tls: TLSMode
-    /// Connections the daemon opens at most, of each of its two kinds (`postgres_pool_size`,
-    /// default 10): see ``PostgresState``.
+    /// Connections the daemon keeps open, of each of its two kinds (`postgres_pool_size`,
+    /// default 4): see ``PostgresState``.
     public var poolSize: Int
     /// How long one statement (and a wait for a connection) may take before the send is
     /// refused with `state_unavailable` (`postgres_statement_timeout_ms`, default 5000).
@@ -36,7 +36,7 @@ public struct PostgresStateConfiguration: Sendable {
 
     public init(
         host: String, port: Int = 5432, username: String, database: String, password: Secret?,
-        tls: TLSMode = .prefer, poolSize: Int = 10, statementTimeout: Duration = .seconds(5),
+        tls: TLSMode = .prefer, poolSize: Int = 4, statementTimeout: Duration = .seconds(5),
         tablePrefix: String = PostgresStateConfiguration.defaultTablePrefix, lease: Duration = .seconds(15)
     ) {
         self.host = host

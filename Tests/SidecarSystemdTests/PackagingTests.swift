@@ -165,7 +165,7 @@ import Testing
             "egress_allowed_cidrs": "", "dedup_window_seconds": "3600", "state_purge_interval_seconds": "300",
             "credential_key_file": "",
             "attachment_max_bytes": "25000000", "attachment_timeout_seconds": "30",
-            "state_backend": "sqlite", "postgres_url": "", "postgres_password_file": "", "postgres_pool_size": "10",
+            "state_backend": "sqlite", "postgres_url": "", "postgres_password_file": "", "postgres_pool_size": "4",
             "postgres_statement_timeout_ms": "5000", "postgres_table_prefix": "smtp_sidecar_", "state_lease_seconds": "15",
             "state_fail_open": "false",
         ]

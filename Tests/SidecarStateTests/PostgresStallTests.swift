@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import SidecarCore
+import SidecarState
+import SidecarStatePostgres
+import SidecarTestSupport
+import Testing
+
+/// A database that stops answering (every process of a private PostgreSQL stopped with
+/// SIGSTOP: connections stay open, statements go unanswered, as on a hung host or a
+/// network partition) fails each operation with `unavailable` once the statement timeout
+/// passes, never later, and the next operations succeed once it answers again.
+@Suite("PostgreSQL that stops answering")
+struct PostgresStallTests {
+    /// The postmaster's process id and its children's (the sessions' backends).
+    static func processes(of server: PostgresTestServer) async throws -> [String] {
+        let pidFile = try String(contentsOfFile: "\(server.directory)/data/postmaster.pid", encoding: .utf8)
+        let postmaster = try #require(pidFile.split(separator: "\n").first.map(String.init))
+        let children = try await ChildProcess.run("/usr/bin/pgrep", ["-P", postmaster])
+        return [postmaster] + children.stdout.split(separator: "\n").map(String.init)
+    }
+
+    static func signal(_ name: String, _ pids: [String]) async throws {
+        let outcome = try await ChildProcess.run("/bin/kill", ["-\(name)"] + pids)
+        #expect(outcome.status == 0, "\(outcome.summary)")
+    }
+
+    @Test("a stalled server fails an operation at the statement timeout; it recovers when the server answers")
+    func stalledServerIsBoundedByTheStatementTimeout() async throws {
+        let server = try await PostgresTestServer.startPrivate()
+        defer { server.destroy() }
+        let configuration = PostgresStateConfiguration(
+            host: server.host, port: server.port, username: server.user, database: server.database,
+            password: Secret(server.password), tls: .disable, poolSize: 2, statementTimeout: .milliseconds(500),
+            lease: .seconds(15))
+        let state = PostgresState(configuration: configuration, logger: Logger(label: "stall") { _ in SwiftLogNoOpLogHandler() })
+        let store = PostgresDedupStore(state: state)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await state.run() }
+            defer { group.cancelAll() }
+            let ready = ContinuousClock.now + .seconds(60)
+            while !state.currentHealth.available {
+                guard ContinuousClock.now < ready else { throw TestFailure("PostgreSQL did not become ready") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // The connections are open (the pool keeps them), then the server stops answering.
+            _ = try await store.begin(key: "before", window: .seconds(60), deadline: nil)
+            let pids = try await Self.processes(of: server)
+            try await Self.signal("STOP", pids)
+            var resumed = false
+            defer { if !resumed { Task { try? await Self.signal("CONT", pids) } } }
+
+            for attempt in 0..<3 {
+                let started = ContinuousClock.now
+                let error = await #expect(throws: PostgresStateError.self) {
+                    _ = try await store.begin(key: "stalled-\(attempt)", window: .seconds(60), deadline: nil)
+                }
+                let waited = started.duration(to: .now)
+                #expect(error?.isUnavailable == true, "\(String(describing: error))")
+                #expect(waited >= .milliseconds(450) && waited < .seconds(3), "attempt \(attempt) waited \(waited)")
+            }
+            #expect(state.currentHealth.available == false)
+
+            try await Self.signal("CONT", pids)
+            resumed = true
+            let recovered = ContinuousClock.now + .seconds(30)
+            while true {
+                do {
+                    _ = try await store.begin(key: "after", window: .seconds(60), deadline: nil)
+                    break
+                } catch let error as PostgresStateError where error.isUnavailable && ContinuousClock.now < recovered {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            #expect(state.currentHealth.available)
+        }
+    }
+}
