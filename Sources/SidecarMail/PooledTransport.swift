@@ -40,6 +40,9 @@ public final class PooledTransport: MailTransport {
     /// server answers in one round trip.
     let healthCheckTimeout: Duration
     private let failures = Mutex<[String: [String: Int]]>([:])
+    /// Each pool label's workspace and credential, for `credential_status` (a label is text
+    /// for people; this is what it was made of). As many as the pools there have been.
+    private let routes = Mutex<[String: TransportRoute]>([:])
 
     /// - Parameters:
     ///   - maxConnectionsPerWorkspace: the fair share of one workspace's pools; default half
@@ -99,8 +102,12 @@ public final class PooledTransport: MailTransport {
     ) async -> TransportOutcome {
         let key = SMTPPoolKey(
             configuration: destination.configuration, route: route, fingerprintKey: fingerprintKey, oauth: destination.oauth)
+        let label = key.label
+        routes.withLock { routes in
+            if routes[label] == nil { routes[label] = route }
+        }
         var logger = logger
-        logger[metadataKey: "smtp_pool"] = "\(key.label)"
+        logger[metadataKey: "smtp_pool"] = "\(label)"
 
         /// Once more, on a fresh connection: the time already spent counts as connecting.
         func again(after first: TransportOutcome, recipients: [String]? = nil) async -> TransportOutcome {
@@ -264,6 +271,19 @@ public final class PooledTransport: MailTransport {
                 tlsHandshakes: factory.tlsHandshakes(label: pool.label), creationFailures: pool.creationFailures,
                 discards: pool.discards, backoffs: pool.backoffs, failuresByCode: failures[pool.label] ?? [:])
         }
+    }
+
+    /// The pools of each stored or named credential, summed (a pool per server setting and
+    /// secret), for `credential_status`.
+    public func credentialPools() -> [TransportRoute: CredentialStatusResult.Pool] {
+        let snapshot = pool.snapshot()
+        let routes = routes.withLock { $0 }
+        var sums: [TransportRoute: CredentialStatusResult.Pool] = [:]
+        for pool in snapshot.pools {
+            guard let route = routes[pool.label], !route.credentialID.isEmpty else { continue }
+            sums[route, default: .init()].add(pool)
+        }
+        return sums
     }
 
     /// When an RSET check started at `now` must have its answer: within `bound`, and within
