@@ -41,8 +41,10 @@ public final class PooledTransport: MailTransport {
     let healthCheckTimeout: Duration
     private let failures = Mutex<[String: [String: Int]]>([:])
     /// Each pool label's workspace and credential, for `credential_status` (a label is text
-    /// for people; this is what it was made of). As many as the pools there have been.
-    private let routes = Mutex<[String: TransportRoute]>([:])
+    /// for people; this is what it was made of); nil for a label two routes share (ids with
+    /// slashes: `a/b` + `c` and `a` + `b/c`), whose pools are then nobody's. As many as the
+    /// labels there have been.
+    private let routes = Mutex<[String: TransportRoute?]>([:])
 
     /// - Parameters:
     ///   - maxConnectionsPerWorkspace: the fair share of one workspace's pools; default half
@@ -104,7 +106,11 @@ public final class PooledTransport: MailTransport {
             configuration: destination.configuration, route: route, fingerprintKey: fingerprintKey, oauth: destination.oauth)
         let label = key.label
         routes.withLock { routes in
-            if routes[label] == nil { routes[label] = route }
+            switch routes[label] {
+            case nil: routes[label] = .some(route)
+            case let known?? where known != route: routes[label] = .some(nil)
+            case .some: break
+            }
         }
         var logger = logger
         logger[metadataKey: "smtp_pool"] = "\(label)"
@@ -280,7 +286,7 @@ public final class PooledTransport: MailTransport {
         let routes = routes.withLock { $0 }
         var sums: [TransportRoute: CredentialStatusResult.Pool] = [:]
         for pool in snapshot.pools {
-            guard let route = routes[pool.label], !route.credentialID.isEmpty else { continue }
+            guard let route = routes[pool.label] ?? nil, !route.credentialID.isEmpty else { continue }
             sums[route, default: .init()].add(pool)
         }
         return sums
