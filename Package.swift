@@ -304,8 +304,8 @@ let package = Package(
         .testTarget(
             name: "SMTPSidecarTests",
             dependencies: [
-                "smtp-sidecar", "SidecarCore", "SidecarEgress", "SidecarMail", "SidecarPool", "SidecarServer",
-                "SidecarTestSupport",
+                "smtp-sidecar", "SidecarCore", "SidecarEgress", "SidecarMail", "SidecarPool", "SidecarProtocol",
+                "SidecarServer", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings),

@@ -89,6 +89,9 @@ public enum FrameFuzzer {
             }
         case .stats, .metrics:
             break
+        case .credentialStatus(let params):
+            precondition(params.credentialID.map { RequestBounds.identifierLength.contains($0.unicodeScalars.count) } ?? true)
+            precondition(params.workspaceID.map { RequestBounds.identifierLength.contains($0.unicodeScalars.count) } ?? true)
         case .send(let params):
             precondition((params.credential == nil) != (params.credentialID == nil))
             if let window = params.dedupWindowSeconds {

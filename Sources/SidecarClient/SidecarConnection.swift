@@ -131,6 +131,15 @@ public final class SidecarConnection: Sendable {
         try await call("metrics", params: NoParams?.none, as: MetricsResult.self)
     }
 
+    /// The health of the daemon's stored credentials: all, one workspace's, or the one named.
+    public func credentialStatus(credentialID: String? = nil, workspaceID: String? = nil) async throws
+        -> CredentialStatusResult
+    {
+        try await call(
+            "credential_status", params: CredentialStatusParams(credentialID: credentialID, workspaceID: workspaceID),
+            as: CredentialStatusResult.self)
+    }
+
     /// Responses that carried no id (framing errors, connection refusals) so far.
     public var unroutedResponses: [RawResponse] {
         state.withLock { $0.unrouted }

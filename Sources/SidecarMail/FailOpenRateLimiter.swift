@@ -64,4 +64,14 @@ final class FailOpenRateLimiter: RateLimiting {
     func sendsInLastDay(key: String, now: Date) async throws -> Int {
         try await shared.sendsInLastDay(key: key, now: now)
     }
+
+    /// The shared database's figures; this host's own while it does not answer (what sends
+    /// are counted against then).
+    func usage(key: String, limits: RateLimits, now: Date) async throws -> RateUsage {
+        do {
+            return try await shared.usage(key: key, limits: limits, now: now)
+        } catch let error as PostgresStateError where error.isUnavailable {
+            return try await local.usage(key: key, limits: limits, now: now)
+        }
+    }
 }

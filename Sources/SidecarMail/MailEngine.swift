@@ -23,6 +23,8 @@ public struct MailEngine: Sendable {
     public let stateStatus: @Sendable () -> StatsResult.StateStore
     /// The pools' counters for `stats`; nil when pooling is off.
     public let poolStatistics: (@Sendable () -> [StatsResult.Pool])?
+    /// Each credential's pools, summed, for `credential_status`; empty when pooling is off.
+    let credentialPools: @Sendable () -> [TransportRoute: CredentialStatusResult.Pool]
     /// Brings the metrics that are read rather than counted (the pools' gauges and totals)
     /// up to date; called before each rendering of the registry.
     public let updateMetrics: @Sendable () -> Void
@@ -71,12 +73,19 @@ public struct MailEngine: Sendable {
         if let pooled {
             tasks.append(.pools(pooled))
             poolStatistics = { pooled.statistics() }
+            credentialPools = { pooled.credentialPools() }
             updateMetrics = { metrics.recordPools(pooled.totals()) }
         } else {
             poolStatistics = nil
+            credentialPools = { [:] }
             updateMetrics = {}
         }
         self.tasks = tasks
+    }
+
+    /// `credential_status`: the stored credentials' health, as this daemon knows it.
+    public func credentialStatus(_ params: CredentialStatusParams, logger: Logger) async -> Response.Outcome {
+        await operations.credentialStatus(params, pools: credentialPools(), logger: logger)
     }
 
     /// Where the server parses large requests (a big attachment in the frame) off the event

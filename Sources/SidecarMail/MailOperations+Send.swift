@@ -250,6 +250,14 @@ extension MailOperations {
                 ProviderReply.refine(failure.error), .warning, result.outcome == .outcomeUnknown ? "Send outcome unknown" : "Send failed"
             )
         }
+        if let id = params.credentialID {
+            // A stored credential's outcome at its server, for `credential_status`.
+            if let error {
+                health.failed(workspace: params.workspaceID, id: id, error: error)
+            } else {
+                health.succeeded(workspace: params.workspaceID, id: id)
+            }
+        }
         if let error, error.code == .quotaExceeded, let limiter = policy.rateLimiter {
             // The provider says the quota is spent: refuse locally until it frees some.
             let key = params.rateKey(credential: credential)

@@ -34,6 +34,7 @@ extension MailOperations {
         do {
             let capabilities = try await transport.verify(destination: destination, deadline: deadline, logger: logger)
             logger.info("Credential verified", metadata: ["smtp_security": "\(configuration.resolvedSecurity.rawValue)"])
+            if let id = params.credentialID { health.succeeded(workspace: params.workspaceID, id: id) }
             return .success(VerifyResult(
                 security: configuration.resolvedSecurity.rawValue, server: capabilities.serverName,
                 authMechanisms: capabilities.authMechanisms, capabilities: capabilities.keywords))
@@ -42,7 +43,9 @@ extension MailOperations {
                 "error_code": "\(error.error.code)", "smtp_phase": "\(error.phase.rawValue)",
                 "smtp_reply_code": "\(error.error.smtp.map { String($0.code) } ?? "")",
             ])
-            return .failure(ProviderReply.refine(error.error))
+            let refined = ProviderReply.refine(error.error)
+            if let id = params.credentialID { health.failed(workspace: params.workspaceID, id: id, error: refined) }
+            return .failure(refined)
         }
     }
 }

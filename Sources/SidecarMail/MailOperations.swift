@@ -18,11 +18,21 @@ public struct MailOperations: Sendable {
     let metrics: MailMetrics
     /// Keys the OAuth token cache's fingerprints (of client secrets) for this process.
     let fingerprintKey = SecretFingerprint.Key.random()
+    /// The last success and failure of each stored credential, for `credential_status`.
+    let health: CredentialHealthRecorder
 
     public init(
         settings: MailSettings, transport: any MailTransport, policy: MailPolicy = MailPolicy(),
         composer: MessageComposer? = nil, metrics: MailMetrics = .none
     ) {
+        self.init(settings: settings, transport: transport, policy: policy, composer: composer, metrics: metrics, health: .init())
+    }
+
+    init(
+        settings: MailSettings, transport: any MailTransport, policy: MailPolicy, composer: MessageComposer?,
+        metrics: MailMetrics, health: CredentialHealthRecorder
+    ) {
+        self.health = health
         self.settings = settings
         self.metrics = metrics
         self.transport = transport

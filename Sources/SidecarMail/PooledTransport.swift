@@ -40,6 +40,11 @@ public final class PooledTransport: MailTransport {
     /// server answers in one round trip.
     let healthCheckTimeout: Duration
     private let failures = Mutex<[String: [String: Int]]>([:])
+    /// Each pool label's workspace and credential, for `credential_status` (a label is text
+    /// for people; this is what it was made of); nil for a label two routes share (ids with
+    /// slashes: `a/b` + `c` and `a` + `b/c`), whose pools are then nobody's. As many as the
+    /// labels there have been.
+    private let routes = Mutex<[String: TransportRoute?]>([:])
 
     /// - Parameters:
     ///   - maxConnectionsPerWorkspace: the fair share of one workspace's pools; default half
@@ -99,8 +104,16 @@ public final class PooledTransport: MailTransport {
     ) async -> TransportOutcome {
         let key = SMTPPoolKey(
             configuration: destination.configuration, route: route, fingerprintKey: fingerprintKey, oauth: destination.oauth)
+        let label = key.label
+        routes.withLock { routes in
+            switch routes[label] {
+            case nil: routes[label] = .some(route)
+            case let known?? where known != route: routes[label] = .some(nil)
+            case .some: break
+            }
+        }
         var logger = logger
-        logger[metadataKey: "smtp_pool"] = "\(key.label)"
+        logger[metadataKey: "smtp_pool"] = "\(label)"
 
         /// Once more, on a fresh connection: the time already spent counts as connecting.
         func again(after first: TransportOutcome, recipients: [String]? = nil) async -> TransportOutcome {
@@ -264,6 +277,19 @@ public final class PooledTransport: MailTransport {
                 tlsHandshakes: factory.tlsHandshakes(label: pool.label), creationFailures: pool.creationFailures,
                 discards: pool.discards, backoffs: pool.backoffs, failuresByCode: failures[pool.label] ?? [:])
         }
+    }
+
+    /// The pools of each stored or named credential, summed (a pool per server setting and
+    /// secret), for `credential_status`.
+    public func credentialPools() -> [TransportRoute: CredentialStatusResult.Pool] {
+        let snapshot = pool.snapshot()
+        let routes = routes.withLock { $0 }
+        var sums: [TransportRoute: CredentialStatusResult.Pool] = [:]
+        for pool in snapshot.pools {
+            guard let route = routes[pool.label] ?? nil, !route.credentialID.isEmpty else { continue }
+            sums[route, default: .init()].add(pool)
+        }
+        return sums
     }
 
     /// When an RSET check started at `now` must have its answer: within `bound`, and within

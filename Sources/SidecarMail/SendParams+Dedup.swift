@@ -40,7 +40,12 @@ extension SendParams {
     /// The rate-limit account: one per workspace and credential.
     func rateKey(credential: CredentialParams) -> String {
         let identity = credential.id ?? credentialID ?? "\(credential.host.lowercased())/\(credential.username ?? "")"
-        return "\(workspaceID)/\(identity)"
+        return Self.rateKey(workspace: workspaceID, identity: identity)
+    }
+
+    /// The rate-limit account of the credential `identity` (its id) in `workspace`.
+    static func rateKey(workspace: String, identity: String) -> String {
+        "\(workspace)/\(identity)"
     }
 }
 

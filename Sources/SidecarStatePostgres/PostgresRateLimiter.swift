@@ -170,4 +170,30 @@ public final class PostgresRateLimiter: RateLimiting {
             return Int(try rows.first?.decode(Int64.self) ?? 0)
         }
     }
+
+    public func usage(key: String, limits: RateLimits, now: Date) async throws -> RateUsage {
+        let tables = tables
+        let nowMs = now.millisecondsSince1970
+        let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
+        return try await state.operation {
+            // Two reads, no lock: a send counted between them shows in one of them only,
+            // which a status may.
+            let bucket = try await self.state.fastClient.query(
+                "SELECT tokens, updated_ms FROM \(unescaped: tables.rateBucket) WHERE key = \(key)", logger: self.state.logger
+            ).collect().first.map { row in
+                let (tokens, updated) = try row.decode((Double, Int64).self)
+                return RateLimitPolicy.Bucket(tokens: tokens, updatedMs: updated)
+            }
+            var counts: [(minute: Int64, sends: Int)] = []
+            for try await (minute, sends) in try await self.state.fastClient.query(
+                """
+                SELECT minute, sends FROM \(unescaped: tables.rateMinute)
+                WHERE key = \(key) AND minute > \(oldestMinute) ORDER BY minute
+                """, logger: self.state.logger
+            ).decode((Int64, Int32).self) {
+                counts.append((minute, Int(sends)))
+            }
+            return RateLimitPolicy.usage(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs)
+        }
+    }
 }

@@ -14,10 +14,11 @@ struct CredentialsCommand: AsyncParsableCommand {
             Records live in the state database (state_directory), or with state_backend = postgres in
             the shared database every host reads, and are sealed under the key in
             credential_key_file or the systemd credential smtp-sidecar.key. Each belongs to one
-            workspace; a request from another workspace cannot use it. `list` never prints a secret.
-            Passwords and tokens are read from an environment variable, never from the command line.
+            workspace; a request from another workspace cannot use it. `list` and `status` never print
+            a secret; `status` asks the running daemon (--socket), the others edit the store. Passwords
+            and tokens are read from an environment variable, never from the command line.
             """,
-        subcommands: [Add.self, List.self, Remove.self, Rotate.self, GenerateKey.self])
+        subcommands: [Add.self, List.self, Remove.self, Rotate.self, Status.self, GenerateKey.self])
 
     /// The configuration and key options shared by the subcommands.
     struct StoreOptions: ParsableArguments {

@@ -100,7 +100,8 @@ struct ServeCommand: AsyncParsableCommand {
             serverVersion: SMTPSidecarCommand.version, stats: stats,
             mail: MailRoutes(
                 send: { params, context in await mail.operations.send(params, logger: context.logger) },
-                verify: { params, context in await mail.operations.verify(params, logger: context.logger) }),
+                verify: { params, context in await mail.operations.verify(params, logger: context.logger) },
+                credentialStatus: { params, context in await mail.credentialStatus(params, logger: context.logger) }),
             poolStatistics: mail.poolStatistics, stateStatus: mail.stateStatus,
             metricsText: { metrics.render(after: mail.updateMetrics) })
         let server = SidecarServer(settings: settings, handler: router, stats: stats, notifier: notifier, logger: logger)

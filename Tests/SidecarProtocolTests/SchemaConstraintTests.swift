@@ -20,6 +20,7 @@ import Testing
     static var bases: [(op: String, params: [String: Any])] { [
         ("hello", ["versions": [1], "client": "c"]),
         ("ping", ["data": "d", "delay_ms": 0]),
+        ("credential_status", ["credential_id": "c", "workspace_id": "w"]),
         ("verify", ["workspace_id": "w", "credential": credentialBase, "timeout_ms": 1000]),
         ("send", [
             "workspace_id": "w", "credential": credentialBase, "to": "a@example.com",
@@ -112,7 +113,7 @@ import Testing
     static func violations() throws -> [Violation] {
         var found: [Violation] = []
         for (op, base) in bases {
-            let params = try #require((try schema("\(op).schema.json")["$defs"] as? [String: Any])?["params"] as? [String: Any])
+            let params = try #require((try schema("\(op.replacingOccurrences(of: "_", with: "-")).schema.json")["$defs"] as? [String: Any])?["params"] as? [String: Any])
             try walk(params, steps: [], base: base, op: op, into: &found)
         }
         return found
@@ -230,7 +231,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["hello", "ping", "stats", "send", "verify", "metrics"])
+    @Test(arguments: ["hello", "ping", "stats", "send", "verify", "metrics", "credential_status"])
     func paramsThatAreNotAnObjectAreRefused(op: String) throws {
         let payload = try JSONSerialization.data(withJSONObject: ["id": "v", "op": op, "params": ["not", "an", "object"]])
         guard case .failure(let failure) = RequestDecoder().decode(payload) else {

@@ -50,6 +50,7 @@ import Testing
                 ("ping", #"{"id":"p0","op":"ping"}"#),
                 ("stats", #"{"id":"s","op":"stats"}"#),
                 ("metrics", #"{"id":"m","op":"metrics"}"#),
+                ("credential_status", #"{"id":"c","op":"credential_status"}"#),
                 ("send", #"{"id":"n","op":"send","params":{"workspace_id":"w"}}"#),
             ]
             for (op, json) in requests {

@@ -145,6 +145,38 @@ export interface MetricsResult {
   text: string;
 }
 
+/** A limit of a stored credential with what is used of it (proto-spec §5.7). */
+export interface CredentialQuotaWindow {
+  used: number;
+  limit: number;
+  period_ms: number;
+  /** RFC 3339, UTC. */
+  resets_at: string;
+  [extra: string]: unknown;
+}
+
+/** One stored credential's health (proto-spec §5.7). Never a secret. */
+export interface CredentialStatus {
+  id: string;
+  workspace_id: string;
+  label: string;
+  host: string;
+  port?: number;
+  username?: string;
+  last_success_at?: string;
+  last_error?: { code: string; at: string; message?: string; [extra: string]: unknown };
+  quota: { rate?: CredentialQuotaWindow; daily?: CredentialQuotaWindow; exhausted_until?: string; [extra: string]: unknown };
+  pool: { pools: number; open: number; idle: number; leased: number; waiting: number; [extra: string]: unknown };
+  token?: { expires_at?: string; last_refresh_error?: string; [extra: string]: unknown };
+  [extra: string]: unknown;
+}
+
+/** The `credential_status` result. */
+export interface CredentialStatusResult {
+  credentials: CredentialStatus[];
+  [extra: string]: unknown;
+}
+
 export interface StatsResult {
   uptime_ms: number;
   connections: { open: number; accepted: number; refused: number };
@@ -239,6 +271,7 @@ export interface SidecarClient {
   ping(data?: string | { data?: string; delay_ms?: number }, opts?: CallOptions): Promise<PingResult>;
   stats(opts?: CallOptions): Promise<StatsResult>;
   metrics(opts?: CallOptions): Promise<MetricsResult>;
+  credentialStatus(filter?: { credential_id?: string; workspace_id?: string }, opts?: CallOptions): Promise<CredentialStatusResult>;
   hello(opts?: CallOptions): Promise<HelloResult>;
   request(op: string, params?: Record<string, unknown> | null, opts?: CallOptions): Promise<Record<string, unknown>>;
   close(): Promise<void>;

@@ -101,7 +101,9 @@ def check_vectors(t):
 
 def check_responses(t, path):
     response = validator("response.schema.json")
-    results = {op: validator(f"{op}.schema.json", "result") for op in ("hello", "ping", "stats", "send", "verify", "metrics")}
+    operations = ("hello", "ping", "stats", "send", "verify", "metrics", "credential_status")
+    # A schema file is named after its operation, with hyphens for underscores.
+    results = {op: validator(f"{op.replace('_', '-')}.schema.json", "result") for op in operations}
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():

@@ -117,6 +117,10 @@ add("missing-op", "A request without an op.", frame(obj({"id": "u2"})),
 add("params-wrong-type", "A field of the wrong type names the field.",
     frame(obj({"id": "w1", "op": "ping", "params": {"data": 5}})),
     [{"error": {"id": "w1", "code": "invalid_params", "field": "params.data"}}], [err("invalid_params", "w1", "params.data")])
+add("credential-status-wrong-type", "credential_status's filters are strings of 1 to 256 characters.",
+    frame(obj({"id": "cs1", "op": "credential_status", "params": {"credential_id": 7}})),
+    [{"error": {"id": "cs1", "code": "invalid_params", "field": "params.credential_id"}}],
+    [err("invalid_params", "cs1", "params.credential_id")])
 add("send-missing-params", "send needs params.", frame(obj({"id": "s1", "op": "send"})),
     [{"error": {"id": "s1", "code": "invalid_params", "field": "params"}}], [err("invalid_params", "s1", "params")])
 add("send-missing-workspace", "send needs params.workspace_id.",

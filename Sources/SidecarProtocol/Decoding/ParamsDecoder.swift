@@ -19,6 +19,13 @@ enum ParamsDecoder {
         return PingParams(data: try object.string("data"), delayMs: try object.int("delay_ms", in: RequestBounds.delayMs))
     }
 
+    static func credentialStatus(_ node: JSONNode) throws(SidecarError) -> CredentialStatusParams {
+        let object = try ParamsReader(node, path: "params")
+        return CredentialStatusParams(
+            credentialID: try object.string("credential_id", length: RequestBounds.identifierLength),
+            workspaceID: try object.string("workspace_id", length: RequestBounds.identifierLength))
+    }
+
     static func verify(_ node: JSONNode) throws(SidecarError) -> VerifyParams {
         let object = try ParamsReader(node, path: "params")
         let workspaceID = try object.requiredString("workspace_id", length: RequestBounds.identifierLength)

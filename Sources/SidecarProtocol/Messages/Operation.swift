@@ -6,6 +6,7 @@ public enum OperationName: String, Sendable, CaseIterable, Codable {
     case send
     case verify
     case metrics
+    case credentialStatus = "credential_status"
 }
 
 /// A decoded request's operation with its parameters.
@@ -16,6 +17,7 @@ public enum Operation: Sendable, Equatable {
     case send(SendParams)
     case verify(VerifyParams)
     case metrics
+    case credentialStatus(CredentialStatusParams)
 
     public var name: OperationName {
         switch self {
@@ -25,6 +27,7 @@ public enum Operation: Sendable, Equatable {
         case .send: .send
         case .verify: .verify
         case .metrics: .metrics
+        case .credentialStatus: .credentialStatus
         }
     }
 }

@@ -97,6 +97,8 @@ public struct RequestDecoder: Sendable {
         case .metrics:
             if let params { _ = try ParamsReader(params, path: "params") }
             return .metrics
+        case .credentialStatus:
+            return .credentialStatus(try params.map(ParamsDecoder.credentialStatus) ?? CredentialStatusParams())
         }
     }
 

@@ -3,7 +3,8 @@ import SidecarCore
 import SidecarProtocol
 
 /// Routes each operation to its implementation: `hello`, `ping`, `stats` and `metrics` here;
-/// `send` and `verify` to the ``MailRoutes`` given (the mail engine), or `not_implemented`.
+/// `send`, `verify` and `credential_status` to the ``MailRoutes`` given (the mail engine), or
+/// `not_implemented`.
 public struct OperationRouter: RequestHandler {
     public var limits: HelloResult.Limits
     public var serverVersion: String
@@ -73,6 +74,9 @@ public struct OperationRouter: RequestHandler {
         case .verify(let params):
             guard let mail else { return notImplemented(request.operation.name) }
             return await mail.verify(params, context)
+        case .credentialStatus(let params):
+            guard let credentialStatus = mail?.credentialStatus else { return notImplemented(request.operation.name) }
+            return await credentialStatus(params, context)
         }
     }
 
@@ -87,6 +91,7 @@ public struct OperationRouter: RequestHandler {
             case .hello, .ping, .stats: true
             case .send, .verify: mail != nil
             case .metrics: metricsText != nil
+            case .credentialStatus: mail?.credentialStatus != nil
             }
         }
     }

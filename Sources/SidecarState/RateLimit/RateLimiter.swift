@@ -155,4 +155,20 @@ public final class RateLimiter: Sendable {
             )?.int(0) ?? 0
         }
     }
+
+    /// What is used of `limits` for `key` at `now`; reads only.
+    public func usage(key: String, limits: RateLimits, now: Date) async throws -> RateUsage {
+        let nowMs = now.millisecondsSince1970
+        return try await database.read { connection in try Self.usage(key: key, limits: limits, nowMs: nowMs, connection) }
+    }
+
+    static func usage(key: String, limits: RateLimits, nowMs: Int64, _ connection: SQLiteConnection) throws -> RateUsage {
+        let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
+        let bucket = try connection.queryFirst("SELECT tokens, updated_ms FROM rate_bucket WHERE key = ?", [.text(key)])
+            .map { row in RateLimitPolicy.Bucket(tokens: try row.double(0), updatedMs: try row.int64(1)) }
+        let counts = try connection.query(
+            "SELECT minute, sends FROM rate_minute WHERE key = ? AND minute > ? ORDER BY minute", [.text(key), .integer(oldestMinute)]
+        ).map { row in (minute: try row.int64(0), sends: try row.int(1)) }
+        return RateLimitPolicy.usage(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs)
+    }
 }

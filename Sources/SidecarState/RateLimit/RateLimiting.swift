@@ -21,6 +21,9 @@ public protocol RateLimiting: Sendable {
     func purgeExpired(now: Date) async throws -> Int
     /// Sends counted for `key` in the rolling 24 hours before `now`.
     func sendsInLastDay(key: String, now: Date) async throws -> Int
+    /// What is used of `limits` for `key` at `now`, read without counting, refunding or
+    /// deleting anything (for `credential_status`).
+    func usage(key: String, limits: RateLimits, now: Date) async throws -> RateUsage
 }
 
 extension RateLimiter: RateLimiting {}

@@ -226,4 +226,45 @@ import Testing
         #expect(!dump.contains(Data(postfix.password.utf8).base64EncodedString()))
         await fleet.stop()
     }
+
+    @Test func credentialStatusListsTheSharedStoreAndEachHostsOwnOutcomes() async throws {
+        let server = try await PostgresTestServer.shared()
+        let directory = try TestEnvironment.temporaryDirectory()
+        let key = directory.appendingPathComponent("credential.key").path
+        let bin = try TestEnvironment.sidecarPath()
+        #expect(try await ChildProcess.run(bin, ["credentials", "generate-key", key]).status == 0)
+        let fleet = try await Fleet.start(on: server, settings: ["credential_key_file=\(key)"])
+        let shared: [String: String?] = [
+            "SMTP_SIDECAR_STATE_BACKEND": "postgres",
+            "SMTP_SIDECAR_POSTGRES_URL": server.url(database: fleet.database),
+            "SMTP_SIDECAR_POSTGRES_PASSWORD_FILE": server.passwordFile, "STORED_PW": postfix.password,
+        ]
+        let added = try await ChildProcess.run(
+            bin,
+            ["credentials", "add", "--state-directory", directory.appendingPathComponent("cli-state").path, "--key-file", key,
+             "--workspace", "ws-fleet", "--id", "status-fleet", "--host", "localhost", "--port", "\(postfix.submissionPort)",
+             "--username", postfix.user, "--ca-file", "\(postfix.directory)/tls/ca.pem", "--password-env", "STORED_PW"],
+            environment: shared)
+        #expect(added.status == 0, "\(added.summary)")
+
+        var request = params(token: Self.token(), content: 0)
+        request.credential = nil
+        request.credentialID = "status-fleet"
+        let sent = try await fleet.send(request, on: fleet.hosts[0])
+        #expect(sent.ok, "\(String(decoding: sent.json, as: UTF8.self))")
+
+        var statuses: [CredentialStatusResult.Credential] = []
+        for host in fleet.hosts {
+            let result = try await SidecarConnection.withConnection(socketPath: host.socketPath) { sidecar in
+                try await sidecar.credentialStatus(workspaceID: "ws-fleet")
+            }
+            statuses.append(try #require(result.credentials.first { $0.id == "status-fleet" }))
+        }
+        // Both hosts list the credential the shared store holds; only the one that sent knows
+        // the send and holds the warm connection.
+        #expect(statuses[0].lastSuccessAt != nil && statuses[0].pool.open == 1)
+        #expect(statuses[1].lastSuccessAt == nil && statuses[1].pool.open == 0)
+        #expect(statuses.allSatisfy { $0.host == "localhost" && $0.username == postfix.user && $0.lastError == nil })
+        await fleet.stop()
+    }
 }

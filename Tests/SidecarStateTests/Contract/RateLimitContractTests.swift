@@ -46,6 +46,37 @@ struct RateLimitContractTests {
         }
     }
 
+    @Test("usage reads what is counted, recipients included, and counts nothing", arguments: StateBackend.allCases)
+    func usage(_ backend: StateBackend) async throws {
+        try await backend.withStores { stores in
+            let limiter = stores.makeLimiter()
+            let limits = RateLimits(rate: .perMinute(10), daily: 100)
+            let empty = try await limiter.usage(key: "c", limits: limits, now: t0)
+            #expect(empty.rate == RateUsage.Window(used: 0, limit: 10, period: .seconds(60), resetsAt: t0))
+            #expect(empty.daily == RateUsage.Window(used: 0, limit: 100, period: .seconds(86_400), resetsAt: t0))
+            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 3, now: t0) else {
+                throw TestFailure("first")
+            }
+            guard case .allowed = try await limiter.acquire(key: "other", limits: limits, recipients: 5, now: t0) else {
+                throw TestFailure("other")
+            }
+            let later = t0.addingTimeInterval(6)  // one token back
+            for _ in 0..<2 {
+                let used = try await limiter.usage(key: "c", limits: limits, now: later)
+                #expect(used.rate?.used == 2)
+                #expect(used.rate?.resetsAt == t0.addingTimeInterval(18))
+                #expect(used.daily?.used == 3)
+                #expect(used.daily?.resetsAt == t0.addingTimeInterval(86_400))
+            }
+            // Reading took nothing: the rest of the burst is still there.
+            guard case .allowed = try await limiter.acquire(key: "c", limits: limits, recipients: 8, now: later) else {
+                throw TestFailure("the burst's rest")
+            }
+            #expect(try await limiter.usage(key: "c", limits: RateLimits(daily: 100), now: later).rate == nil)
+            #expect(try await limiter.usage(key: "c", limits: limits, now: t0.addingTimeInterval(86_460)).daily?.used == 0)
+        }
+    }
+
     @Test("the rate is a token bucket: a burst of its count, then one per period's share", arguments: StateBackend.allCases)
     func rate(_ backend: StateBackend) async throws {
         try await backend.withStores { stores in

@@ -461,6 +461,16 @@ export function createClient(options = {}) {
     metrics(opts) {
       return pool.request('metrics', undefined, opts);
     },
+    /**
+     * The health of the daemon's stored credentials (proto-spec §5.7): `{credentials: [...]}`,
+     * all of them, or filtered by `{credential_id, workspace_id}`.
+     */
+    credentialStatus(filter, opts) {
+      const params = {};
+      if (filter?.credential_id !== undefined) params.credential_id = filter.credential_id;
+      if (filter?.workspace_id !== undefined) params.workspace_id = filter.workspace_id;
+      return pool.request('credential_status', Object.keys(params).length ? params : undefined, opts);
+    },
     /** The hello result of a connection (opening one if needed). */
     async hello(opts) {
       for (const c of pool.connections) if (c.hello && c.state === 'ready') return c.hello;

@@ -50,6 +50,24 @@ test('answers in any order are matched by id', async () => {
   await fake.close();
 });
 
+test('credentialStatus sends its filters and returns the result', async () => {
+  const answer = { credentials: [{ id: 'c1', workspace_id: 'w1', label: '', host: 'h', quota: {}, pool: { pools: 0, open: 0, idle: 0, leased: 0, waiting: 0 }, last_error: { code: 'auth_failed', at: '2027-01-15T08:00:01.000Z' } }] };
+  const fake = await startFake({
+    onRequest(req, conn) {
+      if (req.params?.credential_id === 'nope') conn.fail(req.id, { code: 'credential_not_found', message: 'No stored credential.', retryable: false, field: 'params.credential_id' });
+      else conn.reply(req.id, answer);
+    },
+  });
+  const client = createClient({ socketPath: fake.socketPath, maxConnections: 1 });
+  assert.deepEqual(await client.credentialStatus(), answer);
+  assert.equal((await client.credentialStatus({ workspace_id: 'w1' })).credentials[0].last_error.code, 'auth_failed');
+  await assert.rejects(client.credentialStatus({ credential_id: 'nope' }), (e) => e instanceof SidecarError && e.sidecarCode === 'credential_not_found');
+  const sent = fake.requests.filter((r) => r.op === 'credential_status');
+  assert.deepEqual(sent.map((r) => r.params), [undefined, { workspace_id: 'w1' }, { credential_id: 'nope' }]);
+  await client.close();
+  await fake.close();
+});
+
 test('unknown members, codes and phases are tolerated (§4)', async () => {
   const fake = await startFake({
     onRequest(req, conn) {

@@ -70,7 +70,7 @@ export async function startFake({ limits = DEFAULT_LIMITS, onRequest, onHello, o
         requests.push(req);
         if (req.op === 'hello') {
           if (onHello) onHello(req, conn);
-          else conn.reply(req.id, { version: 1, server: 'smtp-sidecar', server_version: 'fake', operations: ['hello', 'ping', 'stats', 'send', 'verify', 'metrics'], limits });
+          else conn.reply(req.id, { version: 1, server: 'smtp-sidecar', server_version: 'fake', operations: ['hello', 'ping', 'stats', 'send', 'verify', 'metrics', 'credential_status'], limits });
         } else if (onRequest) onRequest(req, conn);
         else conn.reply(req.id, { pong: true, data: req.params?.data });
       }

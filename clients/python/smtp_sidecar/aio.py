@@ -441,6 +441,18 @@ class AsyncSidecarClient:
         """The daemon's metrics: {"content_type": "text/plain; version=0.0.4", "text": <Prometheus text>}."""
         return await self.request("metrics")
 
+    async def credential_status(
+        self, credential_id: Optional[str] = None, workspace_id: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """The health of the daemon's stored credentials (proto-spec §5.7): {"credentials": [...]},
+        all of them, one workspace's, or the one named (``credential_not_found`` if none)."""
+        params: Dict[str, Any] = {}
+        if credential_id is not None:
+            params["credential_id"] = credential_id
+        if workspace_id is not None:
+            params["workspace_id"] = workspace_id
+        return await self.request("credential_status", params or None)
+
     async def send(self, params: Optional[Mapping[str, Any]] = None, /, **kw: Any) -> SendResult:
         """``send`` with a dict of params, keyword arguments, or both (keywords win)."""
         return SendResult.from_dict(await self.request("send", _merge(params, kw)))

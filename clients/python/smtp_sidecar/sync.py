@@ -74,6 +74,9 @@ class SidecarClient:
     def metrics(self) -> Dict[str, Any]:
         return self._run(self._client.metrics())
 
+    def credential_status(self, credential_id: Optional[str] = None, workspace_id: Optional[str] = None) -> Dict[str, Any]:
+        return self._run(self._client.credential_status(credential_id, workspace_id))
+
     def send(self, params: Optional[Mapping[str, Any]] = None, /, **kw: Any) -> SendResult:
         return self._run(self._client.send(_merge(params, kw)))
 

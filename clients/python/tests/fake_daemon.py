@@ -14,7 +14,7 @@ HELLO = {
     "version": 1,
     "server": "smtp-sidecar",
     "server_version": "fake",
-    "operations": ["hello", "ping", "stats", "send", "verify", "metrics"],
+    "operations": ["hello", "ping", "stats", "send", "verify", "metrics", "credential_status"],
     "limits": {"max_frame_bytes": 33554432, "max_in_flight": 32, "idle_timeout_ms": 300000},
 }
 

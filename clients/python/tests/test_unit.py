@@ -73,6 +73,37 @@ def test_unknown_members_ignored_and_stats_dict(fake):
     assert st["future_member"] == {"x": 1}
 
 
+def test_credential_status_sends_its_filters_and_returns_the_result(fake):
+    answer = {"credentials": [{"id": "c1", "workspace_id": "w1", "label": "", "host": "h", "quota": {},
+                               "pool": {"pools": 0, "open": 0, "idle": 0, "leased": 0, "waiting": 0},
+                               "last_error": {"code": "auth_failed", "at": "2027-01-15T08:00:01.000Z"}}]}
+
+    def handler(p: Peer):
+        p.handshake()
+        while True:
+            req = p.read()
+            if req is None:
+                break
+            if req["op"] != "credential_status":
+                p.answer(req)
+            elif (req.get("params") or {}).get("credential_id") == "nope":
+                p.send({"id": req["id"], "ok": False, "error": {
+                    "code": "credential_not_found", "message": "No stored credential.", "retryable": False,
+                    "field": "params.credential_id"}})
+            else:
+                p.ok(req, answer)
+
+    d = fake(handler)
+    with ss.SidecarClient(d.path) as c:
+        assert c.credential_status() == answer
+        assert c.credential_status(workspace_id="w1")["credentials"][0]["last_error"]["code"] == "auth_failed"
+        with pytest.raises(ss.SidecarError) as raised:
+            c.credential_status("nope")
+        assert raised.value.code == "credential_not_found"
+    sent = [r for r in d.requests if r["op"] == "credential_status"]
+    assert [r.get("params") for r in sent] == [None, {"workspace_id": "w1"}, {"credential_id": "nope"}]
+
+
 # --- multiplexing ------------------------------------------------------------------------
 def test_out_of_order_answers_matched_by_id(fake):
     def handler(p: Peer):
