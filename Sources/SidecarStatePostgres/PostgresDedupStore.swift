@@ -110,14 +110,10 @@ public final class PostgresDedupStore: DedupStoring {
         let leaseUntil = nowMs.saturatingAdding(leaseMs)
         let table = table
         let owner = owner
+        let claim = ClaimStatement(
+            key: key, createdMs: nowMs, expiresMs: expiresMs, owner: owner, token: token, leaseUntilMs: leaseUntil)
         let claimed = try await state.operation {
-            try await self.state.fastClient.query(
-                """
-                INSERT INTO \(unescaped: table) (key, state, result_json, created_ms, expires_ms, owner, token, lease_until_ms)
-                VALUES (\(key), 'reserved', NULL, \(nowMs), \(expiresMs), \(owner), \(token), \(leaseUntil))
-                ON CONFLICT (key) DO NOTHING RETURNING token
-                """, logger: self.state.logger
-            ).collect().count == 1
+            try await claim.run(on: self.state.fastClient, tables: self.state.tables, logger: self.state.logger)
         }
         let ticket = DedupTicket(key: key, token: token, createdMs: nowMs, expiresMs: expiresMs)
         if claimed { return hold(ticket) }
@@ -170,16 +166,10 @@ public final class PostgresDedupStore: DedupStoring {
 
     public func markPending(_ ticket: DedupTicket) async throws -> Bool {
         guard let token = ticket.token else { return false }
-        let table = table
-        let leaseUntil = clock().millisecondsSince1970.saturatingAdding(leaseMs)
-        let key = ticket.key
+        let mark = MarkPendingStatement(
+            leaseUntilMs: clock().millisecondsSince1970.saturatingAdding(leaseMs), key: ticket.key, token: token)
         let marked = try await state.operation {
-            try await self.state.client.query(
-                """
-                UPDATE \(unescaped: table) SET state = 'pending', lease_until_ms = \(leaseUntil)
-                WHERE key = \(key) AND token = \(token) AND state IN ('reserved', 'pending') RETURNING 1
-                """, logger: self.state.logger
-            ).collect().count == 1
+            try await mark.run(on: self.state.client, tables: self.state.tables, logger: self.state.logger)
         }
         if !marked { release(ticket) }
         return marked
@@ -279,14 +269,13 @@ public final class PostgresDedupStore: DedupStoring {
         let key = outcome.ticket.key
         let json = outcome.resultJSON
         return try await state.operation {
-            let query: PostgresQuery =
-                outcome.countsAsSent
-                ? """
-                UPDATE \(unescaped: table) SET state = 'done', result_json = \(json)
-                WHERE key = \(key) AND token = \(token) AND state IN ('reserved', 'pending') RETURNING 1
-                """
-                : "DELETE FROM \(unescaped: table) WHERE key = \(key) AND token = \(token) RETURNING 1"
-            return try await self.state.fastClient.query(query, logger: self.state.logger).collect().count == 1
+            guard outcome.countsAsSent else {
+                return try await self.state.fastClient.query(
+                    "DELETE FROM \(unescaped: table) WHERE key = \(key) AND token = \(token) RETURNING 1", logger: self.state.logger
+                ).collect().count == 1
+            }
+            return try await RecordOutcomeStatement(resultJSON: json, key: key, token: token)
+                .run(on: self.state.fastClient, tables: self.state.tables, logger: self.state.logger)
         }
     }
 

@@ -7,8 +7,11 @@ struct PostgresTables: Sendable {
     let rateExhausted: String
     let credential: String
     let credentialToken: String
+    /// Whether these are the default names, whose statements are prepared.
+    let isDefault: Bool
 
     init(prefix: String) {
+        isDefault = prefix == PostgresStateConfiguration.defaultTablePrefix
         schemaVersion = prefix + "schema_version"
         dedup = prefix + "dedup"
         rateBucket = prefix + "rate_bucket"
