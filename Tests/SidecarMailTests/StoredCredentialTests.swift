@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SidecarCore
 import SidecarProtocol
 import SidecarState
@@ -115,6 +116,35 @@ import Testing
         let earlier = try #require(try JSONSerialization.jsonObject(with: Data(earlierJSON.utf8)) as? NSDictionary)
         #expect(written == earlier)
         #expect(!"\(sealed) \(String(reflecting: sealed))".contains(password))
+    }
+
+    @Test func aSendByCredentialIDIsHeldToTheStoredLimitsAndItsStatusShowsThem() async throws {
+        let state = try TemporaryState()
+        let store = CredentialStore(database: state.database, key: .generate())
+        var stored = try #require(SendFixtures.params().credential)
+        stored.limits = .init(daily: 1)
+        try await store.add(workspace: "ws-orchestration", label: "", credential: stored, id: "capped", now: Date())
+        let transport = FakeMailTransport([.sent])
+        let operations = MailOperations(
+            settings: MailSettings(), transport: transport,
+            policy: MailPolicy(destinations: SendFixtures.loopback, rateLimiter: state.rateLimiter, credentials: store))
+        var params = SendFixtures.params()
+        params.credential = nil
+        params.credentialID = "capped"
+
+        #expect(await operations.send(params).result?.outcome == .sent)
+        let over = await operations.send(params)
+        #expect(over.error?.code == .rateLimited && (over.error?.retryAfterMs ?? 0) > 0)
+        #expect(transport.sends.count == 1, "the send over the stored limit never reached the transport")
+
+        let status = await operations.credentialStatus(
+            CredentialStatusParams(credentialID: "capped"), pools: [:], logger: Logger(label: "test"))
+        guard case .success(let writable) = status, let result = writable as? CredentialStatusResult else {
+            Issue.record("not a credential_status result: \(status)")
+            return
+        }
+        let daily = try #require(result.credentials.first?.quota.daily)
+        #expect(daily.used == 1 && daily.limit == 1 && daily.periodMs == 86_400_000)
     }
 
     @Test func aStoredCredentialIsUsedOnlyInItsWorkspace() async throws {
