@@ -178,7 +178,7 @@ struct CredentialsCommand: AsyncParsableCommand {
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace a stored credential's fields and secret.",
-            discussion: "Its rate limits stay as stored unless a limit flag (or --no-limits) is given.")
+            discussion: "Its rate limits stay as stored unless a limit flag is given (the flags given replace them all) or --no-limits.")
         @OptionGroup var store: StoreOptions
         @Option var workspace: String
         @Option var id: String
