@@ -307,6 +307,7 @@ let package = Package(
                 "smtp-sidecar", "SidecarCore", "SidecarEgress", "SidecarMail", "SidecarPool", "SidecarProtocol",
                 "SidecarServer", "SidecarTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
         .testTarget(

@@ -42,13 +42,29 @@ public struct CredentialAdministration: Sendable {
         now: Date = Date()
     ) async throws -> CredentialSummary {
         try await worded {
-            CredentialSummary(try await store.add(workspace: workspace, label: label, credential: credential, oauth: oauth, id: id, now: now))
+            CredentialSummary(
+                try await store.add(workspace: workspace, label: label, credential: credential, oauth: oauth, id: id, now: now),
+                limits: credential.limits)
         }
     }
 
-    /// The stored credentials, of one workspace or of all.
+    /// The stored credentials, of one workspace or of all, each with the limits sealed in
+    /// its record (one that does not open under the key is listed with ``CredentialSummary/opened`` false).
     public func list(workspace: String? = nil) async throws -> [CredentialSummary] {
-        try await worded { try await store.list(workspace: workspace).map(CredentialSummary.init) }
+        try await worded {
+            var summaries: [CredentialSummary] = []
+            for metadata in try await store.list(workspace: workspace) {
+                do {
+                    let stored = try await store.storedCredential(id: metadata.id, workspace: metadata.workspace)
+                    summaries.append(CredentialSummary(metadata, limits: stored.params.limits))
+                } catch let error as CredentialStoreError where error.code == .notFound {
+                    // Removed since it was listed.
+                } catch is CredentialStoreError {
+                    summaries.append(CredentialSummary(metadata, limits: nil, opened: false))
+                }
+            }
+            return summaries
+        }
     }
 
     public func remove(id: String, workspace: String) async throws {
@@ -56,12 +72,23 @@ public struct CredentialAdministration: Sendable {
     }
 
     /// Replaces a stored credential's fields and secret.
+    ///
+    /// - Parameter keepingLimits: keep the limits the record holds, whatever
+    ///   `credential.limits` says (rotating a password must not drop them). The record is
+    ///   read first, so one that does not open under the key cannot be rotated this way.
     @discardableResult
     public func rotate(
-        id: String, workspace: String, credential: CredentialParams, oauth: OAuthSettings? = nil, now: Date = Date()
+        id: String, workspace: String, credential: CredentialParams, oauth: OAuthSettings? = nil, keepingLimits: Bool = false,
+        now: Date = Date()
     ) async throws -> CredentialSummary {
         try await worded {
-            CredentialSummary(try await store.rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: now))
+            var credential = credential
+            if keepingLimits {
+                credential.limits = try await store.storedCredential(id: id, workspace: workspace).params.limits
+            }
+            return CredentialSummary(
+                try await store.rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: now),
+                limits: credential.limits)
         }
     }
 

@@ -6,14 +6,17 @@ import SidecarState
 extension CredentialParams {
     /// The credential as a stored record seals it: a JSON object with the wire's field
     /// names, the password and token in the clear (the sealed record is their rightful
-    /// recipient). `id` and `limits` are not stored: a record has its own id, and limits
-    /// come with each request.
+    /// recipient). `id` is not stored: a record has its own id. `limits` is: a send by
+    /// `credential_id` has nowhere else to carry them, and they are enforced as an inline
+    /// credential's are.
     ///
     /// This is the form earlier builds stored (their `CredentialSecret`, written with
     /// `JSONEncoder`): records they stored open here, and records stored here open there.
     ///
     /// A credential that gets its tokens itself keeps its ``OAuthSettings`` under `oauth`
-    /// (builds before OAuth ignore the member, and cannot use such a record).
+    /// (builds before OAuth ignore the member, and cannot use such a record). Builds before
+    /// stored limits ignore `limits` too (the decoder reads only the members it names), and
+    /// a record without it reads as a credential without limits.
     func storedPayload(oauth: OAuthSettings? = nil) throws(CredentialStoreError) -> CredentialPayload {
         do {
             var json = try JSONEncoder().encode(StoredCredentialFields(self, oauth: oauth))
@@ -55,7 +58,7 @@ private struct StoredCredentialFields: Codable {
     }
 
     enum Key: String, CodingKey {
-        case host, port, security, username, password, auth, tls, pipelining, chunking, oauth
+        case host, port, security, username, password, auth, tls, pipelining, chunking, oauth, limits
         case accessToken = "access_token"
         case clientName = "client_name"
         case maxMessagesPerConnection = "max_messages_per_connection"
@@ -66,6 +69,11 @@ private struct StoredCredentialFields: Codable {
         case acceptUnverified = "accept_unverified"
         case caPEM = "ca_pem"
         case serverName = "server_name"
+    }
+
+    enum LimitsKey: String, CodingKey {
+        case preset, daily
+        case perMinute = "per_minute"
     }
 
     enum OAuthKey: String, CodingKey {
@@ -103,6 +111,16 @@ private struct StoredCredentialFields: Codable {
                 caPEM: try options.decodeIfPresent(String.self, forKey: .caPEM),
                 serverName: try options.decodeIfPresent(String.self, forKey: .serverName))
         }
+        var limits: CredentialParams.Limits?
+        if fields.contains(.limits), try !fields.decodeNil(forKey: .limits) {
+            let members = try fields.nestedContainer(keyedBy: LimitsKey.self, forKey: .limits)
+            // Read as stored, checked where they are used: a preset this build does not know
+            // refuses the send rather than leaving the credential unlimited.
+            limits = CredentialParams.Limits(
+                preset: try members.decodeIfPresent(String.self, forKey: .preset),
+                perMinute: try members.decodeIfPresent(Int.self, forKey: .perMinute),
+                daily: try members.decodeIfPresent(Int.self, forKey: .daily))
+        }
         params = CredentialParams(
             host: try fields.decode(String.self, forKey: .host),
             port: try fields.decodeIfPresent(Int.self, forKey: .port),
@@ -112,7 +130,7 @@ private struct StoredCredentialFields: Codable {
             accessToken: try fields.decodeIfPresent(String.self, forKey: .accessToken).map(Secret.init),
             auth: try fields.decodeIfPresent(String.self, forKey: .auth).flatMap(CredentialParams.AuthMechanism.init(rawValue:)),
             tls: tls,
-            clientName: try fields.decodeIfPresent(String.self, forKey: .clientName),
+            clientName: try fields.decodeIfPresent(String.self, forKey: .clientName), limits: limits,
             pipelining: try fields.decodeIfPresent(Bool.self, forKey: .pipelining),
             chunking: try fields.decodeIfPresent(Bool.self, forKey: .chunking),
             maxMessagesPerConnection: try fields.decodeIfPresent(Int.self, forKey: .maxMessagesPerConnection))
@@ -138,6 +156,12 @@ private struct StoredCredentialFields: Codable {
         try fields.encodeIfPresent(params.pipelining, forKey: .pipelining)
         try fields.encodeIfPresent(params.chunking, forKey: .chunking)
         try fields.encodeIfPresent(params.maxMessagesPerConnection, forKey: .maxMessagesPerConnection)
+        if let limits = params.limits {
+            var members = fields.nestedContainer(keyedBy: LimitsKey.self, forKey: .limits)
+            try members.encodeIfPresent(limits.preset, forKey: .preset)
+            try members.encodeIfPresent(limits.perMinute, forKey: .perMinute)
+            try members.encodeIfPresent(limits.daily, forKey: .daily)
+        }
         if let oauth {
             var settings = fields.nestedContainer(keyedBy: OAuthKey.self, forKey: .oauth)
             try settings.encode(oauth.provider.rawValue, forKey: .provider)

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import SidecarProtocol
 import SidecarState
 
 /// What ``CredentialAdministration`` tells of a stored credential: never its secrets.
@@ -14,8 +15,13 @@ public struct CredentialSummary: Sendable, Hashable {
     public var tokenExpires: Date?
     /// Why its last token refresh failed, if it did (cleared by a success).
     public var lastRefreshError: String?
+    /// Its rate limits, sealed with it (not secret): nil when it has none, or when its
+    /// record did not open (``opened``).
+    public var limits: CredentialParams.Limits?
+    /// Whether its sealed record opened under the key (``limits`` are read from it).
+    public var opened: Bool
 
-    init(_ metadata: CredentialMetadata) {
+    init(_ metadata: CredentialMetadata, limits: CredentialParams.Limits?, opened: Bool = true) {
         id = metadata.id
         workspace = metadata.workspace
         label = metadata.label
@@ -24,5 +30,7 @@ public struct CredentialSummary: Sendable, Hashable {
         username = metadata.username
         tokenExpires = metadata.token?.expires
         lastRefreshError = metadata.token?.lastError
+        self.limits = limits
+        self.opened = opened
     }
 }

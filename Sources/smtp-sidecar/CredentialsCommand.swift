@@ -132,9 +132,11 @@ struct CredentialsCommand: AsyncParsableCommand {
         @Option(help: "Credential id (default: generated).") var id: String?
         @Option(help: "A label for people.") var label: String = ""
         @OptionGroup var secret: SecretOptions
+        @OptionGroup var limits: LimitOptions
 
         func run() async throws {
-            let (credential, oauth) = try secret.credential()
+            var (credential, oauth) = try secret.credential()
+            if case .set(let limits) = try limits.change() { credential.limits = limits }
             let metadata = try await store.store().add(
                 workspace: workspace, label: label, credential: credential, oauth: oauth, id: id, now: Date())
             print("stored \(metadata.id) for workspace \(metadata.workspace) (\(metadata.host))")
@@ -154,8 +156,9 @@ struct CredentialsCommand: AsyncParsableCommand {
                 } else if let expires = entry.tokenExpires {
                     token = "token expires \(expires.formatted(.iso8601))"
                 }
+                let limits = entry.opened ? "limits \(CredentialParams.Limits.listed(entry.limits))" : "limits ? (record does not open)"
                 print([entry.workspace, entry.id, entry.label, "\(entry.host):\(entry.port.map(String.init) ?? "-")",
-                       entry.username ?? "-", token].joined(separator: "\t"))
+                       entry.username ?? "-", token, limits].joined(separator: "\t"))
             }
         }
     }
@@ -173,15 +176,21 @@ struct CredentialsCommand: AsyncParsableCommand {
     }
 
     struct Rotate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Replace a stored credential's fields and secret.")
+        static let configuration = CommandConfiguration(
+            abstract: "Replace a stored credential's fields and secret.",
+            discussion: "Its rate limits stay as stored unless a limit flag is given (the flags given replace them all) or --no-limits.")
         @OptionGroup var store: StoreOptions
         @Option var workspace: String
         @Option var id: String
         @OptionGroup var secret: SecretOptions
+        @OptionGroup var limits: LimitOptions
 
         func run() async throws {
-            let (credential, oauth) = try secret.credential()
-            try await store.store().rotate(id: id, workspace: workspace, credential: credential, oauth: oauth, now: Date())
+            var (credential, oauth) = try secret.credential()
+            let change = try limits.change()
+            if case .set(let limits) = change { credential.limits = limits }
+            try await store.store().rotate(
+                id: id, workspace: workspace, credential: credential, oauth: oauth, keepingLimits: change == .unchanged, now: Date())
             print("rotated \(id)")
         }
     }

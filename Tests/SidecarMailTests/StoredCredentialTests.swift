@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SidecarCore
 import SidecarProtocol
 import SidecarState
@@ -53,12 +54,14 @@ import Testing
         let store = CredentialStore(database: state.database, key: .generate())
         var given = credential
         given.id = "ignored"
-        given.limits = .init(perMinute: 5)
+        given.limits = .init(preset: "gmail", perMinute: 5, daily: 400)
         let metadata = try await store.add(workspace: "w1", label: "Gmail", credential: given, id: "c1", now: t0)
         #expect(metadata.host == "smtp.gmail.com" && metadata.port == 587 && metadata.username == "ana@example.com")
-        var expected = credential
+        // Its limits are kept: a send by credential_id has nowhere else to carry them.
+        var expected = given
         expected.id = "c1"
         #expect(try await store.credential(id: "c1", workspace: "w1") == expected)
+        #expect(try await store.credential(id: "c1", workspace: "w1").limits == .init(preset: "gmail", perMinute: 5, daily: 400))
 
         var rotated = credential
         rotated.password = Secret("new-password")
@@ -66,6 +69,45 @@ import Testing
         let after = try await store.rotate(id: "c1", workspace: "w1", credential: rotated, now: t0.addingTimeInterval(60))
         #expect(after.host == "smtp.example.com" && after.rotated == t0.addingTimeInterval(60))
         #expect(try await store.credential(id: "c1", workspace: "w1").password == Secret("new-password"))
+        #expect(try await store.credential(id: "c1", workspace: "w1").limits == nil)
+    }
+
+    @Test(arguments: [
+        nil, CredentialParams.Limits(preset: "ses-sandbox"), CredentialParams.Limits(perMinute: 60),
+        CredentialParams.Limits(daily: 2), CredentialParams.Limits(preset: "gmail", perMinute: 1, daily: 10_000_000),
+    ])
+    func limitsRoundTripMemberByMember(_ limits: CredentialParams.Limits?) throws {
+        var given = credential
+        given.limits = limits
+        let opened = try CredentialParams.stored(try given.storedPayload(), id: "c1").params
+        #expect(opened.limits == limits)
+        var expected = given
+        expected.id = "c1"
+        #expect(opened == expected)
+    }
+
+    @Test func limitsAreSealedInTheWiresShapeBesideTheFormEarlierBuildsRead() throws {
+        var given = credential
+        given.limits = .init(preset: "gmail", daily: 2)
+        let written = try #require(
+            try JSONSerialization.jsonObject(with: Data(try given.storedPayload().bytes)) as? [String: Any])
+        let limits = try #require(written["limits"] as? [String: Any])
+        #expect(limits.count == 2 && limits["preset"] as? String == "gmail" && limits["daily"] as? Int == 2)
+        var rest = written
+        rest["limits"] = nil
+        let earlier = try #require(try JSONSerialization.jsonObject(with: Data(earlierJSON.utf8)) as? NSDictionary)
+        #expect(NSDictionary(dictionary: rest) == earlier)
+    }
+
+    @Test func aRecordWithoutLimitsOpensWithNoneAndUnknownMembersAreIgnored() throws {
+        #expect(try CredentialParams.stored(CredentialPayload(Array(earlierJSON.utf8)), id: "c1").params.limits == nil)
+        #expect(try CredentialParams.stored(CredentialPayload(Array(#"{"host":"h","limits":null}"#.utf8)), id: "c1").params.limits == nil)
+        // Members this build does not know are skipped, at the top and inside `limits`: so
+        // a build from before stored limits opens a record written with them, as this one
+        // opens a later build's.
+        let later = #"{"host":"h","limits":{"daily":5,"hourly":3},"future":{"x":[1,2]},"also":true}"#
+        let opened = try CredentialParams.stored(CredentialPayload(Array(later.utf8)), id: "c1").params
+        #expect(opened == CredentialParams(id: "c1", host: "h", limits: .init(daily: 5)))
     }
 
     @Test func whatIsSealedIsTheFormEarlierBuildsRead() throws {
@@ -74,6 +116,35 @@ import Testing
         let earlier = try #require(try JSONSerialization.jsonObject(with: Data(earlierJSON.utf8)) as? NSDictionary)
         #expect(written == earlier)
         #expect(!"\(sealed) \(String(reflecting: sealed))".contains(password))
+    }
+
+    @Test func aSendByCredentialIDIsHeldToTheStoredLimitsAndItsStatusShowsThem() async throws {
+        let state = try TemporaryState()
+        let store = CredentialStore(database: state.database, key: .generate())
+        var stored = try #require(SendFixtures.params().credential)
+        stored.limits = .init(daily: 1)
+        try await store.add(workspace: "ws-orchestration", label: "", credential: stored, id: "capped", now: Date())
+        let transport = FakeMailTransport([.sent])
+        let operations = MailOperations(
+            settings: MailSettings(), transport: transport,
+            policy: MailPolicy(destinations: SendFixtures.loopback, rateLimiter: state.rateLimiter, credentials: store))
+        var params = SendFixtures.params()
+        params.credential = nil
+        params.credentialID = "capped"
+
+        #expect(await operations.send(params).result?.outcome == .sent)
+        let over = await operations.send(params)
+        #expect(over.error?.code == .rateLimited && (over.error?.retryAfterMs ?? 0) > 0)
+        #expect(transport.sends.count == 1, "the send over the stored limit never reached the transport")
+
+        let status = await operations.credentialStatus(
+            CredentialStatusParams(credentialID: "capped"), pools: [:], logger: Logger(label: "test"))
+        guard case .success(let writable) = status, let result = writable as? CredentialStatusResult else {
+            Issue.record("not a credential_status result: \(status)")
+            return
+        }
+        let daily = try #require(result.credentials.first?.quota.daily)
+        #expect(daily.used == 1 && daily.limit == 1 && daily.periodMs == 86_400_000)
     }
 
     @Test func aStoredCredentialIsUsedOnlyInItsWorkspace() async throws {

@@ -103,15 +103,12 @@ enum ParamsDecoder {
         }
         var limits: CredentialParams.Limits?
         if let limitsObject = try object.object("limits") {
-            let preset = try limitsObject.string("preset")
-            if let preset, !CredentialParams.Limits.presets.contains(preset) {
-                let known = CredentialParams.Limits.presets.map { "\"\($0)\"" }.joined(separator: ", ")
-                throw ParamsReader.invalid(
-                    limitsObject.path("preset"), "must be one of \(known), not \"\(preset.prefix(64))\"")
-            }
-            limits = CredentialParams.Limits(
-                preset: preset, perMinute: try limitsObject.int("per_minute", in: RequestBounds.perMinute),
+            let read = CredentialParams.Limits(
+                preset: try limitsObject.string("preset"),
+                perMinute: try limitsObject.int("per_minute", in: RequestBounds.perMinute),
                 daily: try limitsObject.int("daily", in: RequestBounds.daily))
+            try read.validate(path: limitsObject.path)
+            limits = read
         }
         return CredentialParams(
             id: try object.string("id", length: RequestBounds.identifierLength),

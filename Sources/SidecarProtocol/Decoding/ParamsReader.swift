@@ -114,15 +114,20 @@ struct ParamsReader {
     static func int(_ node: JSONNode, path: String, in range: ClosedRange<Int>) throws(SidecarError) -> Int {
         switch node {
         case .integer(let value):
-            guard range.contains(value) else {
-                throw invalid(path, "must be an integer from \(range.lowerBound) to \(range.upperBound), not \(value)")
-            }
+            try check(value, path: path, in: range)
             return value
         case .number:
             throw invalid(
                 path, "must be an integer from \(range.lowerBound) to \(range.upperBound), written without a fraction or exponent")
         case .object, .array, .string, .bool, .null:
             throw invalid(path, "must be an integer, not \(node.kind)")
+        }
+    }
+
+    /// Refuses an integer outside `range`.
+    static func check(_ value: Int, path: String, in range: ClosedRange<Int>) throws(SidecarError) {
+        guard range.contains(value) else {
+            throw invalid(path, "must be an integer from \(range.lowerBound) to \(range.upperBound), not \(value)")
         }
     }
 

@@ -48,7 +48,7 @@ public struct CredentialParams: Sendable, Equatable, Codable {
     }
 
     /// Sending limits of the credential's provider, enforced by the sidecar across restarts.
-    public struct Limits: Sendable, Equatable, Codable {
+    public struct Limits: Sendable, Hashable, Codable {
         /// The presets the daemon knows.
         public static let presets = ["gmail", "ses-sandbox"]
 

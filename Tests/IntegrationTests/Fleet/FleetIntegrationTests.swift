@@ -202,11 +202,13 @@ import Testing
             bin,
             ["credentials", "add", "--state-directory", directory.appendingPathComponent("cli-state").path, "--key-file", key,
              "--workspace", "ws-fleet", "--id", "stored-fleet", "--host", "localhost", "--port", "\(postfix.submissionPort)",
-             "--username", postfix.user, "--ca-file", "\(postfix.directory)/tls/ca.pem", "--password-env", "STORED_PW"],
+             "--username", postfix.user, "--ca-file", "\(postfix.directory)/tls/ca.pem", "--password-env", "STORED_PW",
+             "--daily", "2"],
             environment: shared)
         #expect(added.status == 0, "\(added.summary)")
         let listed = try await ChildProcess.run(bin, ["credentials", "list", "--key-file", key], environment: shared)
         #expect(listed.stdout.contains("stored-fleet") && !listed.stdout.contains(postfix.password), "\(listed.summary)")
+        #expect(listed.stdout.contains("limits 2/day"), "\(listed.summary)")
 
         let token = Self.token()
         for (index, host) in fleet.hosts.enumerated() {
@@ -216,6 +218,13 @@ import Testing
             let sent = try await fleet.send(request, on: host)
             #expect(sent.ok, "\(String(decoding: sent.json, as: UTF8.self))")
         }
+        // Its stored daily limit of 2 is counted across the fleet: one send on each host spent it.
+        var third = params(token: token, content: 2)
+        third.credential = nil
+        third.credentialID = "stored-fleet"
+        let refused = try await fleet.send(third, on: fleet.hosts[0])
+        #expect(refused.error?.code == .rateLimited && (refused.error?.retryAfterMs ?? 0) > 0,
+                "\(String(decoding: refused.json, as: UTF8.self))")
         #expect(try await delivered(token, expected: 2) == 2)
         // The database holds it sealed: the password is in no column, in any encoding.
         let dump = try await server.superuserPSQL([
