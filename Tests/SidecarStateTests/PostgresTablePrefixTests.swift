@@ -20,7 +20,7 @@ struct PostgresTablePrefixTests {
         try await server.createDatabase(database)
         let configuration = PostgresStateConfiguration(
             host: server.host, port: server.port, username: server.user, database: database,
-            password: Secret(server.password), tls: .disable, poolSize: 2, statementTimeout: .seconds(10),
+            password: Secret(server.password), tls: .disable, poolSize: 1, statementTimeout: .seconds(10),
             tablePrefix: prefix, lease: .seconds(15))
         let state = PostgresState(configuration: configuration, logger: Logger(label: "prefix") { _ in SwiftLogNoOpLogHandler() })
         let store = PostgresDedupStore(state: state)

@@ -11,22 +11,24 @@ import Testing
 /// queued during a commit is committed together (group commit).
 @Suite("StateDatabase thread")
 struct StateDatabaseThreadTests {
-    /// Blocks the database's thread until `release()`; `started` returns once it is blocked.
+    /// Blocks the database's thread until `release()`; `waitUntilBlocked` returns once it is
+    /// blocked. It polls rather than wait on a semaphore from Dispatch's global queue: on
+    /// Linux that queue's threads are Swift concurrency's cooperative pool (as wide as the
+    /// cores), so three tests waiting at once starved every other test of the process until
+    /// Dispatch added threads (trivial tests took 3-10 s, and servers in other tests missed
+    /// their clients' 10 s timeouts).
     final class Gate: Sendable {
-        private let entered = DispatchSemaphore(value: 0)
+        private let entered = Atomic<Bool>(false)
         private let opened = DispatchSemaphore(value: 0)
 
         func block() {
-            entered.signal()
+            entered.store(true, ordering: .releasing)
             opened.wait()
         }
 
         func waitUntilBlocked() async {
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    self.entered.wait()
-                    continuation.resume()
-                }
+            while !entered.load(ordering: .acquiring) {
+                try? await Task.sleep(for: .milliseconds(1))
             }
         }
 
