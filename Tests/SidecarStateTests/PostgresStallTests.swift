@@ -45,16 +45,8 @@ struct PostgresStallTests {
             host: server.host, port: server.port, username: server.user, database: server.database,
             password: Secret(server.password), tls: .disable, poolSize: 2, statementTimeout: .milliseconds(500),
             lease: .seconds(15))
-        let state = PostgresState(configuration: configuration, logger: Logger(label: "stall") { _ in SwiftLogNoOpLogHandler() })
-        let store = PostgresDedupStore(state: state)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await state.run() }
-            defer { group.cancelAll() }
-            let ready = ContinuousClock.now + .seconds(60)
-            while !state.currentHealth.available {
-                guard ContinuousClock.now < ready else { throw TestFailure("PostgreSQL did not become ready") }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+        try await RunningPostgresState.with(configuration) { state in
+            let store = PostgresDedupStore(state: state)
             // The connections are open (the pool keeps them), then the server stops answering.
             // On a loaded machine a fresh connection's first statement may itself take more
             // than the limit: wait until one answers in time.

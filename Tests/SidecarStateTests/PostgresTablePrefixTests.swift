@@ -22,16 +22,8 @@ struct PostgresTablePrefixTests {
             host: server.host, port: server.port, username: server.user, database: database,
             password: Secret(server.password), tls: .disable, poolSize: 1, statementTimeout: .seconds(10),
             tablePrefix: prefix, lease: .seconds(15))
-        let state = PostgresState(configuration: configuration, logger: Logger(label: "prefix") { _ in SwiftLogNoOpLogHandler() })
-        let store = PostgresDedupStore(state: state)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await state.run() }
-            defer { group.cancelAll() }
-            let ready = ContinuousClock.now + .seconds(60)
-            while !state.currentHealth.available {
-                guard ContinuousClock.now < ready else { throw TestFailure("PostgreSQL did not become ready") }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+        try await RunningPostgresState.with(configuration) { state in
+            let store = PostgresDedupStore(state: state)
             for round in 0..<3 {  // later rounds run the prepared statements already prepared
                 let key = "key-\(round)"
                 guard case .proceed(let ticket) = try await store.begin(key: key, window: .seconds(60), deadline: nil) else {

@@ -78,16 +78,7 @@ extension StateBackend {
                 host: server.host, port: server.port, username: server.user, database: name,
                 password: Secret(server.password), tls: .disable, poolSize: 1, statementTimeout: .seconds(10),
                 lease: .seconds(15))
-            let state = PostgresState(configuration: configuration, logger: Logger(label: "contract") { _ in SwiftLogNoOpLogHandler() })
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await state.run() }
-                defer { group.cancelAll() }
-                // run() migrates as soon as the server answers; wait for that.
-                let deadline = ContinuousClock.now + .seconds(60)
-                while !state.currentHealth.available {
-                    guard ContinuousClock.now < deadline else { throw TestFailure("PostgreSQL did not become ready") }
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+            try await RunningPostgresState.with(configuration) { state in
                 let stores = StateStores(
                     backend: self,
                     makeDedup: { clock, _ in
