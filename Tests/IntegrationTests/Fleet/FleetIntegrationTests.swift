@@ -185,15 +185,19 @@ import Testing
         #expect(outcome.stderr.contains("duplicate suppression on this host only"), "the fallback is logged at warning")
     }
 
-    @Test func aCredentialStoredOnceIsUsedByEveryHostAndSealedInTheDatabase() async throws {
+    /// A fleet sharing a credential key, and a credential `id` of workspace `ws-fleet` added
+    /// once with the CLI (and `extraArguments`), from anywhere with the fleet's configuration,
+    /// as an administrator adds it. Returns the fleet, the key file and the CLI's environment.
+    private func fleetWithStoredCredential(
+        id: String, _ extraArguments: [String] = []
+    ) async throws -> (fleet: Fleet, key: String, cli: [String: String?]) {
         let server = try await PostgresTestServer.shared()
         let directory = try TestEnvironment.temporaryDirectory()
         let key = directory.appendingPathComponent("credential.key").path
         let bin = try TestEnvironment.sidecarPath()
         #expect(try await ChildProcess.run(bin, ["credentials", "generate-key", key]).status == 0)
         let fleet = try await Fleet.start(on: server, settings: ["credential_key_file=\(key)"])
-        // The administrator adds it once, from anywhere with the fleet's configuration.
-        let shared: [String: String?] = [
+        let cli: [String: String?] = [
             "SMTP_SIDECAR_STATE_BACKEND": "postgres",
             "SMTP_SIDECAR_POSTGRES_URL": server.url(database: fleet.database),
             "SMTP_SIDECAR_POSTGRES_PASSWORD_FILE": server.passwordFile, "STORED_PW": postfix.password,
@@ -201,11 +205,18 @@ import Testing
         let added = try await ChildProcess.run(
             bin,
             ["credentials", "add", "--state-directory", directory.appendingPathComponent("cli-state").path, "--key-file", key,
-             "--workspace", "ws-fleet", "--id", "stored-fleet", "--host", "localhost", "--port", "\(postfix.submissionPort)",
-             "--username", postfix.user, "--ca-file", "\(postfix.directory)/tls/ca.pem", "--password-env", "STORED_PW",
-             "--daily", "2"],
-            environment: shared)
+             "--workspace", "ws-fleet", "--id", id, "--host", "localhost", "--port", "\(postfix.submissionPort)",
+             "--username", postfix.user, "--ca-file", "\(postfix.directory)/tls/ca.pem", "--password-env", "STORED_PW"]
+                + extraArguments,
+            environment: cli)
         #expect(added.status == 0, "\(added.summary)")
+        return (fleet, key, cli)
+    }
+
+    @Test func aCredentialStoredOnceIsUsedByEveryHostAndSealedInTheDatabase() async throws {
+        let server = try await PostgresTestServer.shared()
+        let bin = try TestEnvironment.sidecarPath()
+        let (fleet, key, shared) = try await fleetWithStoredCredential(id: "stored-fleet", ["--daily", "2"])
         let listed = try await ChildProcess.run(bin, ["credentials", "list", "--key-file", key], environment: shared)
         #expect(listed.stdout.contains("stored-fleet") && !listed.stdout.contains(postfix.password), "\(listed.summary)")
         #expect(listed.stdout.contains("limits 2/day"), "\(listed.summary)")
@@ -237,24 +248,7 @@ import Testing
     }
 
     @Test func credentialStatusListsTheSharedStoreAndEachHostsOwnOutcomes() async throws {
-        let server = try await PostgresTestServer.shared()
-        let directory = try TestEnvironment.temporaryDirectory()
-        let key = directory.appendingPathComponent("credential.key").path
-        let bin = try TestEnvironment.sidecarPath()
-        #expect(try await ChildProcess.run(bin, ["credentials", "generate-key", key]).status == 0)
-        let fleet = try await Fleet.start(on: server, settings: ["credential_key_file=\(key)"])
-        let shared: [String: String?] = [
-            "SMTP_SIDECAR_STATE_BACKEND": "postgres",
-            "SMTP_SIDECAR_POSTGRES_URL": server.url(database: fleet.database),
-            "SMTP_SIDECAR_POSTGRES_PASSWORD_FILE": server.passwordFile, "STORED_PW": postfix.password,
-        ]
-        let added = try await ChildProcess.run(
-            bin,
-            ["credentials", "add", "--state-directory", directory.appendingPathComponent("cli-state").path, "--key-file", key,
-             "--workspace", "ws-fleet", "--id", "status-fleet", "--host", "localhost", "--port", "\(postfix.submissionPort)",
-             "--username", postfix.user, "--ca-file", "\(postfix.directory)/tls/ca.pem", "--password-env", "STORED_PW"],
-            environment: shared)
-        #expect(added.status == 0, "\(added.summary)")
+        let fleet = try await fleetWithStoredCredential(id: "status-fleet").fleet
 
         var request = params(token: Self.token(), content: 0)
         request.credential = nil
