@@ -91,11 +91,15 @@ wait_ready() {
 
 port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
-# A free port in [20000, 59999].
+# A free port in [20000, first ephemeral port).
+# Below the kernel's ephemeral range (ip_local_port_range), so no outgoing connection and
+# no bind to port 0 takes it while its server is stopped for a restart.
 pick_port() {
-  local p tries=0
+  local p tries=0 first
+  first=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true)
+  [ "${first:-0}" -gt 21000 ] 2>/dev/null || first=60000
   while :; do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % (first - 20000) ))
     tries=$((tries + 1)); [ $tries -lt 500 ] || die "could not find a free port"
     port_in_use "$p" && continue
     echo "$p"; return 0

@@ -20,8 +20,8 @@ public struct MailConfiguration: Sendable, Equatable {
         /// `postgres_password_file`; default: the systemd credential
         /// `smtp-sidecar.postgres-password` when present.
         public var passwordFile: String?
-        /// `postgres_pool_size`: connections to the database, of each of two kinds (durable
-        /// commits and the rest), all kept open (default 4).
+        /// `postgres_pool_size`: connections to the database at most, of each of two kinds
+        /// (durable commits and the rest; default 4).
         public var poolSize: Int = 4
         /// `postgres_statement_timeout_ms`: how long a statement, or the wait for a connection,
         /// may take before the send is refused with `state_unavailable` (default 5000).

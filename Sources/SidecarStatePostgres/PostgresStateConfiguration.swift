@@ -19,7 +19,7 @@ public struct PostgresStateConfiguration: Sendable {
     public var database: String
     public var password: Secret?
     public var tls: TLSMode
-    /// Connections the daemon keeps open, of each of its two kinds (`postgres_pool_size`,
+    /// Connections the daemon opens at most, of each of its two kinds (`postgres_pool_size`,
     /// default 4): see ``PostgresState``.
     public var poolSize: Int
     /// How long one statement (and a wait for a connection) may take before the send is

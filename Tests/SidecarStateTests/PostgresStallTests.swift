@@ -47,7 +47,7 @@ struct PostgresStallTests {
             lease: .seconds(15))
         try await RunningPostgresState.with(configuration) { state in
             let store = PostgresDedupStore(state: state)
-            // The connections are open (the pool keeps them), then the server stops answering.
+            // A connection is open (the first statement opened it), then the server stops answering.
             // On a loaded machine a fresh connection's first statement may itself take more
             // than the limit: wait until one answers in time.
             try await Self.untilAnswered(within: .seconds(60)) {
@@ -65,9 +65,11 @@ struct PostgresStallTests {
                 }
                 let waited = started.duration(to: .now)
                 #expect(error?.isUnavailable == true, "\(String(describing: error))")
-                // At the limit, not when the server answers (never, while stopped); the upper
-                // bound leaves room for a loaded machine.
-                #expect(waited >= .milliseconds(450) && waited < .seconds(5), "attempt \(attempt) waited \(waited)")
+                // An answer while the server is still stopped (it never answers): the bound
+                // held. Not before the limit; the upper bound is loose, because the answer
+                // then waits for a thread of this process, and in a full CI run other tests
+                // held those for as long as 10 s.
+                #expect(waited >= .milliseconds(450) && waited < .seconds(30), "attempt \(attempt) waited \(waited)")
             }
             #expect(state.currentHealth.available == false)
 

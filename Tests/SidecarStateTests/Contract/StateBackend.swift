@@ -72,8 +72,8 @@ extension StateBackend {
             let server = try await PostgresTestServer.shared()
             let name = "contract_\(UUID().uuidString.prefix(8).lowercased())"
             try await server.createDatabase(name)
-            // One connection of each kind: a state keeps its pool open, and every contract
-            // test runs at once against the one server (stock max_connections, 100).
+            // One connection of each kind: every contract test runs at once against the one
+            // server (stock max_connections, 100).
             let configuration = PostgresStateConfiguration(
                 host: server.host, port: server.port, username: server.user, database: name,
                 password: Secret(server.password), tls: .disable, poolSize: 1, statementTimeout: .seconds(10),
