@@ -43,21 +43,8 @@ public final class PostgresRateLimiter: RateLimiting {
                 try await connection.query(
                     "DELETE FROM \(unescaped: tables.rateMinute) WHERE key = \(key) AND minute <= \(oldestMinute)",
                     logger: logger)
-                let bucket = try await connection.query(
-                    "SELECT tokens, updated_ms FROM \(unescaped: tables.rateBucket) WHERE key = \(key)", logger: logger
-                ).collect().first.map { row in
-                    let (tokens, updated) = try row.decode((Double, Int64).self)
-                    return RateLimitPolicy.Bucket(tokens: tokens, updatedMs: updated)
-                }
-                var counts: [(minute: Int64, sends: Int)] = []
-                for try await (minute, sends) in try await connection.query(
-                    """
-                    SELECT minute, sends FROM \(unescaped: tables.rateMinute)
-                    WHERE key = \(key) AND minute > \(oldestMinute) ORDER BY minute
-                    """, logger: logger
-                ).decode((Int64, Int32).self) {
-                    counts.append((minute, Int(sends)))
-                }
+                let (bucket, counts) = try await Self.counters(
+                    key: key, after: oldestMinute, tables: tables, connection, logger: logger)
                 switch RateLimitPolicy.evaluate(
                     limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs, count: count)
                 {
@@ -175,25 +162,37 @@ public final class PostgresRateLimiter: RateLimiting {
         let tables = tables
         let nowMs = now.millisecondsSince1970
         let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
+        let logger = state.logger
         return try await state.operation {
             // Two reads, no lock: a send counted between them shows in one of them only,
             // which a status may.
-            let bucket = try await self.state.fastClient.query(
-                "SELECT tokens, updated_ms FROM \(unescaped: tables.rateBucket) WHERE key = \(key)", logger: self.state.logger
-            ).collect().first.map { row in
-                let (tokens, updated) = try row.decode((Double, Int64).self)
-                return RateLimitPolicy.Bucket(tokens: tokens, updatedMs: updated)
-            }
-            var counts: [(minute: Int64, sends: Int)] = []
-            for try await (minute, sends) in try await self.state.fastClient.query(
-                """
-                SELECT minute, sends FROM \(unescaped: tables.rateMinute)
-                WHERE key = \(key) AND minute > \(oldestMinute) ORDER BY minute
-                """, logger: self.state.logger
-            ).decode((Int64, Int32).self) {
-                counts.append((minute, Int(sends)))
+            let (bucket, counts) = try await self.state.fastClient.withConnection { connection in
+                try await Self.counters(key: key, after: oldestMinute, tables: tables, connection, logger: logger)
             }
             return RateLimitPolicy.usage(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs)
         }
+    }
+
+    /// `key`'s token bucket and its per-minute counts after `oldestMinute`, oldest first: what
+    /// both a decision and a usage read.
+    private static func counters(
+        key: String, after oldestMinute: Int64, tables: PostgresTables, _ connection: PostgresConnection, logger: Logger
+    ) async throws -> (bucket: RateLimitPolicy.Bucket?, counts: [(minute: Int64, sends: Int)]) {
+        let bucket = try await connection.query(
+            "SELECT tokens, updated_ms FROM \(unescaped: tables.rateBucket) WHERE key = \(key)", logger: logger
+        ).collect().first.map { row in
+            let (tokens, updated) = try row.decode((Double, Int64).self)
+            return RateLimitPolicy.Bucket(tokens: tokens, updatedMs: updated)
+        }
+        var counts: [(minute: Int64, sends: Int)] = []
+        for try await (minute, sends) in try await connection.query(
+            """
+            SELECT minute, sends FROM \(unescaped: tables.rateMinute)
+            WHERE key = \(key) AND minute > \(oldestMinute) ORDER BY minute
+            """, logger: logger
+        ).decode((Int64, Int32).self) {
+            counts.append((minute, Int(sends)))
+        }
+        return (bucket, counts)
     }
 }

@@ -70,11 +70,7 @@ public final class RateLimiter: Sendable {
         let count = max(count, 1)
         let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
         try connection.run("DELETE FROM rate_minute WHERE key = ? AND minute <= ?", [.text(key), .integer(oldestMinute)])
-        let bucket = try connection.queryFirst("SELECT tokens, updated_ms FROM rate_bucket WHERE key = ?", [.text(key)])
-            .map { row in RateLimitPolicy.Bucket(tokens: try row.double(0), updatedMs: try row.int64(1)) }
-        let counts = try connection.query(
-            "SELECT minute, sends FROM rate_minute WHERE key = ? AND minute > ? ORDER BY minute", [.text(key), .integer(oldestMinute)]
-        ).map { row in (minute: try row.int64(0), sends: try row.int(1)) }
+        let (bucket, counts) = try Self.counters(key: key, after: oldestMinute, connection)
 
         switch RateLimitPolicy.evaluate(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs, count: count) {
         case .limit(let retryAfterMs, let reason):
@@ -164,11 +160,20 @@ public final class RateLimiter: Sendable {
 
     static func usage(key: String, limits: RateLimits, nowMs: Int64, _ connection: SQLiteConnection) throws -> RateUsage {
         let oldestMinute = nowMs / RateLimitPolicy.minuteMs - RateLimitPolicy.windowMinutes
+        let (bucket, counts) = try counters(key: key, after: oldestMinute, connection)
+        return RateLimitPolicy.usage(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs)
+    }
+
+    /// `key`'s token bucket and its per-minute counts after `oldestMinute`, oldest first: what
+    /// both a decision and a usage read.
+    private static func counters(
+        key: String, after oldestMinute: Int64, _ connection: SQLiteConnection
+    ) throws -> (bucket: RateLimitPolicy.Bucket?, counts: [(minute: Int64, sends: Int)]) {
         let bucket = try connection.queryFirst("SELECT tokens, updated_ms FROM rate_bucket WHERE key = ?", [.text(key)])
             .map { row in RateLimitPolicy.Bucket(tokens: try row.double(0), updatedMs: try row.int64(1)) }
         let counts = try connection.query(
             "SELECT minute, sends FROM rate_minute WHERE key = ? AND minute > ? ORDER BY minute", [.text(key), .integer(oldestMinute)]
         ).map { row in (minute: try row.int64(0), sends: try row.int(1)) }
-        return RateLimitPolicy.usage(limits: limits, bucket: bucket, minuteCounts: counts, nowMs: nowMs)
+        return (bucket, counts)
     }
 }
