@@ -185,6 +185,44 @@ struct FlightIntegrationTests {
         #expect(files.allSatisfy { $0.contains("Subject: gated") })
     }
 
+    /// A gate awaited first runs before anything of the transaction is written; shut, it
+    /// leaves the connection usable and the server none the wiser; open, the message and
+    /// its envelope leave together and arrive. Over BDAT and over DATA.
+    @Test(arguments: ["SUBMISSION_PORT", "NOCHUNKING_PORT"])
+    func aGateAwaitedFirstPrecedesTheEnvelope(portName: String) async throws {
+        try postfix.clearMaildir()
+        let capture = LogCapture()
+        let message = try TestMessages.compose(subject: "gated first", to: ["alice@example.test"], text: "gated first")
+        let connection = try await SMTPConnection.connect(
+            configuration: configuration(portName), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: capture.logger())
+        let seenAtGate = Mutex<String?>(nil)
+        let refused = await connection.send(message, beforeContent: { () async throws(SidecarError) in
+            seenAtGate.withLock { $0 = capture.text }
+            throw SidecarError(code: .internalError, message: "the gate stays shut")
+        }, gateFirst: true)
+        let log = try #require(seenAtGate.withLock { $0 })
+        #expect(!log.contains("smtp_command=MAIL"), "nothing of the transaction before the gate")
+        guard case .notSent(let failure) = refused else {
+            Issue.record("a shut gate must leave the message unsent: \(refused)")
+            return
+        }
+        #expect(failure.error.code == .internalError)
+        #expect(failure.phase == .mail)
+        #expect(connection.isUsable)
+        #expect(!capture.text.contains("smtp_command=MAIL"), "nothing of the transaction after it either")
+
+        let opened = await connection.send(message, beforeContent: Self.openGate, gateFirst: true)
+        await connection.quit()
+        guard case .sent = opened else {
+            Issue.record("an open gate lets the message go on the same connection: \(opened)")
+            return
+        }
+        let files = try await postfix.waitForMail(count: 1)
+        #expect(files.count == 1)
+        #expect(files.allSatisfy { $0.contains("Subject: gated first") })
+    }
+
     /// A write left waiting for the server's delayed ACK (Nagle's algorithm, or a flight
     /// split over several small writes), or a reply the server holds until we ACK, is
     /// released only when a delayed-ACK timer fires, about 40 ms later on Linux loopback.
