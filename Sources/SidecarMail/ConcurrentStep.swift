@@ -5,7 +5,8 @@ import SidecarSMTP
 /// while the envelope goes to the server: the connection awaits it (``gate``) only before
 /// the message's content leaves, so its latency (the dedup mark's `fsync` and two thread
 /// hand-overs) hides behind the server's reading of MAIL and RCPT instead of adding to
-/// every send.
+/// every send. ``PooledTransport`` runs it so for a send alone; among other sends the
+/// transaction awaits the step before its first write instead.
 struct ConcurrentStep: Sendable {
     private let task: Task<Void, any Error>
 

@@ -59,7 +59,8 @@ struct ConnectionRetirement: Sendable, Hashable {
         if let messageLimit {
             return transactionsStarted >= messageLimit ? .retire : .reuse
         }
-        if isExim && transactionsStarted >= Self.eximMessagesPerConnection { return .retire }
+        // The count first: reading the greeting costs more, and is needed only then.
+        if transactionsStarted >= Self.eximMessagesPerConnection && isExim { return .retire }
         return .reuse
     }
 

@@ -117,8 +117,8 @@ extension MailOperations {
     }
 
     /// Marks the dedup record "may have been sent" once the send's connection is in hand,
-    /// while its envelope goes out; the message's content waits for it: a send that cannot
-    /// record that does not go out.
+    /// while its envelope goes out (or, among other sends, before it does); the message's
+    /// content waits for it: a send that cannot record that does not go out.
     static func markPending(
         _ ticket: DedupTicket, dedup: (any DedupStoring)?, metrics: MailMetrics = .none, logger: Logger
     ) -> BeforeTransaction? {

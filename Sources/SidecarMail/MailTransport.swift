@@ -24,8 +24,8 @@ public protocol MailTransport: Sendable {
         -> SMTPCapabilities
 }
 
-/// What a send does before its message may leave, while the SMTP envelope goes out (the
-/// dedup record's "may have been sent" mark). See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
+/// What a send does before its message may leave, once its connection is in hand (the
+/// dedup record's "may have been sent" mark): while the SMTP envelope goes out, or before. See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
 public typealias BeforeTransaction = @Sendable () async throws(SidecarError) -> Void
 
 /// Whose send this is: pools never share a connection across workspaces or credentials.

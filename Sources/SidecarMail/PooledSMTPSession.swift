@@ -10,11 +10,12 @@ protocol PooledSMTPSession: Sendable {
     /// RSET: whether a connection that sat idle still answers.
     func reset(deadline: NIODeadline?) async throws(SidecarError)
 
-    /// One transaction; `beforeContent` is awaited before the message's content leaves (see
-    /// ``SMTPConnection/send(_:recipients:options:deadline:beforeContent:)``).
+    /// One transaction; `beforeContent` is awaited before the message's content leaves, or
+    /// before anything is written when `gateFirst` (see
+    /// ``SMTPConnection/send(_:recipients:options:deadline:beforeContent:gateFirst:)``).
     func send(
         _ message: ComposedMessage, recipients: [String]?, options: SMTPSendOptions, deadline: NIODeadline?,
-        beforeContent: SMTPContentGate?
+        beforeContent: SMTPContentGate?, gateFirst: Bool
     ) async -> SMTPSendResult
 
     /// What the session showed so far, for whether it may serve another send.

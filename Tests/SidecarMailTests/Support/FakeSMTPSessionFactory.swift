@@ -67,6 +67,7 @@ final class FakeSMTPSessionFactory: PoolConnectionFactory {
         var closes: [Close] = []
         var resetFailures = 0
         var creationFailures: [SMTPFailure] = []
+        var gateFirsts: [Bool] = []
     }
 
     private let state: Mutex<State>
@@ -82,6 +83,9 @@ final class FakeSMTPSessionFactory: PoolConnectionFactory {
     /// The sessions that got an RSET, in order.
     var resets: [Int] { state.withLock { $0.resets } }
     var closes: [Close] { state.withLock { $0.closes } }
+    /// For each send given a gate, in order: whether it was to await the gate before
+    /// writing anything.
+    var gateFirsts: [Bool] { state.withLock { $0.gateFirsts } }
 
     /// The next `count` RSET checks time out.
     func failNextResets(_ count: Int) { state.withLock { $0.resetFailures = count } }
@@ -109,6 +113,10 @@ final class FakeSMTPSessionFactory: PoolConnectionFactory {
         state.withLock { $0.script.isEmpty ? Answer.sent : $0.script.removeFirst() }
     }
 
+    fileprivate func record(gateFirst: Bool) {
+        state.withLock { $0.gateFirsts.append(gateFirst) }
+    }
+
     fileprivate func record(_ transaction: Transaction) {
         state.withLock { $0.transactions.append(transaction) }
     }
@@ -125,7 +133,9 @@ final class FakeSMTPSessionFactory: PoolConnectionFactory {
 
 /// One scripted SMTP session. Like ``SMTPConnection``, it awaits the send's content gate only
 /// when the transaction reaches the message, and a gate that throws ends the send `not_sent`
-/// (phase `data`) with nothing delivered and the session unusable.
+/// (phase `data`) with nothing delivered and the session unusable; or, told `gateFirst`,
+/// before anything, and a gate that throws then ends it `not_sent` (phase `mail`) with the
+/// session as it was.
 final class FakeSMTPSession: PooledSMTPSession {
     let serial: Int
     private let factory: FakeSMTPSessionFactory
@@ -145,8 +155,19 @@ final class FakeSMTPSession: PooledSMTPSession {
 
     func send(
         _ message: ComposedMessage, recipients: [String]?, options: SMTPSendOptions, deadline: NIODeadline?,
-        beforeContent: SMTPContentGate?
+        beforeContent: SMTPContentGate?, gateFirst: Bool
     ) async -> SMTPSendResult {
+        if beforeContent != nil { factory.record(gateFirst: gateFirst) }
+        if gateFirst, let beforeContent {
+            // Awaited before anything is written: a shut gate leaves the session as it was,
+            // and the server saw no transaction.
+            do {
+                try await beforeContent()
+            } catch {
+                return .notSent(SMTPSendFailure(error: error, phase: .mail))
+            }
+        }
+        let beforeContent = gateFirst ? nil : beforeContent
         var answer = factory.nextAnswer()
         status.withLock { $0.transactions += 1 }
         let accepted = (recipients ?? message.envelope.recipients).map {
