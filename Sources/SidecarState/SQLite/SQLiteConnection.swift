@@ -125,7 +125,9 @@ public final class SQLiteConnection {
     private func setSynchronous(_ mode: StateDatabase.Configuration.Synchronous) throws(SQLiteError) {
         guard mode != synchronousLevel else { return }
         synchronousLevel = nil
-        try execute("PRAGMA synchronous=\(mode.rawValue)")
+        // A prepared statement, kept: a relaxed commit switches the level twice, and parsing
+        // the PRAGMA each time was most of what such a commit cost.
+        try run(mode == .full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")
         synchronousLevel = mode
     }
 
