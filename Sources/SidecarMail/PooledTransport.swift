@@ -224,19 +224,13 @@ public final class PooledTransport: MailTransport {
                 // transaction waits for it and leaves in one write: one write and one read
                 // fewer per send, here and at the server, which is what throughput is made of
                 // when sends queue for the CPU and the connections (measured in #21's note).
+                let gateFirst = beforeTransaction != nil && sending.load(ordering: .relaxed) > 1
+                let step = gateFirst ? nil : beforeTransaction.map(ConcurrentStep.init)
                 let leased = clock.now
-                let result: SMTPSendResult
-                if let beforeTransaction, sending.load(ordering: .relaxed) > 1 {
-                    result = await connection.send(
-                        message, recipients: recipients, options: options, deadline: deadline,
-                        beforeContent: beforeTransaction, gateFirst: true)
-                } else {
-                    let step = beforeTransaction.map(ConcurrentStep.init)
-                    result = await connection.send(
-                        message, recipients: recipients, options: options, deadline: deadline, beforeContent: step?.gate,
-                        gateFirst: false)
-                    await step?.settle()
-                }
+                let result = await connection.send(
+                    message, recipients: recipients, options: options, deadline: deadline,
+                    beforeContent: gateFirst ? beforeTransaction : step?.gate, gateFirst: gateFirst)
+                await step?.settle()
                 let outcome = TransportOutcome(
                     result: result, connect: leased - started, transaction: clock.now - leased,
                     reusedConnection: lease.isReused)

@@ -125,9 +125,9 @@ public final class SQLiteConnection {
     private func setSynchronous(_ mode: StateDatabase.Configuration.Synchronous) throws(SQLiteError) {
         guard mode != synchronousLevel else { return }
         synchronousLevel = nil
-        // A prepared statement, kept: a relaxed commit switches the level twice, and parsing
-        // the PRAGMA each time was most of what such a commit cost.
-        try run(mode == .full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")
+        // A kept prepared statement (``run(_:_:)``), not `execute`: a relaxed commit switches
+        // the level twice, and parsing the PRAGMA each time was most of what it cost.
+        try run("PRAGMA synchronous=\(mode.rawValue)")
         synchronousLevel = mode
     }
 
