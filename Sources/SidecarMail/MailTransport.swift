@@ -25,7 +25,8 @@ public protocol MailTransport: Sendable {
 }
 
 /// What a send does before its message may leave, once its connection is in hand (the
-/// dedup record's "may have been sent" mark): while the SMTP envelope goes out, or before. See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
+/// dedup record's "may have been sent" mark): while the SMTP envelope goes out, or before.
+/// See ``MailTransport/send(_:options:configuration:route:deadline:beforeTransaction:logger:)``.
 public typealias BeforeTransaction = @Sendable () async throws(SidecarError) -> Void
 
 /// Whose send this is: pools never share a connection across workspaces or credentials.

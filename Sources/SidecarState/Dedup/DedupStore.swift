@@ -10,9 +10,9 @@ import Synchronization
 /// ``begin(key:window:deadline:)`` decides from the stored record and, when the caller may
 /// send, reserves the key in this process's memory and answers
 /// ``DedupResolution/proceed(_:)``. When the send's SMTP transaction begins (its connection
-/// in hand, MAIL FROM on its way or about to be) the caller calls ``markPending(_:)``, which writes the
-/// `pending` record, synced to disk, and sends the message's content only after it
-/// returned: from then on the email may have left. When the send ends, the
+/// in hand, MAIL FROM on its way or about to be) the caller calls ``markPending(_:)``,
+/// which writes the `pending` record, synced to disk, and sends the message's content only
+/// after it returned: from then on the email may have left. When the send ends, the
 /// caller calls ``complete(_:resultJSON:countsAsSent:)``:
 /// - an outcome that counts as sent (`sent`, and `outcome_unknown` — it may have been
 ///   delivered) turns the record `done` with the result JSON, replayed to duplicates until

@@ -141,6 +141,19 @@ struct FlightIntegrationTests {
         #expect(TestMessages.attachment(named: "data.bin", in: reference) == TestMessages.attachmentBytes)
     }
 
+    /// Sends `message` on `connection` through a gate that stays shut; returns what `capture`
+    /// had logged when the gate ran, and the send's result.
+    static func sendThroughShutGate(
+        _ message: ComposedMessage, on connection: SMTPConnection, capture: LogCapture, gateFirst: Bool
+    ) async throws -> (logAtGate: String, result: SMTPSendResult) {
+        let seenAtGate = Mutex<String?>(nil)
+        let result = await connection.send(message, beforeContent: { () async throws(SidecarError) in
+            seenAtGate.withLock { $0 = capture.text }
+            throw SidecarError(code: .internalError, message: "the gate stays shut")
+        }, gateFirst: gateFirst)
+        return (try #require(seenAtGate.withLock { $0 }), result)
+    }
+
     /// A gate is awaited after the envelope went out and before the content: when it runs,
     /// MAIL FROM, every RCPT TO and the carrier have been written; when it fails, the
     /// transaction is abandoned with its error, the connection is closed, and nothing is
@@ -154,12 +167,7 @@ struct FlightIntegrationTests {
         let message = try TestMessages.compose(subject: "gated", to: ["alice@example.test", "bob@example.test"], text: "gated")
         let connection = try await SMTPConnection.connect(
             configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: capture.logger())
-        let seenAtGate = Mutex<String?>(nil)
-        let refused = await connection.send(message) { () async throws(SidecarError) in
-            seenAtGate.withLock { $0 = capture.text }
-            throw SidecarError(code: .internalError, message: "the gate stays shut")
-        }
-        let log = try #require(seenAtGate.withLock { $0 })
+        let (log, refused) = try await Self.sendThroughShutGate(message, on: connection, capture: capture, gateFirst: false)
         #expect(log.contains("smtp_command=MAIL"))
         #expect(log.components(separatedBy: "smtp_command=RCPT").count == 3)
         #expect(log.contains("smtp_command=\(carrier)"))
@@ -196,12 +204,7 @@ struct FlightIntegrationTests {
         let connection = try await SMTPConnection.connect(
             configuration: configuration(portName), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: capture.logger())
-        let seenAtGate = Mutex<String?>(nil)
-        let refused = await connection.send(message, beforeContent: { () async throws(SidecarError) in
-            seenAtGate.withLock { $0 = capture.text }
-            throw SidecarError(code: .internalError, message: "the gate stays shut")
-        }, gateFirst: true)
-        let log = try #require(seenAtGate.withLock { $0 })
+        let (log, refused) = try await Self.sendThroughShutGate(message, on: connection, capture: capture, gateFirst: true)
         #expect(!log.contains("smtp_command=MAIL"), "nothing of the transaction before the gate")
         guard case .notSent(let failure) = refused else {
             Issue.record("a shut gate must leave the message unsent: \(refused)")
