@@ -8,8 +8,8 @@
 # (the same binary has measured 0.28 and 0.35 ms per send hours apart) falls on both
 # alike. Each batch's CPU is read from /proc/PID/task/*/schedstat (nanoseconds, not clock
 # ticks), divided by the batch's messages. Prints a line per batch, then the means and the
-# median of the paired B/A ratios. Run after scripts/bench.sh has installed what it needs
-# (or the test suite has); needs root for Postfix.
+# medians of the paired B/A ratios (CPU per send, and throughput). Run after scripts/bench.sh
+# has installed what it needs (or the test suite has); needs root for Postfix.
 #
 # Environment: ROUNDS (pairs of batches, default 12), N (messages per batch, default 800),
 # CLIENTS (default 1), EXTRA_A / EXTRA_B (extra `serve` options for one side, e.g.
@@ -63,11 +63,15 @@ runs = {}
 for line in open(sys.argv[1]):
     fields = line.split()
     runs.setdefault(fields[0], []).append(
-        (int(fields[fields.index("cpu_ns/msg") + 1]) / 1000, float(fields[fields.index("p50") + 1])))
+        (int(fields[fields.index("cpu_ns/msg") + 1]) / 1000, float(fields[fields.index("p50") + 1]),
+         float(fields[fields.index("msg/s") - 1])))
 a, b = runs["a"], runs["b"]
 for name, batches in (("A", a), ("B", b)):
-    print(f"{name}: CPU per send mean {statistics.mean(c for c, _ in batches):.1f} us, "
-          f"p50 mean {statistics.mean(p for _, p in batches):.3f} ms ({len(batches)} batches)")
+    print(f"{name}: CPU per send mean {statistics.mean(c for c, _, _ in batches):.1f} us, "
+          f"p50 mean {statistics.mean(p for _, p, _ in batches):.3f} ms, "
+          f"throughput mean {statistics.mean(t for _, _, t in batches):.1f} msg/s ({len(batches)} batches)")
 ratios = [y[0] / x[0] for x, y in zip(a, b)]
 print(f"paired B/A CPU ratio: median {statistics.median(ratios):.3f}, mean {statistics.mean(ratios):.3f}")
+speed = [y[2] / x[2] for x, y in zip(a, b)]
+print(f"paired B/A throughput ratio: median {statistics.median(speed):.3f}, mean {statistics.mean(speed):.3f}")
 PY
