@@ -170,7 +170,7 @@ public final class DedupStore: Sendable {
         let stored = try Self.read(key: key, connection)
         switch decide(stored, nowMs: nowMs) {
         case .proceed:
-            let token = UUID().uuidString.lowercased()
+            let token = DedupTicket.newToken()
             let reservation = DedupReservation(token: token, createdMs: nowMs)
             let reserved = reservations.withLock { reservations -> Bool in
                 if let held = reservations[key], held.createdMs > staleBeforeMs { return false }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import SidecarCore
 
 /// Proof that a `begin` let the caller send: pass it back to ``DedupStore/complete(_:resultJSON:countsAsSent:)``.
 /// Only the ticket's holder can finish or release the record it created.
@@ -16,6 +17,14 @@ public struct DedupTicket: Sendable, Hashable {
         self.token = token
         self.createdMs = createdMs
         self.expiresMs = expiresMs
+    }
+
+    /// A new ticket's token: 128 random bits in hex. It tells one send's record from
+    /// another's, and is no secret, so it comes from ``BufferedRandom`` (a `UUID()` opened,
+    /// read and closed `/dev/urandom` on every send).
+    package static func newToken(random: BufferedRandom = .shared) -> String {
+        let words = [random.next(), random.next()]
+        return Hex.string(words.flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> ($0 * 8)) } })
     }
 }
 
