@@ -54,34 +54,68 @@ extension MailOperations {
         logger.handler.metadata.merge(metadata) { _, new in new }
 
         // Duplicate suppression: the first of identical sends proceeds, the others get its
-        // result (concurrent ones wait for it, until their own deadline).
-        var ticket: DedupTicket?
+        // result (concurrent ones wait for it, until their own deadline). A send that counts
+        // no rate limit may claim its key optimistically, at its `pending` mark; when the
+        // mark finds an identical send of another host first, it sent nothing and begins
+        // again, the careful way, to wait for that send's result.
         let window = params.dedupWindowSeconds.map { Duration.seconds($0) } ?? policy.defaultDedupWindow
+        var optimistic = limits == nil
+            && policy.rateLimiter.map { $0.exhaustion(key: params.rateKey(credential: credential), now: Date()) == nil } ?? true
+        while true {
+            let claimLoss = optimistic ? DedupClaimLoss() : nil
+            let answer = await sendOnce(
+                params, credential: credential, limits: limits, configuration: configuration, oauth: oauth,
+                window: window, optimistic: optimistic, claimLoss: claimLoss, deadline: deadline, started: started,
+                logger: logger)
+            switch answer {
+            case .answered(let outcome): return outcome
+            case .claimLost: optimistic = false  // at most once: the careful way claims before its mark
+            }
+        }
+    }
+
+    /// What one try at a send came to: an answer, or an optimistic claim that lost at the
+    /// mark (nothing was sent).
+    enum SendTry {
+        case answered(Response.Outcome)
+        case claimLost
+    }
+
+    /// Duplicate suppression's `begin`, then the send, then its outcome recorded.
+    private func sendOnce(
+        _ params: SendParams, credential: CredentialParams, limits: RateLimits?, configuration: SMTPConfiguration,
+        oauth: OAuthTokenSource?, window: Duration, optimistic: Bool, claimLoss: DedupClaimLoss?, deadline: NIODeadline?,
+        started: ContinuousClock.Instant, logger: Logger
+    ) async -> SendTry {
+        var ticket: DedupTicket?
         if let dedup = policy.dedup, window > .zero {
             let key = params.dedupKey(credential: credential)
             let deadline = params.timeoutMs.map { started + .milliseconds($0) }
             do {
-                switch try await dedup.begin(key: key, window: window, deadline: deadline) {
+                let resolution = optimistic
+                    ? try await dedup.beginOptimistically(key: key, window: window, deadline: deadline)
+                    : try await dedup.begin(key: key, window: window, deadline: deadline)
+                switch resolution {
                 case .proceed(let granted):
                     ticket = granted
                 case .duplicate(let json):
-                    return duplicate(json, params: params, logger: logger)
+                    return .answered(duplicate(json, params: params, logger: logger))
                 case .abandoned(let since):
                     let error = SidecarError(
                         code: .outcomeUnknown,
                         message: "An identical send started at \(since) was interrupted (the sidecar stopped) and may "
                             + "have been delivered; it is not sent again within the duplicate window.")
-                    return refuse(error, params: params, logger: logger, outcome: .outcomeUnknown)
+                    return .answered(refuse(error, params: params, logger: logger, outcome: .outcomeUnknown))
                 case .inProgressAtDeadline:
                     let error = SidecarError(
                         code: .requestTimeout,
                         message: "An identical send was still in progress when this request's timeout_ms passed; "
                             + "this request sent nothing (a retry gets the identical send's result).",
                         retryable: true)
-                    return refuse(error, params: params, logger: logger)
+                    return .answered(refuse(error, params: params, logger: logger))
                 }
             } catch {
-                return refuse(stateFailure(error), params: params, logger: logger)
+                return .answered(refuse(stateFailure(error), params: params, logger: logger))
             }
         }
 
@@ -89,9 +123,9 @@ extension MailOperations {
             params, credential: credential, limits: limits, configuration: configuration, oauth: oauth, deadline: deadline,
             started: started,
             beforeTransaction: ticket.flatMap {
-                Self.markPending($0, dedup: policy.dedup, metrics: metrics, logger: logger)
+                Self.markPending($0, dedup: policy.dedup, claimLoss: claimLoss, metrics: metrics, logger: logger)
             },
-            logger: logger)
+            claimLoss: claimLoss, logger: logger)
         if let ticket, let dedup = policy.dedup {
             let sentOrUnknown = outcome.result.outcome != .notSent
             let json = outcome.result.jsonText
@@ -110,17 +144,24 @@ extension MailOperations {
                 ])
             }
         }
+        if let claimLoss, claimLoss.isLost, outcome.result.outcome == .notSent { return .claimLost }
         if let error = outcome.error {
-            return finish(outcome.result, error: error, params: params)
+            return .answered(finish(outcome.result, error: error, params: params))
         }
-        return .success(outcome.result)
+        return .answered(.success(outcome.result))
     }
+
+    /// A send whose record an identical send took over before its mark: it was not sent.
+    static let claimLostError = SidecarError(
+        code: .internalError,
+        message: "This send waited so long that an identical send took over its duplicate-suppression record; it was not sent.")
 
     /// Marks the dedup record "may have been sent" once the send's connection is in hand,
     /// while its envelope goes out (or, among other sends, before it does); the message's
     /// content waits for it: a send that cannot record that does not go out.
     static func markPending(
-        _ ticket: DedupTicket, dedup: (any DedupStoring)?, metrics: MailMetrics = .none, logger: Logger
+        _ ticket: DedupTicket, dedup: (any DedupStoring)?, claimLoss: DedupClaimLoss? = nil, metrics: MailMetrics = .none,
+        logger: Logger
     ) -> BeforeTransaction? {
         guard let dedup else { return nil }
         return { () async throws(SidecarError) in
@@ -136,11 +177,15 @@ extension MailOperations {
                 throw failure
             }
             guard marked else {
+                if let claimLoss {
+                    // Optimistic: another host's identical send came first. Its result is
+                    // this one's answer.
+                    claimLoss.record()
+                    logger.info("An identical send (on another host) claimed this email first; waiting for its result")
+                    throw claimLostError
+                }
                 logger.error("This send's duplicate-suppression record was given up and taken over; it was not sent")
-                throw SidecarError(
-                    code: .internalError,
-                    message: "This send waited so long that an identical send took over its duplicate-suppression "
-                        + "record; it was not sent.")
+                throw claimLostError
             }
         }
     }
@@ -162,7 +207,7 @@ extension MailOperations {
     private func sendChecked(
         _ params: SendParams, credential: CredentialParams, limits: RateLimits?,
         configuration: SMTPConfiguration, oauth: OAuthTokenSource?, deadline: NIODeadline?, started: ContinuousClock.Instant,
-        beforeTransaction: BeforeTransaction?, logger: Logger
+        beforeTransaction: BeforeTransaction?, claimLoss: DedupClaimLoss? = nil, logger: Logger
     ) async -> (result: SendResult, error: SidecarError?) {
         let clock = ContinuousClock()
         var logger = logger
@@ -236,6 +281,11 @@ extension MailOperations {
             message, options: params.smtpOptions, destination: destination, route: route, deadline: deadline,
             beforeTransaction: beforeTransaction, logger: logger)
         let result = Self.result(outcome.result, messageID: message.messageID)
+        if let claimLoss, claimLoss.isLost, result.outcome == .notSent {
+            // Not a failure of this send's server: it is tried again, waiting for the identical one.
+            await refund(rateTicket, logger: logger)
+            return (result, Self.claimLostError)
+        }
         metrics.sendTimed(connect: outcome.connect, transaction: outcome.transaction, total: clock.now - started)
         if result.outcome == .notSent { await refund(rateTicket, logger: logger) }
 

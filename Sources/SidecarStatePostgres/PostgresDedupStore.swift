@@ -18,6 +18,16 @@ import Synchronization
 /// the record's token, so of two hosts taking it over at once one wins. Never read, then
 /// write unconditionally.
 ///
+/// ``beginOptimistically(key:window:deadline:)`` (the daemon's default send, when no rate
+/// limit is counted) claims nothing yet: ``markPending(_:)`` claims and marks in one
+/// statement, the one that waits for the WAL flush, so such a send makes two statements
+/// instead of three, and its first round trip to the database overlaps its SMTP envelope.
+/// An identical send of another host found only there costs the late one its composed
+/// message (nothing of it went out): its mark answers false, and the caller calls
+/// `begin`, which waits for the other's result as above. Taken over keys are handled at the
+/// mark too, by the same rule as `begin`'s. While the database is unavailable, the
+/// optimistic begin is `begin` (refused at once, before any SMTP).
+///
 /// ## Leases (decision)
 /// A host cannot see whether another host's process runs, so every record of a send in
 /// progress carries `lease_until_ms`, which its owner renews every third of the lease
@@ -100,12 +110,34 @@ public final class PostgresDedupStore: DedupStoring {
         }
     }
 
+    public func beginOptimistically(key: String, window: Duration, deadline: ContinuousClock.Instant?) async throws
+        -> DedupResolution
+    {
+        guard window > .zero else { return .proceed(DedupTicket(key: key, token: nil)) }
+        // An identical send of this process, an outcome not yet written, or a database not
+        // answering: the careful way.
+        guard state.currentHealth.available, unwritten.withLock({ $0[key] == nil }) else {
+            return try await begin(key: key, window: window, deadline: deadline)
+        }
+        let nowMs = clock().millisecondsSince1970
+        let ticket = DedupTicket(
+            key: key, token: DedupTicket.newToken(), createdMs: nowMs,
+            expiresMs: nowMs.saturatingAdding(Int64(window.wholeMilliseconds)))
+        let held = held.withLock { held -> Bool in
+            guard held[key] == nil else { return false }
+            held[key] = ticket.token
+            return true
+        }
+        guard held else { return try await begin(key: key, window: window, deadline: deadline) }
+        return .proceed(ticket)
+    }
+
     /// One look at the key: claim it, or say why not.
     func attemptBegin(key: String, window: Duration) async throws -> DedupBegin {
         if held.withLock({ $0[key] != nil }) { return .inProgress }
         if let answer = try await fromUnwritten(key: key) { return answer }
         let nowMs = clock().millisecondsSince1970
-        let token = UUID().uuidString.lowercased()
+        let token = DedupTicket.newToken()
         let expiresMs = nowMs.saturatingAdding(Int64(window.wholeMilliseconds))
         let leaseUntil = nowMs.saturatingAdding(leaseMs)
         let table = table
@@ -166,13 +198,48 @@ public final class PostgresDedupStore: DedupStoring {
 
     public func markPending(_ ticket: DedupTicket) async throws -> Bool {
         guard let token = ticket.token else { return false }
-        let mark = MarkPendingStatement(
-            leaseUntilMs: clock().millisecondsSince1970.saturatingAdding(leaseMs), key: ticket.key, token: token)
-        let marked = try await state.operation {
-            try await mark.run(on: self.state.client, tables: self.state.tables, logger: self.state.logger)
+        let marked = try await mark(ticket, token: token)
+        if !marked {
+            release(ticket)
+            waiters.notify(key: ticket.key)
         }
-        if !marked { release(ticket) }
         return marked
+    }
+
+    /// Claims and marks the key for `ticket`; when another record holds it, decides by
+    /// `begin`'s rule whether it may be taken over, and takes it over marked.
+    private func mark(_ ticket: DedupTicket, token: String) async throws -> Bool {
+        for _ in 0..<2 {
+            let nowMs = clock().millisecondsSince1970
+            let leaseUntil = nowMs.saturatingAdding(leaseMs)
+            let statement = MarkPendingStatement(
+                key: ticket.key, createdMs: ticket.createdMs, expiresMs: ticket.expiresMs, owner: owner, token: token,
+                leaseUntilMs: leaseUntil)
+            let marked = try await state.operation {
+                try await statement.run(on: self.state.client, tables: self.state.tables, logger: self.state.logger)
+            }
+            if marked { return true }
+            // Deleted meanwhile (a send that did not go out): claim again.
+            guard let stored = try await read(key: ticket.key) else { continue }
+            guard stored.record.token != token else { return false }  // ours, no longer in progress
+            let decision = DedupDecision.decide(
+                record: stored.record, nowMs: nowMs, staleAfterMs: Int64(staleAfter.wholeMilliseconds),
+                ownerIsAlive: stored.lease > nowMs)
+            guard case .proceed = decision else { return false }
+            let table = table
+            let owner = owner
+            let previous = stored.record.token
+            return try await state.operation {
+                try await self.state.client.query(
+                    """
+                    UPDATE \(unescaped: table) SET state = 'pending', result_json = NULL, created_ms = \(ticket.createdMs),
+                        expires_ms = \(ticket.expiresMs), owner = \(owner), token = \(token), lease_until_ms = \(leaseUntil)
+                    WHERE key = \(ticket.key) AND token = \(previous) RETURNING token
+                    """, logger: self.state.logger
+                ).collect().count == 1
+            }
+        }
+        return false
     }
 
     @discardableResult

@@ -15,6 +15,14 @@ public protocol DedupStoring: Sendable {
     /// progress (here or, with a shared store, on another host) until `deadline`.
     /// `window` ≤ 0 disables dedup: it proceeds and writes nothing.
     func begin(key: String, window: Duration, deadline: ContinuousClock.Instant?) async throws -> DedupResolution
+    /// Like ``begin(key:window:deadline:)``, but a store may answer `proceed` without
+    /// asking its database, leaving the claim to ``markPending(_:)``: the send then learns
+    /// only at its mark that an identical send (on another host) holds the key, and must
+    /// then call ``begin(key:window:deadline:)`` to wait for that send's result. For a
+    /// caller that loses nothing by finding out late (no rate limit counted meanwhile).
+    /// By default the same as ``begin(key:window:deadline:)``.
+    func beginOptimistically(key: String, window: Duration, deadline: ContinuousClock.Instant?) async throws
+        -> DedupResolution
 
     /// Writes the record "may have been sent", durably. Returns false when the key is no
     /// longer the ticket's: the send must not go out.
@@ -37,6 +45,14 @@ public protocol DedupStoring: Sendable {
     /// Returns once the outcomes queued by ``completeLater(_:resultJSON:countsAsSent:onFailure:)``
     /// before it have been written (or have failed).
     func flush() async
+}
+
+extension DedupStoring {
+    public func beginOptimistically(key: String, window: Duration, deadline: ContinuousClock.Instant?) async throws
+        -> DedupResolution
+    {
+        try await begin(key: key, window: window, deadline: deadline)
+    }
 }
 
 extension DedupStore: DedupStoring {}

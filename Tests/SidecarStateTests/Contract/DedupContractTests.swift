@@ -97,6 +97,60 @@ struct DedupContractTests {
         }
     }
 
+    @Test("an optimistic claim is made at the mark: of two, one marks; the other waits the careful way", arguments: StateBackend.allCases)
+    func optimisticClaimsAtTheMark(_ backend: StateBackend) async throws {
+        try await backend.withStores { stores in
+            let clock = ManualWallClock()
+            let first = stores.makeDedup(clock, false)
+            let second = stores.makeDedup(clock, false)
+            let mine = try proceeded(try await first.beginOptimistically(key: "k", window: Self.window, deadline: nil))
+            // Another host's optimistic begin sees nothing yet: the claim is the mark's.
+            let theirs = try proceeded(try await second.beginOptimistically(key: "k", window: Self.window, deadline: nil))
+            #expect(try await first.markPending(mine))
+            #expect(try await second.markPending(theirs) == false, "the key is held: this send must not go out")
+            // The careful begin waits for the holder's result.
+            async let waited = second.begin(key: "k", window: Self.window, deadline: ContinuousClock.now + .seconds(20))
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try await first.complete(mine, resultJSON: #"{"first":true}"#, countsAsSent: true))
+            #expect(try await waited == .duplicate(resultJSON: #"{"first":true}"#))
+        }
+    }
+
+    @Test("an optimistic mark takes over a key whose record expired, and a send that did not go out frees it", arguments: StateBackend.allCases)
+    func optimisticTakesOverExpired(_ backend: StateBackend) async throws {
+        try await backend.withStores { stores in
+            let clock = ManualWallClock()
+            let store = stores.makeDedup(clock, false)
+            let old = try proceeded(try await begin(store, window: .seconds(60)))
+            #expect(try await store.markPending(old))
+            #expect(try await store.complete(old, resultJSON: #"{"old":true}"#, countsAsSent: true))
+            clock.advance(by: 61)
+            let other = stores.makeDedup(clock, false)
+            let fresh = try proceeded(try await other.beginOptimistically(key: "k", window: Self.window, deadline: nil))
+            #expect(try await other.markPending(fresh))
+            #expect(try await other.complete(fresh, resultJSON: #"{"new":true}"#, countsAsSent: true))
+            #expect(try await begin(store) == .duplicate(resultJSON: #"{"new":true}"#))
+            // Optimistic, then not sent: nothing holds the key.
+            let unsent = try proceeded(try await other.beginOptimistically(key: "u", window: Self.window, deadline: nil))
+            try await other.complete(unsent, resultJSON: "null", countsAsSent: false)
+            let again = try proceeded(try await store.beginOptimistically(key: "u", window: Self.window, deadline: nil))
+            #expect(try await store.markPending(again))
+        }
+    }
+
+    @Test("an optimistic begin of a key in progress in this process waits like begin", arguments: StateBackend.allCases)
+    func optimisticWaitsForThisProcess(_ backend: StateBackend) async throws {
+        try await backend.withStores { stores in
+            let store = stores.makeDedup(ManualWallClock(), false)
+            let ticket = try proceeded(try await store.beginOptimistically(key: "k", window: Self.window, deadline: nil))
+            let answer = try await store.beginOptimistically(
+                key: "k", window: Self.window, deadline: ContinuousClock.now + .milliseconds(300))
+            #expect(answer == .inProgressAtDeadline)
+            #expect(try await store.markPending(ticket))
+            #expect(try await store.complete(ticket, resultJSON: "{}", countsAsSent: true))
+        }
+    }
+
     @Test("a waiting duplicate whose deadline passes is told so, and sends nothing", arguments: StateBackend.allCases)
     func deadlineWhileWaiting(_ backend: StateBackend) async throws {
         try await backend.withStores { stores in
