@@ -14,6 +14,12 @@ struct DedupContractTests {
         try await store.begin(key: key, window: window, deadline: ContinuousClock.now + .seconds(20))
     }
 
+    /// Two "processes" on the same records (two hosts with PostgreSQL), on one clock.
+    private func twoProcesses(_ stores: StateStores) -> (first: any DedupStoring, second: any DedupStoring) {
+        let clock = ManualWallClock()
+        return (stores.makeDedup(clock, false), stores.makeDedup(clock, false))
+    }
+
     private func proceeded(_ resolution: DedupResolution) throws -> DedupTicket {
         guard case .proceed(let ticket) = resolution else { throw TestFailure("expected proceed, got \(resolution)") }
         return ticket
@@ -63,10 +69,8 @@ struct DedupContractTests {
     @Test("of identical concurrent sends one proceeds; the others wait and get its result", arguments: StateBackend.allCases)
     func concurrentIdentical(_ backend: StateBackend) async throws {
         try await backend.withStores { stores in
-            let clock = ManualWallClock()
-            // Two "processes" (two hosts with PostgreSQL), four identical requests on each.
-            let first = stores.makeDedup(clock, false)
-            let second = stores.makeDedup(clock, false)
+            // Four identical requests on each of two processes.
+            let (first, second) = twoProcesses(stores)
             // Each answer, and whether it went on to send (its mark held).
             let answers = try await withThrowingTaskGroup(of: (DedupResolution, Bool).self) { group in
                 for index in 0..<8 {
@@ -100,9 +104,7 @@ struct DedupContractTests {
     @Test("an optimistic claim is made at the mark: of two, one marks; the other waits the careful way", arguments: StateBackend.allCases)
     func optimisticClaimsAtTheMark(_ backend: StateBackend) async throws {
         try await backend.withStores { stores in
-            let clock = ManualWallClock()
-            let first = stores.makeDedup(clock, false)
-            let second = stores.makeDedup(clock, false)
+            let (first, second) = twoProcesses(stores)
             let mine = try proceeded(try await first.beginOptimistically(key: "k", window: Self.window, deadline: nil))
             // Another host's optimistic begin sees nothing yet: the claim is the mark's.
             let theirs = try proceeded(try await second.beginOptimistically(key: "k", window: Self.window, deadline: nil))
