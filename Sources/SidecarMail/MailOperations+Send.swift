@@ -160,7 +160,7 @@ extension MailOperations {
     /// while its envelope goes out (or, among other sends, before it does); the message's
     /// content waits for it: a send that cannot record that does not go out.
     static func markPending(
-        _ ticket: DedupTicket, dedup: (any DedupStoring)?, claimLoss: DedupClaimLoss? = nil, metrics: MailMetrics = .none,
+        _ ticket: DedupTicket, dedup: (any DedupStoring)?, claimLoss: DedupClaimLoss?, metrics: MailMetrics = .none,
         logger: Logger
     ) -> BeforeTransaction? {
         guard let dedup else { return nil }
@@ -207,7 +207,7 @@ extension MailOperations {
     private func sendChecked(
         _ params: SendParams, credential: CredentialParams, limits: RateLimits?,
         configuration: SMTPConfiguration, oauth: OAuthTokenSource?, deadline: NIODeadline?, started: ContinuousClock.Instant,
-        beforeTransaction: BeforeTransaction?, claimLoss: DedupClaimLoss? = nil, logger: Logger
+        beforeTransaction: BeforeTransaction?, claimLoss: DedupClaimLoss?, logger: Logger
     ) async -> (result: SendResult, error: SidecarError?) {
         let clock = ContinuousClock()
         var logger = logger

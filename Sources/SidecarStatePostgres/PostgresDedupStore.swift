@@ -140,8 +140,6 @@ public final class PostgresDedupStore: DedupStoring {
         let token = DedupTicket.newToken()
         let expiresMs = nowMs.saturatingAdding(Int64(window.wholeMilliseconds))
         let leaseUntil = nowMs.saturatingAdding(leaseMs)
-        let table = table
-        let owner = owner
         let claim = ClaimStatement(
             key: key, createdMs: nowMs, expiresMs: expiresMs, owner: owner, token: token, leaseUntilMs: leaseUntil)
         let claimed = try await state.operation {
@@ -151,20 +149,11 @@ public final class PostgresDedupStore: DedupStoring {
         if claimed { return hold(ticket) }
 
         guard let stored = try await read(key: key) else { return .inProgress }  // gone meanwhile: look again at once
-        let alive = stored.lease > nowMs
-        let staleAfterMs = Int64(staleAfter.wholeMilliseconds)
-        switch DedupDecision.decide(record: stored.record, nowMs: nowMs, staleAfterMs: staleAfterMs, ownerIsAlive: alive) {
+        switch decide(stored, nowMs: nowMs) {
         case .proceed:
-            let previous = stored.record.token
-            let taken = try await state.operation {
-                try await self.state.fastClient.query(
-                    """
-                    UPDATE \(unescaped: table) SET state = 'reserved', result_json = NULL, created_ms = \(nowMs),
-                        expires_ms = \(expiresMs), owner = \(owner), token = \(token), lease_until_ms = \(leaseUntil)
-                    WHERE key = \(key) AND token = \(previous) RETURNING token
-                    """, logger: self.state.logger
-                ).collect().count == 1
-            }
+            let taken = try await takeOver(
+                from: stored.record.token, for: ticket, token: token, as: .reserved, leaseUntilMs: leaseUntil,
+                on: state.fastClient)
             return taken ? hold(ticket) : .inProgress
         case .duplicate(let json):
             return .duplicate(resultJSON: json)
@@ -222,24 +211,40 @@ public final class PostgresDedupStore: DedupStoring {
             // Deleted meanwhile (a send that did not go out): claim again.
             guard let stored = try await read(key: ticket.key) else { continue }
             guard stored.record.token != token else { return false }  // ours, no longer in progress
-            let decision = DedupDecision.decide(
-                record: stored.record, nowMs: nowMs, staleAfterMs: Int64(staleAfter.wholeMilliseconds),
-                ownerIsAlive: stored.lease > nowMs)
-            guard case .proceed = decision else { return false }
-            let table = table
-            let owner = owner
-            let previous = stored.record.token
-            return try await state.operation {
-                try await self.state.client.query(
-                    """
-                    UPDATE \(unescaped: table) SET state = 'pending', result_json = NULL, created_ms = \(ticket.createdMs),
-                        expires_ms = \(ticket.expiresMs), owner = \(owner), token = \(token), lease_until_ms = \(leaseUntil)
-                    WHERE key = \(ticket.key) AND token = \(previous) RETURNING token
-                    """, logger: self.state.logger
-                ).collect().count == 1
-            }
+            guard case .proceed = decide(stored, nowMs: nowMs) else { return false }
+            return try await takeOver(
+                from: stored.record.token, for: ticket, token: token, as: .pending, leaseUntilMs: leaseUntil,
+                on: state.client)
         }
         return false
+    }
+
+    /// What a stored record means now, by the one-host store's rule; its owner is alive
+    /// while its lease runs.
+    private func decide(_ stored: (record: DedupRecord, lease: Int64), nowMs: Int64) -> DedupDecision {
+        DedupDecision.decide(
+            record: stored.record, nowMs: nowMs, staleAfterMs: Int64(staleAfter.wholeMilliseconds),
+            ownerIsAlive: stored.lease > nowMs)
+    }
+
+    /// Replaces the record whose token is `previous` with `ticket`'s, in `recordState`, by
+    /// compare-and-set on that token: of two hosts taking a key over at once, one wins.
+    private func takeOver(
+        from previous: String, for ticket: DedupTicket, token: String, as recordState: DedupRecord.State,
+        leaseUntilMs: Int64, on client: PostgresClient
+    ) async throws -> Bool {
+        let table = table
+        let owner = owner
+        return try await state.operation {
+            try await client.query(
+                """
+                UPDATE \(unescaped: table) SET state = \(recordState.rawValue), result_json = NULL,
+                    created_ms = \(ticket.createdMs), expires_ms = \(ticket.expiresMs), owner = \(owner), token = \(token),
+                    lease_until_ms = \(leaseUntilMs)
+                WHERE key = \(ticket.key) AND token = \(previous) RETURNING token
+                """, logger: self.state.logger
+            ).collect().count == 1
+        }
     }
 
     @discardableResult
